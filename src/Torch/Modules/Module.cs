@@ -103,13 +103,21 @@ public abstract class Module : IDisposable
 
     private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 
-    /// <summary>Parameters and persistent buffers by state-dict name. The tensors are the module's own: do not dispose.</summary>
+    /// <summary>Parameters and persistent buffers by state-dict name, in PyTorch's order (a module's own parameters,
+    /// then its buffers, then each child's). The tensors are the module's own: do not dispose.</summary>
     public Dictionary<string, Tensor> state_dict()
     {
         var d = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (n, p) in named_parameters()) d[n] = p;
-        foreach (var (n, b) in named_buffers(persistentOnly: true)) d[n] = b;
+        AddState(d, "");
         return d;
+    }
+
+    private void AddState(Dictionary<string, Tensor> d, string prefix)
+    {
+        foreach (var (n, p) in ownParameters) d[Join(prefix, n)] = p;
+        foreach (var (n, b, persistent) in ownBuffers)
+            if (persistent) d[Join(prefix, n)] = b;
+        foreach (var (n, m) in children) m.AddState(d, Join(prefix, n));
     }
 
     /// <summary>Copies values into this module's tensors (converting dtype and device). Strict: any missing, unexpected
