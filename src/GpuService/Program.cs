@@ -1,0 +1,4 @@
+using Spectre.Console;
+using TLoRA.GpuService.Cli;
+
+return CliApp.Run(args, AnsiConsole.Console);
