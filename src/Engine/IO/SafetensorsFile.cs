@@ -91,12 +91,15 @@ public sealed class SafetensorsFile : IDisposable
     }
 
     /// <summary>Reads every tensor; on failure the ones already read are disposed.</summary>
-    public Dictionary<string, Tensor> ReadAll()
+    public Dictionary<string, Tensor> ReadAll() => ReadEach(names, Read);
+
+    /// <summary>Reads the named tensors with <paramref name="read"/>; on failure the ones already read are disposed.</summary>
+    internal static Dictionary<string, Tensor> ReadEach(IReadOnlyList<string> tensorNames, Func<string, Tensor> read)
     {
-        var result = new Dictionary<string, Tensor>(names.Length, StringComparer.Ordinal);
+        var result = new Dictionary<string, Tensor>(tensorNames.Count, StringComparer.Ordinal);
         try
         {
-            foreach (var name in names) result[name] = Read(name);
+            foreach (var name in tensorNames) result[name] = read(name);
             return result;
         }
         catch

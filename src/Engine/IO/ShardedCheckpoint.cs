@@ -132,20 +132,7 @@ public sealed class ShardedCheckpoint : IDisposable
     public Tensor Read(string name) => FileOf(name).Read(name);
 
     /// <summary>Reads every tensor; on failure the ones already read are disposed.</summary>
-    public Dictionary<string, Tensor> ReadAll()
-    {
-        var result = new Dictionary<string, Tensor>(names.Length, StringComparer.Ordinal);
-        try
-        {
-            foreach (var name in names) result[name] = Read(name);
-            return result;
-        }
-        catch
-        {
-            foreach (var t in result.Values) t.Dispose();
-            throw;
-        }
-    }
+    public Dictionary<string, Tensor> ReadAll() => SafetensorsFile.ReadEach(names, Read);
 
     /// <summary>Closes every file.</summary>
     public void Dispose()

@@ -1,0 +1,110 @@
+using static TLoRA.Torch.torch.nn;
+
+namespace TLoRA.Torch.Bench;
+
+/// <summary>How a workload's time is shown.</summary>
+internal enum Unit { MicrosecondsPerOp, MicrosecondsPerPair, MicrosecondsPerStep, MillisecondsPerOp, MicrosecondsPerCall }
+
+/// <summary>One timed workload: <see cref="Run"/> executes its body <c>n</c> times. <see cref="PythonName"/> is the
+/// key of the same workload in bench/python/dispatch_bench.py (null for C#-only diagnostics).</summary>
+internal sealed record Workload(string Name, string Label, int DefaultIters, Unit Unit, double FlopsPerIter,
+    Action<int> Run, string? PythonName);
+
+/// <summary>
+/// The workloads. Shapes, bodies and default iteration counts must match DEFAULT_ITERS / build_workloads in
+/// bench/python/dispatch_bench.py. Inputs are created once, outside every dispose scope, and freed by <see cref="Dispose"/>;
+/// every tensor made inside a timed loop is freed by a per-iteration dispose scope.
+/// </summary>
+internal sealed class Workloads : IDisposable
+{
+    private readonly List<Tensor> inputs = [];
+
+    public IReadOnlyList<Workload> Compared { get; }
+    /// <summary>C#-only variants that split the per-op cost into its parts.</summary>
+    public IReadOnlyList<Workload> Breakdown { get; }
+
+    public Workloads()
+    {
+        using var gen = new Generator(0);
+        Tensor Input(params long[] shape) { var t = torch.randn(shape, gen); inputs.Add(t); return t; }
+
+        var x8 = Input(8, 8);
+        var y8 = Input(8, 8);
+        var a = Input(256, 512);
+        var b = Input(512, 128);
+        var convIn = Input(1, 64, 64, 64);
+        var convW = Input(64, 64, 3, 3);
+        var x = Input(64, 64);
+        var w = Input(64, 64).requires_grad_();
+
+        Compared =
+        [
+            new("add", "add 8×8", 100_000, Unit.MicrosecondsPerOp, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = x8 + y8; }
+            }, "add"),
+            new("mul", "mul 8×8", 100_000, Unit.MicrosecondsPerOp, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = x8 * y8; }
+            }, "mul"),
+            new("silu", "silu 8×8", 100_000, Unit.MicrosecondsPerOp, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = functional.silu(x8); }
+            }, "silu"),
+            new("view_permute", "view+permute 8×8 (2 ops)", 100_000, Unit.MicrosecondsPerPair, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = x8.view(2, 4, 8).permute(0, 2, 1); }
+            }, "view_permute"),
+            new("dim", "x.dim() (call floor)", 200_000, Unit.MicrosecondsPerCall, 0, n =>
+            {
+                var d = 0;
+                for (var i = 0; i < n; i++) d += x8.dim();
+                GC.KeepAlive(d);
+            }, "dim"),
+            new("matmul", "matmul 256×512 @ 512×128", 1_000, Unit.MicrosecondsPerOp, 2.0 * 256 * 512 * 128, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = a.matmul(b); }
+            }, "matmul"),
+            new("conv2d", "conv2d 1×64×64×64, 64×64×3×3, pad 1", 150, Unit.MillisecondsPerOp, 2.0 * 64 * 64 * 64 * 64 * 9, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = functional.conv2d(convIn, convW, null, 1, 1); }
+            }, "conv2d"),
+            new("autograd", "silu(x@w).sum().backward() 64×64", 10_000, Unit.MicrosecondsPerStep, 0, n =>
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    using var s = torch.NewDisposeScope();
+                    var y = functional.silu(x.matmul(w)).sum();
+                    y.backward();
+                    w.grad = null;
+                }
+            }, "autograd"),
+        ];
+
+        Breakdown =
+        [
+            new("add_using", "add 8×8, `using var` instead of a scope", 100_000, Unit.MicrosecondsPerOp, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var z = x8 + y8; }
+            }, null),
+            new("add_nofree", "add 8×8, freed in batches of 1000 (one scope per batch)", 100_000, Unit.MicrosecondsPerOp, 0, n =>
+            {
+                for (var i = 0; i < n;)
+                {
+                    using var s = torch.NewDisposeScope();
+                    for (var k = 0; k < 1000 && i < n; k++, i++) _ = x8 + y8;
+                }
+            }, null),
+            new("scope", "empty dispose scope (new + Dispose)", 200_000, Unit.MicrosecondsPerCall, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); }
+            }, null),
+        ];
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in inputs) t.Dispose();
+        inputs.Clear();
+    }
+}
