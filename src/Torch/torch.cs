@@ -19,6 +19,8 @@ public static partial class torch
         // libtorch picks one thread per physical core, which is one on small VMs; use every core unless told.
         var env = Environment.GetEnvironmentVariable("TLORA_NUM_THREADS");
         set_num_threads(int.TryParse(env, out var n) && n > 0 ? n : Environment.ProcessorCount);
+        // Keep large CPU buffers in the heap between ops instead of unmapping them (TLORA_MALLOC_TUNE=0 turns it off).
+        if (Environment.GetEnvironmentVariable("TLORA_MALLOC_TUNE") != "0") Native.tt_tune_allocator(64L << 20);
     }
 
     /// <summary>libtorch's version, e.g. (1, 13, 0).</summary>
