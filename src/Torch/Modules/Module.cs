@@ -22,6 +22,9 @@ public abstract class Module : IDisposable
         children.Add((name, module ?? throw new ArgumentNullException(nameof(module))));
     }
 
+    /// <summary>Removes a submodule registered under <paramref name="name"/> (not disposing it); false if there is none.</summary>
+    protected bool unregister_module(string name) => children.RemoveAll(c => c.Name == name) > 0;
+
     protected void register_parameter(string name, Parameter? parameter)
     {
         CheckName(name);

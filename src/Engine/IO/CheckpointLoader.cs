@@ -1,0 +1,38 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.IO;
+
+/// <summary>
+/// Loads a checkpoint into a module by walking its state dict: keys and shapes are checked against the file headers
+/// before any data is read (strict: every missing, unexpected and mis-shaped key is named), then each tensor is read
+/// and copied into place one at a time, so peak memory is the model plus one tensor. Dtype converts on copy.
+/// </summary>
+public static class CheckpointLoader
+{
+    public static void Load(Module module, ShardedCheckpoint checkpoint, IProgress<int>? progress = null)
+    {
+        var own = module.state_dict();
+        var missing = own.Keys.Where(k => !checkpoint.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = checkpoint.Names.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var misshaped = own.Where(kv => checkpoint.Contains(kv.Key) && !checkpoint.Entry(kv.Key).Shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => $"{kv.Key}: expected [{string.Join(", ", kv.Value.shape)}], got {checkpoint.Entry(kv.Key).ShapeText}")
+            .ToList();
+        if (missing.Count + unexpected.Count + misshaped.Count > 0)
+            throw new StateDictException($"{module.GetType().Name} from {checkpoint.Path}", missing, unexpected, misshaped);
+        using var noGrad = torch.no_grad();
+        var done = 0;
+        foreach (var (name, target) in own)
+        {
+            using (var source = checkpoint.Read(name)) target.copy_(source);
+            progress?.Report(++done);
+        }
+    }
+
+    /// <summary>Opens a diffusers component folder's weights and loads them into <paramref name="module"/>.</summary>
+    public static void LoadComponent(Module module, string folder, IProgress<int>? progress = null)
+    {
+        using var checkpoint = ShardedCheckpoint.OpenComponent(folder);
+        Load(module, checkpoint, progress);
+    }
+}
