@@ -1,0 +1,117 @@
+using TLoRA.Engine.IO;
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Adapters;
+
+/// <summary>
+/// The adapters of a whole model: one <see cref="TLoRAAttentionProcessor"/> on every adaptable attention (rank capped by
+/// each projection's dims), the shared rank mask, and the adapter file (safetensors with the official T-LoRA keys,
+/// "&lt;attention path&gt;.processor.&lt;to_q_lora|…&gt;.&lt;param&gt;", plus metadata).
+/// </summary>
+public sealed class AdapterNetwork : IDisposable
+{
+    private readonly List<(string Path, IAdaptableAttention Attention, TLoRAAttentionProcessor Processor)> adapted;
+
+    private AdapterNetwork(AdapterSpec spec, List<(string, IAdaptableAttention, TLoRAAttentionProcessor)> adapted, RankMaskContext mask, Device device)
+    {
+        Spec = spec;
+        this.adapted = adapted;
+        Mask = mask;
+        Device = device;
+        Schedule = spec.RankSchedule();
+    }
+
+    public AdapterSpec Spec { get; }
+    public RankSchedule Schedule { get; }
+    public RankMaskContext Mask { get; }
+    public Device Device { get; }
+    public IReadOnlyList<(string Path, IAdaptableAttention Attention, TLoRAAttentionProcessor Processor)> Layers => adapted;
+
+    /// <summary>Builds adapters for every adaptable attention of <paramref name="model"/> and attaches them.</summary>
+    public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null)
+    {
+        spec.RankSchedule(); // validates ranks and alpha
+        var dev = device ?? Device.CPU;
+        var mask = new RankMaskContext();
+        var list = new List<(string, IAdaptableAttention, TLoRAAttentionProcessor)>();
+        foreach (var (path, module) in model.named_modules())
+        {
+            if (module is not IAdaptableAttention attention) continue;
+            if (attention.processor is not null) throw new InvalidOperationException($"{path} already has an adapter attached");
+            var layers = new Dictionary<string, Module>();
+            foreach (var name in spec.TargetProjections)
+            {
+                if (!attention.AdaptableProjections.TryGetValue(name, out var dims)) continue;
+                var rank = (int)Math.Min(spec.Rank, Math.Min(dims.In, dims.Out));
+                layers[name] = spec.Method == AdapterMethod.TLoRA
+                    ? new OrthogonalLoRALinearLayer(dims.In, dims.Out, rank, spec.Init, generator, ScalarType.Float32, dev)
+                    : new LoRALinearLayer(dims.In, dims.Out, rank, generator, ScalarType.Float32, dev);
+            }
+            if (layers.Count == 0) continue;
+            var processor = new TLoRAAttentionProcessor(layers, spec.Method == AdapterMethod.LoRA ? null : mask);
+            attention.SetAdapter(processor);
+            list.Add((path, attention, processor));
+        }
+        if (list.Count == 0) throw new ArgumentException($"{model.GetType().Name} has no attention layer with projections {string.Join(", ", spec.TargetProjections)}");
+        return new AdapterNetwork(spec, list, mask, dev);
+    }
+
+    /// <summary>Parameters the optimiser trains (frozen base copies excluded).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters =>
+        adapted.SelectMany(a => a.Processor.parameters()).Where(p => p.requires_grad).ToList();
+
+    /// <summary>Sets the rank mask for the next model call from its timesteps (no mask for plain LoRA).</summary>
+    public void SetTimesteps(IReadOnlyList<double> timesteps) =>
+        Mask.Set(Spec.Method == AdapterMethod.LoRA ? null : Schedule.Mask(timesteps, Device));
+
+    /// <summary>Sets an explicit mask (or none: all ranks).</summary>
+    public void SetMask(Tensor? mask) => Mask.Set(mask);
+
+    /// <summary>Multiplies every delta (sampling with an adapter scale).</summary>
+    public double Scale
+    {
+        get => adapted[0].Processor.Scale;
+        set { foreach (var a in adapted) a.Processor.Scale = value; }
+    }
+
+    /// <summary>Adapter tensors by their official key. The tensors are the adapters' own: do not dispose.</summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var d = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (path, _, p) in adapted)
+            foreach (var (key, t) in p.state_dict()) d[$"{path}.processor.{key}"] = t;
+        return d;
+    }
+
+    /// <summary>Writes the adapter atomically (an existing file is replaced only once the new one is complete).</summary>
+    public void Save(string path, AdapterMetadata metadata) =>
+        SafetensorsWriter.Save(path, StateDict(), metadata.ToDictionary(Spec));
+
+    /// <summary>Copies an adapter file's tensors into these adapters; strict about keys and shapes.</summary>
+    public void LoadWeights(ShardedCheckpoint file)
+    {
+        var own = StateDict();
+        var missing = own.Keys.Where(k => !file.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = file.Names.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var misshaped = own.Where(kv => file.Contains(kv.Key) && !file.Entry(kv.Key).Shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => $"{kv.Key}: expected [{string.Join(", ", kv.Value.shape)}], got {file.Entry(kv.Key).ShapeText}").ToList();
+        if (missing.Count + unexpected.Count + misshaped.Count > 0)
+            throw new StateDictException($"adapter from {file.Path}", missing, unexpected, misshaped);
+        using var noGrad = torch.no_grad();
+        foreach (var (key, t) in own)
+            using (var src = file.Read(key)) t.copy_(src);
+    }
+
+    /// <summary>Removes the adapters from the model and frees them.</summary>
+    public void Dispose()
+    {
+        foreach (var (_, attention, processor) in adapted)
+        {
+            attention.SetAdapter(null);
+            processor.Dispose();
+        }
+        adapted.Clear();
+        Mask.Dispose();
+    }
+}

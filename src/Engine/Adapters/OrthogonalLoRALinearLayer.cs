@@ -1,0 +1,79 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Adapters;
+
+/// <summary>
+/// T-LoRA's Ortho-LoRA delta, as the official code: p(q(x)·λ·m) − base_p(base_q(x)·base_λ·m), with q, p, λ initialised
+/// from the SVD of a random R ~ N(0, (1/r)²) (out × in): q = rows of Vh, p = columns of U, λ = singular values, taken
+/// from the last, middle or principal components. The frozen copies make the delta exactly zero at initialisation while
+/// the masked and unmasked rank components start orthogonal. Keys: q_layer.weight, p_layer.weight, lambda_layer,
+/// base_q.weight, base_p.weight, base_lambda.
+/// </summary>
+public sealed class OrthogonalLoRALinearLayer : Module
+{
+    public readonly Linear q_layer;
+    public readonly Linear p_layer;
+    public readonly Parameter lambda_layer;
+    public readonly Linear base_q;
+    public readonly Linear base_p;
+    public readonly Parameter base_lambda;
+
+    public OrthogonalLoRALinearLayer(long in_features, long out_features, int rank, InitComponents init = InitComponents.Last,
+        Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        if (rank > Math.Min(in_features, out_features))
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank {rank} exceeds the layer's dims {out_features}×{in_features}");
+        q_layer = new Linear(in_features, rank, hasBias: false, dtype, device);
+        p_layer = new Linear(rank, out_features, hasBias: false, dtype, device);
+        base_q = new Linear(in_features, rank, hasBias: false, dtype, device);
+        base_p = new Linear(rank, out_features, hasBias: false, dtype, device);
+        lambda_layer = new Parameter(torch.ones([1, rank], dtype, device));
+        base_lambda = new Parameter(torch.ones([1, rank], dtype, device), requires_grad: false);
+        Initialise(in_features, out_features, rank, init, generator);
+        base_q.requires_grad_(false);
+        base_p.requires_grad_(false);
+        RegisterComponents();
+    }
+
+    public int rank => (int)q_layer.out_features;
+
+    private void Initialise(long inF, long outF, int rank, InitComponents init, Generator? generator)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var r = torch.randn([outF, inF], generator, ScalarType.Float32) * (1.0 / rank);
+        var (u, s, vh) = torch.linalg.svd(r, full_matrices: false);
+        var k = s.size(0);
+        var start = init switch
+        {
+            InitComponents.Principal => 0,
+            InitComponents.Last => k - rank,
+            // the official code centres the window: ⌈(min(out, in) − r) / 2⌉
+            InitComponents.Middle => (long)Math.Ceiling((k - rank) / 2.0),
+            _ => throw new ArgumentOutOfRangeException(nameof(init)),
+        };
+        var q = vh.narrow(0, start, rank);
+        var p = u.narrow(1, start, rank);
+        var l = s.narrow(0, start, rank).unsqueeze(0);
+        foreach (var (dst, src) in new[] { (q_layer.weight, q), (base_q.weight, q), (p_layer.weight, p), (base_p.weight, p),
+                     ((Tensor)lambda_layer, l), ((Tensor)base_lambda, l) })
+            dst.copy_(src);
+    }
+
+    /// <summary>The delta for input x; <paramref name="mask"/> is [1 or batch, rank] or null for all ranks.</summary>
+    public Tensor forward(Tensor x, Tensor? mask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
+        var q = q_layer.call(h) * lambda_layer;
+        var bq = base_q.call(h) * base_lambda;
+        if (mask is not null)
+        {
+            var m = LoRALinearLayer.Broadcast(mask, q);
+            q = q * m;
+            bq = bq * m;
+        }
+        return (p_layer.call(q) - base_p.call(bq)).to(x.dtype).MoveToOuterDisposeScope();
+    }
+}

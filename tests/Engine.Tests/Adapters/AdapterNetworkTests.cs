@@ -1,0 +1,140 @@
+using TLoRA.Engine.Adapters;
+using TLoRA.Engine.IO;
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Tests.Adapters;
+
+public class AdapterNetworkTests
+{
+    private static readonly AdapterSpec TLoRA4 = new(AdapterMethod.TLoRA, 4, 2);
+
+    [Fact]
+    public void Attaching_names_parameters_like_the_official_processors()
+    {
+        using var model = new ToyModel();
+        using var net = AdapterNetwork.Attach(model, TLoRA4, new Generator(1));
+        var keys = net.StateDict().Keys.ToList();
+        Assert.Contains("blocks.0.processor.to_q_lora.q_layer.weight", keys);
+        Assert.Contains("blocks.1.processor.to_out_lora.base_lambda", keys);
+        Assert.Equal(2 * 4 * 6, keys.Count);
+        // trainable: q, p, λ of each projection; the base copies are frozen
+        Assert.Equal(2 * 4 * 3, net.TrainableParameters.Count);
+        Assert.Contains("blocks.0.processor.to_v_lora.p_layer.weight", model.state_dict().Keys);
+        // capped rank: inner width 8 ≥ 4, so every layer has rank 4
+        Assert.All(net.Layers, l => Assert.All(l.Processor.Layers.Values, x => Assert.Equal(4, ((OrthogonalLoRALinearLayer)x).rank)));
+    }
+
+    [Fact]
+    public void Zero_delta_at_init_then_training_changes_only_the_adapters()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new ToyModel();
+        model.requires_grad_(false);
+        var x = torch.randn([2, 3, 16], new Generator(2));
+        var plain = model.call(x);
+        using var net = AdapterNetwork.Attach(model, TLoRA4, new Generator(3));
+        net.SetTimesteps([300, 300]);
+        Assert.True((model.call(x) - plain).abs().amax().item() < 1e-6);
+        var loss = model.call(x).pow(2).mean();
+        loss.backward();
+        Assert.All(net.TrainableParameters, p => Assert.NotNull(p.grad));
+        Assert.Null(model.blocks[0].to_q.weight.grad);
+        Assert.All(net.Layers, l => Assert.Null(((OrthogonalLoRALinearLayer)l.Processor.Layers["to_q"]).base_q.weight.grad));
+    }
+
+    [Fact]
+    public void Save_and_load_round_trip_with_metadata_and_spec()
+    {
+        using var dir = new TempDir();
+        using var scope = torch.NewDisposeScope();
+        using var model = new ToyModel();
+        var spec = new AdapterSpec(AdapterMethod.VanillaTLoRA, 4, 1, 0.5);
+        var path = dir.File("adapter.safetensors");
+        var x = torch.randn([1, 3, 16], new Generator(4));
+        Tensor expected;
+        using (var net = AdapterNetwork.Attach(model, spec, new Generator(5)))
+        {
+            using (torch.no_grad())
+                foreach (var p in net.TrainableParameters) p.normal_(0, 0.1, new Generator(6));
+            net.SetTimesteps([100]);
+            expected = model.call(x);
+            net.Save(path, new AdapterMetadata("sdxl-tiny", "sks", "dog", 10, 42));
+        }
+        Assert.Null(model.blocks[0].processor);
+        using var file = ShardedCheckpoint.Open(path);
+        Assert.Equal(spec with { Projections = AdapterSpec.AttentionProjections }, AdapterFile.ReadSpec(file));
+        Assert.Equal(new AdapterMetadata("sdxl-tiny", "sks", "dog", 10, 42), AdapterMetadata.From(file.Metadata));
+        using var loaded = AdapterFile.Load(model, path);
+        loaded.SetTimesteps([100]);
+        Assert.True((model.call(x) - expected).abs().amax().item() < 1e-6);
+    }
+
+    [Fact]
+    public void Official_fixture_adapters_are_recognised_from_their_keys()
+    {
+        using var t = ShardedCheckpoint.Open(Path.Combine(FixturePaths.SdxlTiny, "reference_tlora_adapter.safetensors"));
+        var spec = AdapterFile.ReadSpec(t, defaultMinRank: 2);
+        Assert.Equal(AdapterMethod.TLoRA, spec.Method);
+        Assert.Equal(4, spec.Rank);
+        Assert.Equal(AdapterSpec.AttentionProjections, spec.TargetProjections);
+        using var v = ShardedCheckpoint.Open(Path.Combine(FixturePaths.SdxlTiny, "reference_vanilla_tlora_adapter.safetensors"));
+        Assert.Equal(AdapterMethod.VanillaTLoRA, AdapterFile.ReadSpec(v).Method);
+    }
+
+    [Fact]
+    public void Loading_a_mismatched_adapter_names_the_keys()
+    {
+        using var dir = new TempDir();
+        using var scope = torch.NewDisposeScope();
+        using var model = new ToyModel();
+        var path = dir.File("a.safetensors");
+        using (var net = AdapterNetwork.Attach(model, TLoRA4, new Generator(1)))
+        {
+            var sd = net.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+            sd.Remove("blocks.1.processor.to_k_lora.p_layer.weight");
+            sd["blocks.9.processor.to_k_lora.p_layer.weight"] = torch.zeros(8, 4);
+            SafetensorsWriter.Save(path, sd);
+        }
+        var ex = Assert.Throws<StateDictException>(() => AdapterFile.Load(model, path));
+        Assert.Equal(["blocks.1.processor.to_k_lora.p_layer.weight"], ex.Missing);
+        Assert.Equal(["blocks.9.processor.to_k_lora.p_layer.weight"], ex.Unexpected);
+        Assert.Null(model.blocks[1].processor); // a failed load leaves the model as it was
+    }
+
+    [Fact]
+    public void Plain_lora_ignores_the_timestep_and_scale_multiplies_the_delta()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new ToyModel();
+        using var net = AdapterNetwork.Attach(model, new AdapterSpec(AdapterMethod.LoRA, 4, 4), new Generator(1));
+        using (torch.no_grad())
+            foreach (var p in net.TrainableParameters) p.normal_(0, 0.2, new Generator(2));
+        var x = torch.randn([1, 2, 16], new Generator(3));
+        net.SetTimesteps([999]);
+        Assert.Null(net.Mask.Current);
+        var full = ((ToyAttention)model.blocks[0]);
+        var d1 = full.processor!.Delta("to_q", x)!;
+        net.Scale = 0.5;
+        Assert.True((full.processor.Delta("to_q", x)! - d1 * 0.5).abs().amax().item() < 1e-6);
+    }
+
+    [Fact]
+    public void No_native_tensor_outlives_the_network_and_model()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var baseline = torch.live_tensor_count;
+        using (var model = new ToyModel())
+        using (var net = AdapterNetwork.Attach(model, TLoRA4, new Generator(1)))
+        {
+            net.SetTimesteps([10]);
+            using var scope = torch.NewDisposeScope();
+            model.call(torch.randn([1, 2, 16])).sum().backward();
+            foreach (var p in net.TrainableParameters) p.grad = null;
+        }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(baseline, torch.live_tensor_count);
+    }
+}
