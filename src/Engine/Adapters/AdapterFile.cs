@@ -51,4 +51,55 @@ public static class AdapterFile
             throw;
         }
     }
+
+    /// <summary>Builds an adapter file's processors without a model (sizes from the tensor shapes), for inspection.
+    /// The caller disposes the processors.</summary>
+    public static List<(string Path, TLoRAAttentionProcessor Processor)> ReadProcessors(string path)
+    {
+        using var file = ShardedCheckpoint.Open(path);
+        var spec = ReadSpec(file);
+        var result = new List<(string, TLoRAAttentionProcessor)>();
+        const string marker = ".processor.";
+        try
+        {
+            foreach (var group in file.Names.Where(k => k.Contains(marker, StringComparison.Ordinal))
+                         .GroupBy(k => k[..k.IndexOf(marker, StringComparison.Ordinal)]).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var layers = new Dictionary<string, Module>();
+                foreach (var (projection, key) in TLoRAAttentionProcessor.KeyOf)
+                {
+                    var prefix = $"{group.Key}{marker}{key}.";
+                    if (!file.Contains(prefix + (spec.Method == AdapterMethod.TLoRA ? "q_layer.weight" : "down.weight"))) continue;
+                    layers[projection] = spec.Method == AdapterMethod.TLoRA
+                        ? Build(file, prefix, "q_layer.weight", "p_layer.weight", (i, o, r) => new OrthogonalLoRALinearLayer(i, o, r))
+                        : Build(file, prefix, "down.weight", "up.weight", (i, o, r) => new LoRALinearLayer(i, o, r));
+                }
+                result.Add((group.Key, new TLoRAAttentionProcessor(layers, null)));
+            }
+            return result;
+        }
+        catch
+        {
+            foreach (var (_, p) in result) p.Dispose();
+            throw;
+        }
+    }
+
+    private static Module Build(ShardedCheckpoint file, string prefix, string inKey, string outKey, Func<long, long, int, Module> make)
+    {
+        var i = file.Entry(prefix + inKey).Shape;
+        var o = file.Entry(prefix + outKey).Shape;
+        var layer = make(i[1], o[0], (int)i[0]);
+        var own = layer.state_dict();
+        using var noGrad = torch.no_grad();
+        foreach (var (k, t) in own)
+        {
+            if (!file.Contains(prefix + k)) throw new KeyNotFoundException($"{file.Path}: missing '{prefix + k}'");
+            using var src = file.Read(prefix + k);
+            if (!src.shape.SequenceEqual(t.shape))
+                throw new InvalidDataException($"{file.Path}: '{prefix + k}' has shape [{string.Join(", ", src.shape)}], expected [{string.Join(", ", t.shape)}]");
+            t.copy_(src);
+        }
+        return layer;
+    }
 }

@@ -20,11 +20,15 @@ public static class AdapterInspector
 {
     public const double EnergyFraction = 0.95;
 
-    public static IReadOnlyList<LayerInspection> Inspect(AdapterNetwork network)
+    public static IReadOnlyList<LayerInspection> Inspect(AdapterNetwork network) =>
+        Inspect(network.Layers.Select(l => (l.Path, l.Processor)));
+
+    /// <summary>Inspects processors by attention path (attached to a model or read from a file alone).</summary>
+    public static IReadOnlyList<LayerInspection> Inspect(IEnumerable<(string Path, TLoRAAttentionProcessor Processor)> processors)
     {
         var result = new List<LayerInspection>();
         using var noGrad = torch.no_grad();
-        foreach (var (path, _, processor) in network.Layers)
+        foreach (var (path, processor) in processors)
             foreach (var (projection, layer) in processor.Layers)
                 result.Add(InspectLayer($"{path}.{projection}", BlockOf(path), layer));
         return result;

@@ -47,3 +47,35 @@ public class AdapterInspectorTests
         Assert.Equal("mid_block", AdapterInspector.BlockOf("mid_block.attentions.0"));
     }
 }
+
+public class AdapterFileInspectionTests
+{
+    [Fact]
+    public void The_official_fixture_adapter_inspects_without_a_model()
+    {
+        var processors = AdapterFile.ReadProcessors(Path.Combine(FixturePaths.SdxlTiny, "reference_tlora_adapter.safetensors"));
+        try
+        {
+            var inspections = AdapterInspector.Inspect(processors);
+            Assert.Equal(44 * 4, inspections.Count);
+            // an untrained T-LoRA: zero deltas, orthonormal Q and P
+            Assert.All(inspections, i => Assert.Equal(0, i.EffectiveRank));
+            Assert.All(inspections, i => Assert.True(i.QOrthogonalityError < 1e-4 && i.POrthogonalityError < 1e-4, i.Layer));
+            Assert.Contains("up_blocks.0", AdapterInspector.Summarise(inspections).MeanEffectiveRankByBlock.Keys);
+        }
+        finally
+        {
+            foreach (var (_, p) in processors) p.Dispose();
+        }
+        var vanilla = AdapterFile.ReadProcessors(Path.Combine(FixturePaths.SdxlTiny, "reference_vanilla_tlora_adapter.safetensors"));
+        try
+        {
+            var v = AdapterInspector.Inspect(vanilla);
+            Assert.All(v, i => Assert.InRange(i.EffectiveRank, 1, 4)); // random up and down: full rank 4 deltas
+        }
+        finally
+        {
+            foreach (var (_, p) in vanilla) p.Dispose();
+        }
+    }
+}
