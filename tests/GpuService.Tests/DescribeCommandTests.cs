@@ -7,7 +7,7 @@ namespace TLoRA.GpuService.Tests;
 
 public class DescribeCommandTests
 {
-    private static (int Code, string Output) Run(params string[] args)
+    internal static (int Code, string Output) Run(params string[] args)
     {
         var writer = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings

@@ -10,6 +10,7 @@ public static class CliApp
     {
         var root = new RootCommand("T-LoRA: personalise SD-XL / FLUX from one image (libtorch, C#)");
         root.Subcommands.Add(DescribeCommand.Create(console));
+        root.Subcommands.Add(InspectCommand.Create(console));
         var parsed = root.Parse(args);
         try
         {
