@@ -10,11 +10,14 @@ namespace TLoRA.Engine.IO;
 /// </summary>
 public static class CheckpointLoader
 {
-    public static void Load(Module module, ShardedCheckpoint checkpoint, IProgress<int>? progress = null)
+    /// <summary>Loads <paramref name="checkpoint"/> into <paramref name="module"/>, reporting tensors done to
+    /// <paramref name="progress"/>. <paramref name="ignored"/>: keys a checkpoint may hold that the model deliberately
+    /// lacks (transformers' _keys_to_ignore_on_load_unexpected, e.g. older CLIP exports' position_ids buffer).</summary>
+    public static void Load(Module module, ShardedCheckpoint checkpoint, IProgress<int>? progress = null, IReadOnlyCollection<string>? ignored = null)
     {
         var own = module.state_dict();
         var missing = own.Keys.Where(k => !checkpoint.Contains(k)).Order(StringComparer.Ordinal).ToList();
-        var unexpected = checkpoint.Names.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = checkpoint.Names.Where(k => !own.ContainsKey(k) && ignored?.Contains(k) != true).Order(StringComparer.Ordinal).ToList();
         var misshaped = own.Where(kv => checkpoint.Contains(kv.Key) && !checkpoint.Entry(kv.Key).Shape.SequenceEqual(kv.Value.shape))
             .Select(kv => $"{kv.Key}: expected [{string.Join(", ", kv.Value.shape)}], got {checkpoint.Entry(kv.Key).ShapeText}")
             .ToList();
@@ -30,9 +33,9 @@ public static class CheckpointLoader
     }
 
     /// <summary>Opens a diffusers component folder's weights and loads them into <paramref name="module"/>.</summary>
-    public static void LoadComponent(Module module, string folder, IProgress<int>? progress = null)
+    public static void LoadComponent(Module module, string folder, IProgress<int>? progress = null, IReadOnlyCollection<string>? ignored = null)
     {
         using var checkpoint = ShardedCheckpoint.OpenComponent(folder);
-        Load(module, checkpoint, progress);
+        Load(module, checkpoint, progress, ignored);
     }
 }

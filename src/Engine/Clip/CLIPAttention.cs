@@ -1,0 +1,70 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+using F = TLoRA.Torch.torch.nn.functional;
+
+namespace TLoRA.Engine.Clip;
+
+/// <summary>
+/// transformers' CLIPAttention as the text tower runs it: multi-head self-attention with q_proj/k_proj/v_proj/out_proj
+/// (all with bias), scale head_dim^-0.5 and a causal mask (position i attends to positions ≤ i). No padding mask:
+/// SD-XL and FLUX call the CLIP text encoders without an attention mask.
+/// </summary>
+public sealed class CLIPAttention : Module<Tensor, Tensor>
+{
+    public readonly Linear k_proj;
+    public readonly Linear v_proj;
+    public readonly Linear q_proj;
+    public readonly Linear out_proj;
+
+    public CLIPAttention(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        num_heads = config.NumAttentionHeads;
+        head_dim = config.HeadDim;
+        if (head_dim * num_heads != config.HiddenSize)
+            throw new ArgumentException($"hidden_size {config.HiddenSize} is not divisible by num_attention_heads {num_heads}", nameof(config));
+        scale = Math.Pow(head_dim, -0.5);
+        dropout = config.AttentionDropout;
+        k_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
+        v_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
+        q_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
+        out_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
+        RegisterComponents();
+    }
+
+    public int num_heads { get; }
+    public int head_dim { get; }
+    public double scale { get; }
+
+    /// <summary>Dropout on the attention weights, applied in training mode only (config.attention_dropout).</summary>
+    public double dropout { get; }
+
+    /// <summary>hidden_states [batch, seq, hidden] → [batch, seq, hidden].</summary>
+    public override Tensor forward(Tensor hidden_states)
+    {
+        ArgumentNullException.ThrowIfNull(hidden_states);
+        using var scope = torch.NewDisposeScope();
+        var shape = hidden_states.shape;
+        long batch = shape[0], seq = shape[1];
+        var q = Heads(q_proj.call(hidden_states), batch, seq);
+        var k = Heads(k_proj.call(hidden_states), batch, seq);
+        var v = Heads(v_proj.call(hidden_states), batch, seq);
+        var attended = training && dropout > 0
+            ? AttendWithDropout(q, k, v)
+            : F.scaled_dot_product_attention(q, k, v, is_causal: true, scale: scale);
+        var merged = attended.transpose(1, 2).reshape(batch, seq, num_heads * head_dim);
+        return out_proj.call(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[batch, seq, heads·head_dim] → [batch, heads, seq, head_dim].</summary>
+    private Tensor Heads(Tensor x, long batch, long seq) => x.view(batch, seq, num_heads, head_dim).transpose(1, 2);
+
+    /// <summary>transformers' eager attention: softmax(q·kᵀ·scale + causal mask), dropout, ·v.</summary>
+    private Tensor AttendWithDropout(Tensor q, Tensor k, Tensor v)
+    {
+        var seq = q.size(2);
+        var future = torch.ones([seq, seq], ScalarType.Bool, q.device).triu(1);
+        var weights = F.softmax((q.matmul(k.mT) * scale).masked_fill(future, double.NegativeInfinity), -1);
+        return F.dropout(weights, dropout, training: true).matmul(v);
+    }
+}

@@ -1,0 +1,32 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Clip;
+
+/// <summary>transformers' CLIPEncoderLayer, pre-LN: x + self_attn(layer_norm1(x)), then h + mlp(layer_norm2(h)).</summary>
+public sealed class CLIPEncoderLayer : Module<Tensor, Tensor>
+{
+    public readonly CLIPAttention self_attn;
+    public readonly LayerNorm layer_norm1;
+    public readonly CLIPMLP mlp;
+    public readonly LayerNorm layer_norm2;
+
+    public CLIPEncoderLayer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        self_attn = new CLIPAttention(config, dtype, device);
+        layer_norm1 = new LayerNorm(config.HiddenSize, config.LayerNormEps, dtype: dtype, device: device);
+        mlp = new CLIPMLP(config, dtype, device);
+        layer_norm2 = new LayerNorm(config.HiddenSize, config.LayerNormEps, dtype: dtype, device: device);
+        RegisterComponents();
+    }
+
+    /// <summary>hidden_states [batch, seq, hidden] → [batch, seq, hidden].</summary>
+    public override Tensor forward(Tensor hidden_states)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = hidden_states + self_attn.call(layer_norm1.call(hidden_states));
+        var output = h + mlp.call(layer_norm2.call(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}
