@@ -1,0 +1,78 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Common;
+
+/// <summary>
+/// diffusers' <c>ResnetBlock2D</c> with <c>time_embedding_norm="default"</c>: norm1 → act → conv1 → (+ time_emb_proj(act(temb)))
+/// → norm2 → act → dropout → conv2, plus the input (through a 1×1 <c>conv_shortcut</c> when the channel count
+/// changes), divided by <c>output_scale_factor</c>. Without <c>temb_channels</c> (the VAE) there is no time_emb_proj.
+/// </summary>
+public sealed class ResnetBlock2D : Module
+{
+    public readonly GroupNorm norm1;
+    public readonly Conv2d conv1;
+    public readonly Linear? time_emb_proj;
+    public readonly GroupNorm norm2;
+    public readonly Dropout dropout;
+    public readonly Conv2d conv2;
+    public readonly Conv2d? conv_shortcut;
+
+    /// <param name="in_channels">Input channels.</param>
+    /// <param name="out_channels">Output channels (default: in_channels).</param>
+    /// <param name="temb_channels">Channels of the time embedding, or null for none.</param>
+    /// <param name="groups">Groups of norm1.</param>
+    /// <param name="groups_out">Groups of norm2 (default: groups).</param>
+    /// <param name="eps">Epsilon of both norms.</param>
+    /// <param name="non_linearity">Activation ("silu"/"swish", "gelu", "relu").</param>
+    /// <param name="dropout">Dropout before conv2.</param>
+    /// <param name="output_scale_factor">The sum is divided by this.</param>
+    /// <param name="skip_time_act">Feed temb to time_emb_proj without the activation.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    /// <param name="device">Parameter device.</param>
+    public ResnetBlock2D(long in_channels, long? out_channels = null, long? temb_channels = 512, long groups = 32, long? groups_out = null,
+        double eps = 1e-6, string non_linearity = "swish", double dropout = 0.0, double output_scale_factor = 1.0,
+        bool skip_time_act = false, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        var outC = out_channels ?? in_channels;
+        this.non_linearity = Activations.Check(non_linearity);
+        this.output_scale_factor = output_scale_factor;
+        this.skip_time_act = skip_time_act;
+        norm1 = new GroupNorm(groups, in_channels, eps, true, dtype, device);
+        conv1 = new Conv2d(in_channels, outC, 3, 1, 1, dtype: dtype, device: device);
+        if (temb_channels is { } t) time_emb_proj = new Linear(t, outC, true, dtype, device);
+        norm2 = new GroupNorm(groups_out ?? groups, outC, eps, true, dtype, device);
+        this.dropout = new Dropout(dropout);
+        conv2 = new Conv2d(outC, outC, 3, 1, 1, dtype: dtype, device: device);
+        if (in_channels != outC) conv_shortcut = new Conv2d(in_channels, outC, 1, 1, 0, dtype: dtype, device: device);
+        RegisterComponents();
+    }
+
+    /// <summary>The activation's name.</summary>
+    public string non_linearity { get; }
+    /// <summary>The output is divided by this.</summary>
+    public double output_scale_factor { get; }
+    /// <summary>Whether temb skips the activation before time_emb_proj.</summary>
+    public bool skip_time_act { get; }
+
+    /// <summary>Applies the block to <paramref name="input_tensor"/> (B, C, H, W) with time embedding
+    /// <paramref name="temb"/> (B, temb_channels), which must be given exactly when the block has time_emb_proj.</summary>
+    public Tensor forward(Tensor input_tensor, Tensor? temb = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = Activations.Apply(non_linearity, norm1.call(input_tensor));
+        h = conv1.call(h);
+        if (time_emb_proj is not null)
+        {
+            if (temb is null) throw new ArgumentNullException(nameof(temb), "this ResnetBlock2D needs a time embedding");
+            var t = skip_time_act ? temb : Activations.Apply(non_linearity, temb);
+            h = h + time_emb_proj.call(t).unsqueeze(-1).unsqueeze(-1);
+        }
+        h = Activations.Apply(non_linearity, norm2.call(h));
+        h = conv2.call(dropout.call(h));
+        var shortcut = conv_shortcut is null ? input_tensor : conv_shortcut.call(input_tensor);
+        var output = shortcut + h;
+        if (output_scale_factor != 1.0) output = output / output_scale_factor;
+        return output.MoveToOuterDisposeScope();
+    }
+}

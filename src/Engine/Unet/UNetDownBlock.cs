@@ -1,0 +1,15 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Unet;
+
+/// <summary>What the UNet needs of a down block (<see cref="DownBlock2D"/>, <see cref="CrossAttnDownBlock2D"/>): the
+/// downsampled output and the skip tensors for the up path, in order.</summary>
+public abstract class UNetDownBlock : Module
+{
+    /// <summary>Applies the block to <paramref name="hidden_states"/> with time embedding <paramref name="temb"/> and
+    /// context <paramref name="encoder_hidden_states"/> (ignored by blocks without attention); returns the output and
+    /// every resnet's (and the downsampler's) output as skip connections.</summary>
+    public abstract (Tensor hidden_states, IReadOnlyList<Tensor> output_states) forward(Tensor hidden_states, Tensor temb,
+        Tensor? encoder_hidden_states);
+}

@@ -1,0 +1,26 @@
+using TLoRA.Engine.IO;
+using TLoRA.Torch;
+
+namespace TLoRA.Engine.Tests;
+
+/// <summary>Reads tensors of the SD-XL fixture's reference_outputs.safetensors.</summary>
+internal static class ReferenceOutputs
+{
+    public static string Path => System.IO.Path.Combine(FixturePaths.SdxlTiny, "reference_outputs.safetensors");
+
+    /// <summary>Reads <paramref name="name"/> (in the current dispose scope).</summary>
+    public static Tensor Read(string name)
+    {
+        using var file = SafetensorsFile.Open(Path);
+        return file.Read(name);
+    }
+
+    /// <summary>max |expected − actual| / max |expected|, for reporting.</summary>
+    public static double RelativeError(Tensor expected, Tensor actual)
+    {
+        using var scope = torch.NewDisposeScope();
+        var e = expected.detach().to(Device.CPU, ScalarType.Float64);
+        var a = actual.detach().to(Device.CPU, ScalarType.Float64);
+        return (e - a).abs().amax().item() / e.abs().amax().item();
+    }
+}
