@@ -81,13 +81,27 @@ public static partial class torch
                 return Tensor.Wrap(r);
             }
 
-            /// <summary>Nearest-neighbour resize of NCHW input to a size or by a scale factor, as F.interpolate(mode="nearest").</summary>
-            public static Tensor interpolate(Tensor input, (long h, long w)? size = null, double? scale_factor = null)
+            /// <summary>Resize of NCHW input to a size or by a scale factor, as F.interpolate: mode "nearest" or "bilinear"
+            /// (align_corners false unless given; antialias widens the filter when downscaling, as PyTorch's
+            /// antialias=True; without it a bilinear downscale reads only the 2×2 nearest input pixels).</summary>
+            public static Tensor interpolate(Tensor input, (long h, long w)? size = null, double? scale_factor = null,
+                string mode = "nearest", bool? align_corners = null, bool antialias = false)
             {
                 if (size is null == scale_factor is null) throw new ArgumentException("give exactly one of size and scale_factor");
-                return size is { } s
-                    ? Tensor.Wrap(Native.tt_interpolate_nearest(input, s.h, s.w, 0, 0))
-                    : Tensor.Wrap(Native.tt_interpolate_nearest(input, 0, 0, scale_factor!.Value, scale_factor.Value));
+                var (h, w) = size ?? (0, 0);
+                var scale = scale_factor ?? 0;
+                switch (mode)
+                {
+                    case "nearest":
+                        if (align_corners is not null) throw new ArgumentException("align_corners only applies to bilinear interpolation");
+                        if (antialias) throw new ArgumentException("antialias only applies to bilinear interpolation");
+                        return Tensor.Wrap(Native.tt_interpolate_nearest(input, h, w, scale, scale));
+                    case "bilinear":
+                        return Tensor.Wrap(Native.tt_interpolate_bilinear(input, h, w, scale, scale, align_corners == true ? 1 : 0,
+                            antialias ? 1 : 0));
+                    default:
+                        throw new ArgumentException($"mode must be 'nearest' or 'bilinear', not '{mode}'", nameof(mode));
+                }
             }
 
             public static Tensor avg_pool2d(Tensor input, long kernel_size, long? stride = null, long padding = 0,

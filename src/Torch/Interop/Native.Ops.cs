@@ -113,6 +113,8 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] internal static partial IntPtr tt_dropout(Tensor x, double p, int train);
     [LibraryImport(Lib)] internal static partial IntPtr tt_sdpa(Tensor q, Tensor k, Tensor v, IntPtr mask, int causal, double scale, int preferNative);
     [LibraryImport(Lib)] internal static partial IntPtr tt_interpolate_nearest(Tensor x, long outH, long outW, double scaleH, double scaleW);
+    [LibraryImport(Lib)] internal static partial IntPtr tt_interpolate_bilinear(Tensor x, long outH, long outW, double scaleH, double scaleW,
+        int alignCorners, int antialias);
     [LibraryImport(Lib)] internal static partial IntPtr tt_avg_pool2d(Tensor x, long kh, long kw, long sh, long sw, long ph, long pw,
         int ceilMode, int countIncludePad);
     [LibraryImport(Lib)] internal static partial IntPtr tt_pad(Tensor x, long* pad, int n, double value);

@@ -69,6 +69,25 @@ TT_API tt_tensor tt_interpolate_nearest(tt_tensor x, int64_t out_h, int64_t out_
     return tt::wrap(at::upsample_nearest2d(*x, size));
   TT_CATCH(nullptr)
 }
+// Bilinear resize of an NCHW float tensor, as F.interpolate(mode="bilinear", align_corners, antialias): either a size
+// or scale factors (which, as in PyTorch, also set the sampling positions). antialias widens the filter when
+// downscaling (PIL-like); without it a downscale samples only the 2x2 nearest pixels.
+TT_API tt_tensor tt_interpolate_bilinear(tt_tensor x, int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                         int align_corners, int antialias) {
+  TT_TRY
+    TORCH_CHECK(x->dim() == 4, "bilinear interpolation needs an NCHW tensor, got ", x->dim(), " dimensions");
+    c10::optional<double> sh, sw;
+    int64_t size[2] = {out_h, out_w};
+    if (scale_h > 0 && scale_w > 0) {
+      size[0] = static_cast<int64_t>(std::floor(x->size(2) * scale_h));
+      size[1] = static_cast<int64_t>(std::floor(x->size(3) * scale_w));
+      sh = scale_h;
+      sw = scale_w;
+    }
+    if (antialias) return tt::wrap(at::_upsample_bilinear2d_aa(*x, size, align_corners != 0, sh, sw));
+    return tt::wrap(at::upsample_bilinear2d(*x, size, align_corners != 0, sh, sw));
+  TT_CATCH(nullptr)
+}
 TT_API tt_tensor tt_avg_pool2d(tt_tensor x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
                                int ceil_mode, int count_include_pad) {
   const int64_t k[2] = {kh, kw}, s[2] = {sh, sw}, p[2] = {ph, pw};

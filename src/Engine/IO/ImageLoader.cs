@@ -1,0 +1,75 @@
+using TLoRA.Torch;
+
+namespace TLoRA.Engine.IO;
+
+/// <summary>
+/// Reads a PNG or JPEG training image into the tensor the VAE encodes: float32 [1, 3, H, W] in [-1, 1], upright
+/// (JPEG EXIF orientation applied). Decoding is done by libpng / libjpeg-turbo through <see cref="torch.io"/>: transparent
+/// pixels are composited over white, grayscale becomes RGB, 16-bit PNGs are reduced to 8 bits.
+/// </summary>
+public static class ImageLoader
+{
+    /// <summary>Default minimum length, in pixels, of an image's shorter side.</summary>
+    public const int DefaultMinSide = 8;
+
+    /// <summary>Loads <paramref name="path"/> as float32 [1, 3, H, W] in [-1, 1] (the value v of a uint8 sample maps to
+    /// (v/255 − 0.5)/0.5, as torchvision's ToTensor + Normalize([0.5], [0.5]) do).</summary>
+    /// <param name="path">A PNG or JPEG file (recognised by content, not by extension).</param>
+    /// <param name="minSide">Images whose shorter side (after orientation) is below this are rejected.</param>
+    /// <exception cref="ImageLoadException">The file cannot be read, is not a decodable PNG or JPEG, or is too small.</exception>
+    public static Tensor Load(string path, int minSide = DefaultMinSide)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var scope = torch.NewDisposeScope();
+        var hwc = LoadUint8(path, minSide);
+        var chw = hwc.permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
+        var normalised = (chw / 255.0 - 0.5) / 0.5;
+        return normalised.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Loads <paramref name="path"/> as uint8 [H, W, 3] RGB, upright, checking the minimum size.</summary>
+    /// <exception cref="ImageLoadException">As <see cref="Load"/>.</exception>
+    public static Tensor LoadUint8(string path, int minSide = DefaultMinSide)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minSide, 1);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ImageLoadException(path, $"cannot read image file '{path}': {e.Message}", e);
+        }
+        return Decode(bytes, path, minSide);
+    }
+
+    /// <summary>Decodes image bytes (PNG or JPEG) to uint8 [H, W, 3], upright; <paramref name="name"/> is used in
+    /// error messages.</summary>
+    /// <exception cref="ImageLoadException">Undecodable bytes or an image below <paramref name="minSide"/>.</exception>
+    public static Tensor Decode(ReadOnlySpan<byte> bytes, string name, int minSide = DefaultMinSide)
+    {
+        Tensor stored;
+        try
+        {
+            stored = torch.io.decode_image(bytes);
+        }
+        catch (TorchException e)
+        {
+            throw new ImageLoadException(name, $"cannot decode image '{name}': {e.Message}", e);
+        }
+        var orientation = ExifOrientation.Read(bytes);
+        Tensor upright;
+        using (stored)
+            upright = orientation == 1 ? stored.alias() : ExifOrientation.Apply(stored, orientation);
+        var (h, w) = (upright.size(0), upright.size(1));
+        if (Math.Min(h, w) < minSide)
+        {
+            upright.Dispose();
+            throw new ImageLoadException(name,
+                $"image '{name}' is {w}x{h} pixels; its shorter side must be at least {minSide} pixels");
+        }
+        return upright;
+    }
+}

@@ -1,0 +1,106 @@
+using TLoRA.Engine.IO;
+using TLoRA.Engine.Schedulers;
+using TLoRA.Torch;
+using Xunit.Abstractions;
+
+namespace TLoRA.Engine.Tests.Schedulers;
+
+/// <summary>The schedulers against diffusers' outputs in reference_outputs.safetensors.</summary>
+public sealed class SchedulerParityTests(ITestOutputHelper output)
+{
+    private static string Reference => Path.Combine(FixturePaths.SdxlTiny, "reference_outputs.safetensors");
+    private static SchedulerConfig FixtureConfig => SchedulerConfig.Load(Path.Combine(FixturePaths.SdxlTiny, "scheduler"));
+
+    [Fact]
+    public void Fixture_config_binds_by_json_names()
+    {
+        var c = FixtureConfig;
+        Assert.Equal("EulerDiscreteScheduler", c.ClassName);
+        Assert.Equal(1000, c.NumTrainTimesteps);
+        Assert.Equal(0.00085, c.BetaStart);
+        Assert.Equal(0.012, c.BetaEnd);
+        Assert.Equal("scaled_linear", c.BetaSchedule);
+        Assert.Equal("leading", c.TimestepSpacing);
+        Assert.Equal(1, c.StepsOffset);
+        Assert.Equal("epsilon", c.PredictionType);
+        Assert.Equal("linear", c.InterpolationType);
+        Assert.False(c.UseKarrasSigmas);
+        Assert.Null(c.TrainedBetas);
+    }
+
+    [Fact]
+    public void Ddpm_add_noise_matches_diffusers()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var file = SafetensorsFile.Open(Reference);
+        var ddpm = new DDPMScheduler(FixtureConfig);
+        var timesteps = file.Read("ddpm.timesteps");
+        Assert.Equal([0L, 250, 500, 999], timesteps.ToArray<long>());
+        var noisy = ddpm.AddNoise(file.Read("ddpm.x0"), file.Read("ddpm.noise"), timesteps);
+        var expected = file.Read("ddpm.noisy");
+        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().item():G6}, max |b| = {expected.abs().amax().item():G6}");
+        Parity.AssertClose(expected, noisy, "ddpm.noisy", rel: 1e-6, abs: 0);
+    }
+
+    [Fact]
+    public void Euler_leading_timesteps_and_sigmas_match_diffusers()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var file = SafetensorsFile.Open(Reference);
+        var euler = new EulerDiscreteScheduler(FixtureConfig);
+        euler.SetTimesteps(4);
+        var timesteps = euler.TimestepsTensor();
+        var sigmas = euler.SigmasTensor();
+        var expectedTimesteps = file.Read("sample.timesteps");
+        var expectedSigmas = file.Read("sample.sigmas");
+        Assert.Equal(expectedTimesteps.ToArray<float>(), timesteps.ToArray<float>());
+        output.WriteLine($"sample.sigmas max |a-b| = {(sigmas - expectedSigmas).abs().amax().item():G6}");
+        Parity.AssertClose(expectedSigmas, sigmas, "sample.sigmas", rel: 1e-6, abs: 0);
+        Assert.Equal(expectedSigmas.ToArray<float>(), sigmas.ToArray<float>()); // bit-exact in practice
+        var max = expectedSigmas.ToArray<float>().Max();
+        Assert.Equal(MathF.Sqrt(max * max + 1f), euler.InitNoiseSigma); // "leading": sqrt(σ_max² + 1)
+    }
+
+    [Fact]
+    public void Training_schedule_follows_the_scaled_linear_formula()
+    {
+        var ddpm = new DDPMScheduler(FixtureConfig);
+        Assert.Equal(1000, ddpm.Betas.Count);
+        Assert.Equal(0.00085, ddpm.Betas[0], 1e-9);
+        Assert.Equal(0.012, ddpm.Betas[^1], 1e-9);
+        var mid = Math.Pow(Math.Sqrt(0.00085) + 500 * (Math.Sqrt(0.012) - Math.Sqrt(0.00085)) / 999, 2);
+        Assert.Equal(mid, ddpm.Betas[500], 1e-8);
+        var product = 1.0;
+        for (var i = 0; i < 1000; i++) product *= 1 - ddpm.Betas[i];
+        Assert.Equal(product, ddpm.AlphasCumprod[^1], 1e-9);
+        var euler = new EulerDiscreteScheduler(FixtureConfig);
+        Assert.Equal(ddpm.AlphasCumprod, euler.AlphasCumprod);
+    }
+
+    [Fact]
+    public void Sampled_timesteps_are_uniform_integers_in_range_and_seeded()
+    {
+        using var scope = torch.NewDisposeScope();
+        var ddpm = new DDPMScheduler(FixtureConfig);
+        var a = ddpm.SampleTimesteps(4096, new Generator(7));
+        var b = ddpm.SampleTimesteps(4096, new Generator(7));
+        Assert.Equal(ScalarType.Int64, a.dtype);
+        Assert.Equal([4096L], a.shape);
+        Assert.Equal(a.ToArray<long>(), b.ToArray<long>());
+        var values = a.ToArray<long>();
+        Assert.All(values, v => Assert.InRange(v, 0, 999));
+        Assert.InRange(values.Average(), 470, 530);
+        Assert.Contains(values, v => v < 50);
+        Assert.Contains(values, v => v > 950);
+    }
+
+    [Fact]
+    public void Add_noise_rejects_bad_timesteps()
+    {
+        using var scope = torch.NewDisposeScope();
+        var ddpm = new DDPMScheduler(FixtureConfig);
+        var x = torch.zeros(2, 4, 2, 2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ddpm.AddNoise(x, x, torch.tensor(new long[] { 0, 1000 })));
+        Assert.Throws<ArgumentException>(() => ddpm.AddNoise(x, x, torch.tensor(new float[] { 0, 1 })));
+    }
+}
