@@ -20,8 +20,14 @@ public static class ImageLoader
     public static Tensor Load(string path, int minSide = DefaultMinSide)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        using var hwc = LoadUint8(path, minSide);
+        return ToModelInput(hwc);
+    }
+
+    /// <summary>uint8 [H, W, 3] → float32 [1, 3, H, W] in [-1, 1].</summary>
+    public static Tensor ToModelInput(Tensor hwc)
+    {
         using var scope = torch.NewDisposeScope();
-        var hwc = LoadUint8(path, minSide);
         var chw = hwc.permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
         var normalised = (chw / 255.0 - 0.5) / 0.5;
         return normalised.MoveToOuterDisposeScope();

@@ -25,31 +25,33 @@ public static class ImageSaver
     /// <exception cref="IOException">The file cannot be written (the message names the path).</exception>
     public static void SavePng(Tensor image, string path, PixelRange range)
     {
-        ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        WriteAtomically(path, EncodePng(image, range));
+    }
+
+    /// <summary>The PNG bytes of a float image [3, H, W] or [1, 3, H, W] in <paramref name="range"/> (see SavePng).</summary>
+    public static byte[] EncodePng(Tensor image, PixelRange range)
+    {
+        ArgumentNullException.ThrowIfNull(image);
         var shape = image.shape;
         var ok = (shape.Length == 3 && shape[0] == 3) || (shape.Length == 4 && shape[0] == 1 && shape[1] == 3);
         if (!ok) throw new ArgumentException($"expected one RGB image [3, H, W] or [1, 3, H, W], got {image}", nameof(image));
         if (image.dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16))
             throw new ArgumentException($"expected a floating-point image, got {image.dtype}", nameof(image));
-        byte[] png;
-        using (torch.NewDisposeScope())
+        using var scope = torch.NewDisposeScope();
+        var chw = (shape.Length == 4 ? image.squeeze(0) : image).to(Device.CPU, ScalarType.Float32);
+        var unit = range switch
         {
-            var chw = (shape.Length == 4 ? image.squeeze(0) : image).to(Device.CPU, ScalarType.Float32);
-            var unit = range switch
-            {
-                PixelRange.MinusOneToOne => chw / 2.0 + 0.5,
-                PixelRange.ZeroToOne => chw,
-                _ => throw new ArgumentOutOfRangeException(nameof(range), range, null),
-            };
-            var bytes = (unit.clamp(0, 1) * 255.0).round().to(ScalarType.Byte);
-            png = torch.io.encode_png(bytes.permute(1, 2, 0));
-        }
-        WriteAtomically(path, png);
+            PixelRange.MinusOneToOne => chw / 2.0 + 0.5,
+            PixelRange.ZeroToOne => chw,
+            _ => throw new ArgumentOutOfRangeException(nameof(range), range, null),
+        };
+        var bytes = (unit.clamp(0, 1) * 255.0).round().to(ScalarType.Byte);
+        return torch.io.encode_png(bytes.permute(1, 2, 0));
     }
 
     /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and moves it into place.</summary>
-    internal static void WriteAtomically(string path, byte[] bytes)
+    public static void WriteAtomically(string path, byte[] bytes)
     {
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;

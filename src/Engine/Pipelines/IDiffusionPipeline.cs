@@ -38,8 +38,8 @@ public interface IDiffusionPipeline : IDisposable
     /// <summary>The training resolution must be a multiple of this (the VAE's downscale, times FLUX's 2×2 packing).</summary>
     int ResolutionMultiple { get; }
 
-    /// <summary>Encodes the image ([1, 3, H, W] in [-1, 1]) and prompt once.</summary>
-    ITrainingExample PrepareTraining(Tensor image, string prompt);
+    /// <summary>Encodes the concept image and prompt once.</summary>
+    ITrainingExample PrepareTraining(ConceptImage image, string prompt);
 
     /// <summary>Draws a timestep and noise, sets the adapters' rank mask for it, and returns the loss (with graph).</summary>
     (Tensor Loss, double Timestep) TrainingLoss(ITrainingExample example, AdapterNetwork network, Generator generator);

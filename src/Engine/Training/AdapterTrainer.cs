@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TLoRA.Engine.Adapters;
+using TLoRA.Engine.IO;
+using TLoRA.Engine.Pipelines;
+using TLoRA.Torch;
+using TLoRA.Torch.Optim;
+
+namespace TLoRA.Engine.Training;
+
+/// <summary>
+/// The training loop: attach adapters, encode the concept once, then per step draw (t, noise), MSE loss, AdamW step,
+/// progress event; every CheckpointInterval steps save adapter + optimiser state + previews under
+/// checkpoints/step-NNNNNN/. Each step's randomness is a function of (seed, step), so a run resumed from a checkpoint
+/// continues exactly as it would have. Cancellation is checked between steps; what was saved stays.
+/// Runs on the calling thread (the engine thread); events are yielded as they happen.
+/// </summary>
+public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions options, string outputDirectory)
+{
+    public const string AdapterFileName = "adapter.safetensors";
+    public const string OptimizerFileName = "optimizer.safetensors";
+    public const string StateFileName = "state.json";
+
+    public IEnumerable<TrainEvent> Run(ConceptImage image, string? resumeFrom = null, CancellationToken cancellation = default)
+    {
+        options.Validate();
+        if (options.Resolution % pipeline.ResolutionMultiple != 0)
+            throw new ArgumentException($"Resolution must be a multiple of {pipeline.ResolutionMultiple} for {pipeline.Name}, got {options.Resolution}", nameof(options));
+        Directory.CreateDirectory(outputDirectory);
+        var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
+        using var network = AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device);
+        var parameters = network.TrainableParameters;
+        using var optimizer = new AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        var start = resumeFrom is null ? 0 : Resume(resumeFrom, network, optimizer);
+        using var example = pipeline.PrepareTraining(image, options.TrainingPrompt);
+        yield return new TrainStarted(options.Steps, spec, network.Layers.Count, parameters.Sum(p => p.numel()), start);
+
+        var clock = Stopwatch.StartNew();
+        var generator = new Generator(options.Seed);
+        double loss = double.NaN;
+        for (var step = start + 1; step <= options.Steps; step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            generator.manual_seed(unchecked(options.Seed * 1_000_003UL + (ulong)step));
+            double timestep;
+            using (var scope = torch.NewDisposeScope())
+            {
+                var (l, t) = pipeline.TrainingLoss(example, network, generator);
+                timestep = t;
+                l.backward();
+                if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
+                optimizer.step();
+                optimizer.zero_grad();
+                loss = l.item();
+            }
+            if (!double.IsFinite(loss)) throw new InvalidOperationException($"training diverged at step {step}: loss is {loss}");
+            var done = step - start;
+            var rate = done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            yield return new TrainStep(step, options.Steps, loss, timestep, network.Schedule.RankAt(timestep), optimizer.lr, rate,
+                TimeSpan.FromSeconds((options.Steps - step) / rate));
+            if (options.CheckpointInterval > 0 && step % options.CheckpointInterval == 0 && step < options.Steps)
+                yield return SaveCheckpoint(step, network, optimizer, cancellation);
+        }
+        var final = SaveCheckpoint(options.Steps, network, optimizer, cancellation);
+        yield return final;
+        var path = Path.Combine(outputDirectory, AdapterFileName);
+        File.Copy(final.AdapterPath, path + ".tmp", overwrite: true);
+        File.Move(path + ".tmp", path, overwrite: true);
+        yield return new TrainCompleted(options.Steps, path, loss, AdapterInspector.Summarise(AdapterInspector.Inspect(network)), clock.Elapsed);
+    }
+
+    private TrainCheckpoint SaveCheckpoint(int step, AdapterNetwork network, AdamW optimizer, CancellationToken cancellation)
+    {
+        var dir = Path.Combine(outputDirectory, "checkpoints", $"step-{step:D6}");
+        Directory.CreateDirectory(dir);
+        var adapterPath = Path.Combine(dir, AdapterFileName);
+        network.Save(adapterPath, new AdapterMetadata(pipeline.Name, options.Trigger, options.ClassWord, step, options.Seed));
+        var state = optimizer.state_dict();
+        try
+        {
+            SafetensorsWriter.Save(Path.Combine(dir, OptimizerFileName), state);
+        }
+        finally
+        {
+            foreach (var t in state.Values) t.Dispose();
+        }
+        File.WriteAllText(Path.Combine(dir, StateFileName), JsonSerializer.Serialize(new TrainerState(step, options.Seed)));
+        var previews = options.ValidationPrompts.Count == 0 ? [] : Previews(dir, network, cancellation);
+        return new TrainCheckpoint(step, dir, adapterPath, previews);
+    }
+
+    private List<PreviewImage> Previews(string dir, AdapterNetwork network, CancellationToken cancellation)
+    {
+        var prompts = options.ValidationPrompts.Select(p => PromptTemplates.Fill(p, options.Trigger, options.ClassWord)).ToList();
+        var sample = new SampleOptions(prompts, null, options.PreviewGuidance, options.PreviewSteps, options.Seed, options.Resolution,
+            options.Resolution, options.ImagesPerPrompt);
+        using var scope = torch.NewDisposeScope();
+        Tensor images;
+        using (torch.no_grad()) images = pipeline.Sample(sample, network, null, cancellation);
+        var result = new List<PreviewImage>();
+        for (var i = 0; i < images.size(0); i++)
+        {
+            var prompt = prompts[i / options.ImagesPerPrompt];
+            var png = ImageSaver.EncodePng(images.select(0, i), PixelRange.ZeroToOne);
+            var path = Path.Combine(dir, $"preview-{i / options.ImagesPerPrompt:D2}-{i % options.ImagesPerPrompt}.png");
+            ImageSaver.WriteAtomically(path, png);
+            result.Add(new PreviewImage(prompt, i % options.ImagesPerPrompt, path, png));
+        }
+        return result;
+    }
+
+    private static int Resume(string checkpointDir, AdapterNetwork network, AdamW optimizer)
+    {
+        var statePath = Path.Combine(checkpointDir, StateFileName);
+        if (!File.Exists(statePath)) throw new FileNotFoundException($"'{checkpointDir}' is not a training checkpoint: it has no {StateFileName}", statePath);
+        var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath))
+                    ?? throw new InvalidDataException($"{statePath}: empty");
+        using (var adapter = ShardedCheckpoint.Open(Path.Combine(checkpointDir, AdapterFileName))) network.LoadWeights(adapter);
+        using var opt = ShardedCheckpoint.Open(Path.Combine(checkpointDir, OptimizerFileName));
+        var tensors = opt.ReadAll();
+        try
+        {
+            optimizer.load_state_dict(tensors);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+        return state.Step;
+    }
+
+    private sealed record TrainerState(int Step, ulong Seed);
+}
