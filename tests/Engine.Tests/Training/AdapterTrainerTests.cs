@@ -1,0 +1,124 @@
+using TLoRA.Engine.Adapters;
+using TLoRA.Engine.IO;
+using TLoRA.Engine.Pipelines;
+using TLoRA.Engine.Tests.Pipelines;
+using TLoRA.Engine.Training;
+using TLoRA.Torch;
+
+namespace TLoRA.Engine.Tests.Training;
+
+public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFixture<SdxlPipelineFixture>
+{
+    public static string ConceptPath => Path.Combine(FixturePaths.Root, "concept", "toy-robot.jpg");
+
+    private static TrainingOptions Tiny(int steps = 4, int interval = 2) => new()
+    {
+        Rank = 4, MinRank = 2, Steps = steps, CheckpointInterval = interval, Resolution = 64, Seed = 7, LearningRate = 1e-3,
+        ValidationPrompts = ["a {0} on the beach"], PreviewSteps = 2, Trigger = "sks", ClassWord = "robot",
+    };
+
+    private List<TrainEvent> Train(string dir, TrainingOptions options, string? resume = null, CancellationToken token = default)
+    {
+        using var image = ConceptImage.Load(ConceptPath, options.Resolution);
+        return new AdapterTrainer(fixture.Pipeline, options, dir).Run(image, resume, token).ToList();
+    }
+
+    [Fact]
+    public void A_run_reports_every_step_saves_checkpoints_with_previews_and_a_final_adapter()
+    {
+        using var dir = new TempDir();
+        var events = Train(dir.Path, Tiny());
+        Assert.Equal(["TrainStarted", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainCompleted"],
+            events.Select(e => e.GetType().Name));
+        var started = (TrainStarted)events[0];
+        Assert.Equal(44, started.AdaptedLayers);
+        var schedule = started.Spec.RankSchedule();
+        foreach (var s in events.OfType<TrainStep>())
+        {
+            Assert.True(double.IsFinite(s.Loss) && s.Loss > 0);
+            Assert.InRange(s.Timestep, 0, 999);
+            Assert.Equal(schedule.RankAt(s.Timestep), s.Rank);
+            Assert.True(s.StepsPerSecond > 0);
+        }
+        Assert.Equal([1, 2, 3, 4], events.OfType<TrainStep>().Select(s => s.Step));
+        var checkpoint = events.OfType<TrainCheckpoint>().First();
+        Assert.Equal(2, checkpoint.Step);
+        foreach (var f in new[] { AdapterTrainer.AdapterFileName, AdapterTrainer.OptimizerFileName, AdapterTrainer.StateFileName })
+            Assert.True(File.Exists(Path.Combine(checkpoint.Directory, f)), f);
+        var preview = Assert.Single(checkpoint.Previews);
+        Assert.Equal("a sks robot on the beach", preview.Prompt);
+        using (var decoded = torch.io.decode_image(File.ReadAllBytes(preview.Path))) Assert.Equal(new long[] { 64, 64, 3 }, decoded.shape);
+        var done = (TrainCompleted)events[^1];
+        using var file = ShardedCheckpoint.Open(done.AdapterPath);
+        Assert.Equal(AdapterMethod.TLoRA, AdapterFile.ReadSpec(file).Method);
+        Assert.Equal(new AdapterMetadata(fixture.Pipeline.Name, "sks", "robot", 4, 7), AdapterMetadata.From(file.Metadata));
+        Assert.True(done.Summary.MeanEffectiveRank > 0); // the adapters moved away from their zero delta
+        Assert.Null(fixture.Pipeline.unet.attention_layers().First().attention.processor); // detached afterwards
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_ends_exactly_where_an_uninterrupted_run_does()
+    {
+        using var a = new TempDir();
+        using var b = new TempDir();
+        var straight = (TrainCompleted)Train(a.Path, Tiny() with { ValidationPrompts = [] })[^1];
+        var resumed = Train(b.Path, Tiny() with { ValidationPrompts = [] }, Path.Combine(a.Path, "checkpoints", "step-000002"));
+        Assert.Equal(2, ((TrainStarted)resumed[0]).StartStep);
+        Assert.Equal([3, 4], resumed.OfType<TrainStep>().Select(s => s.Step));
+        using var scope = torch.NewDisposeScope();
+        using var fa = ShardedCheckpoint.Open(straight.AdapterPath);
+        using var fb = ShardedCheckpoint.Open(((TrainCompleted)resumed[^1]).AdapterPath);
+        foreach (var name in fa.Names) Parity.AssertClose(fa.Read(name), fb.Read(name), name, rel: 1e-6, abs: 1e-9);
+    }
+
+    [Fact]
+    public void Cancelling_stops_between_steps_and_keeps_saved_checkpoints()
+    {
+        using var dir = new TempDir();
+        using var cts = new CancellationTokenSource();
+        using var image = ConceptImage.Load(ConceptPath, 64);
+        var seen = new List<TrainEvent>();
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            foreach (var e in new AdapterTrainer(fixture.Pipeline, Tiny(steps: 10, interval: 1) with { ValidationPrompts = [] }, dir.Path).Run(image, null, cts.Token))
+            {
+                seen.Add(e);
+                if (e is TrainCheckpoint { Step: 2 }) cts.Cancel();
+            }
+        });
+        Assert.Equal(2, seen.OfType<TrainStep>().Count());
+        Assert.True(File.Exists(Path.Combine(dir.Path, "checkpoints", "step-000002", AdapterTrainer.AdapterFileName)));
+        Assert.False(File.Exists(Path.Combine(dir.Path, AdapterTrainer.AdapterFileName)));
+        Assert.Null(fixture.Pipeline.unet.attention_layers().First().attention.processor);
+    }
+
+    [Theory]
+    [InlineData(nameof(TrainingOptions.Rank), 0, 8, 10)]
+    [InlineData(nameof(TrainingOptions.MinRank), 4, 8, 10)]
+    [InlineData(nameof(TrainingOptions.Steps), 4, 8, 0)]
+    [InlineData(nameof(TrainingOptions.Resolution), 4, 60, 10)]
+    public void Bad_options_name_the_field(string field, int rank, int resolution, int steps)
+    {
+        using var dir = new TempDir();
+        var options = Tiny() with { Rank = rank, MinRank = field == nameof(TrainingOptions.MinRank) ? 5 : Math.Max(1, rank / 2), Resolution = resolution, Steps = steps };
+        using var image = ConceptImage.Load(ConceptPath, 64);
+        var ex = Assert.ThrowsAny<ArgumentException>(() => new AdapterTrainer(fixture.Pipeline, options, dir.Path).Run(image).ToList());
+        Assert.Contains(field, ex.Message);
+    }
+
+    [Fact]
+    public void A_trained_adapter_changes_samples_and_scale_zero_removes_it()
+    {
+        using var dir = new TempDir();
+        var done = (TrainCompleted)Train(dir.Path, Tiny() with { ValidationPrompts = [] })[^1];
+        using var scope = torch.NewDisposeScope();
+        var options = new SampleOptions(["a photo of sks robot"], null, 5.0, 3, 11, 64, 64);
+        var plain = fixture.Pipeline.Sample(options, null, null, default);
+        using var network = AdapterFile.Load(fixture.Pipeline.unet, done.AdapterPath);
+        var adapted = fixture.Pipeline.Sample(options, network, null, default);
+        var off = fixture.Pipeline.Sample(options with { AdapterScale = 0 }, network, null, default);
+        Assert.True((adapted - plain).abs().amax().item() > 1e-4);
+        Parity.AssertClose(plain, off, "scale 0", rel: 0, abs: 1e-6);
+        Assert.Equal(1.0, network.Scale); // restored after sampling
+    }
+}
