@@ -32,6 +32,11 @@ public sealed class AdapterNetwork : IDisposable
     public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null)
     {
         spec.RankSchedule(); // validates ranks and alpha
+        var largest = model.named_modules().Select(m => m.module).OfType<IAdaptableAttention>()
+            .SelectMany(a => a.AdaptableProjections.Values).Select(d => Math.Min(d.In, d.Out)).DefaultIfEmpty(0).Max();
+        if (largest > 0 && spec.Rank > largest)
+            throw new ArgumentOutOfRangeException(nameof(spec.Rank), spec.Rank,
+                $"rank {spec.Rank} exceeds every adapted projection's dims (the largest allows {largest})");
         var dev = device ?? Device.CPU;
         var mask = new RankMaskContext();
         var list = new List<(string, IAdaptableAttention, TLoRAAttentionProcessor)>();

@@ -11,6 +11,8 @@ public static class CliApp
         var root = new RootCommand("T-LoRA: personalise SD-XL / FLUX from one image (libtorch, C#)");
         root.Subcommands.Add(DescribeCommand.Create(console));
         root.Subcommands.Add(InspectCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.Create(console));
+        root.Subcommands.Add(SampleCommand.Create(console));
         var parsed = root.Parse(args);
         try
         {
@@ -26,5 +28,6 @@ public static class CliApp
     /// <summary>Bad input (missing folder, corrupt file, wrong key) rather than a bug: shown as one line, no stack.</summary>
     internal static bool IsUserError(Exception e) =>
         e is IOException or InvalidDataException or KeyNotFoundException or ArgumentException or UnauthorizedAccessException
+            or NotSupportedException
             or Torch.TorchException or Torch.Modules.StateDictException;
 }

@@ -138,3 +138,15 @@ public class AdapterNetworkTests
         Assert.Equal(baseline, torch.live_tensor_count);
     }
 }
+
+public class AdapterNetworkRankTests
+{
+    [Fact]
+    public void A_rank_no_projection_can_hold_is_refused_naming_the_limit()
+    {
+        using var model = new ToyModel(16, 8);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => AdapterNetwork.Attach(model, new AdapterSpec(AdapterMethod.TLoRA, 9, 4)));
+        Assert.Contains("rank 9 exceeds every adapted projection's dims (the largest allows 8)", ex.Message);
+        Assert.Null(model.blocks[0].processor);
+    }
+}
