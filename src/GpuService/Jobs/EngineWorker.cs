@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging;
+using TLoRA.GpuService.Service;
+using TLoRA.Rpc.V1;
+
+namespace TLoRA.GpuService.Jobs;
+
+/// <summary>
+/// The engine thread: takes queued jobs one at a time and runs them; all libtorch work of a job happens on this one
+/// thread. A job ends completed, failed (with a grpc code), cancelled (CancelJob: stopped at the next step) or — when
+/// the service stops under it — interrupted, which ResumeJob continues from the last checkpoint.
+/// </summary>
+public sealed partial class EngineWorker : IDisposable
+{
+    private readonly JobManager jobs;
+    private readonly ModelCatalog catalog;
+    private readonly JobPaths paths;
+    private readonly ILogger<EngineWorker> log;
+    private readonly CancellationTokenSource shutdown = new();
+    private readonly Thread thread;
+
+    public EngineWorker(JobManager jobs, ModelCatalog catalog, JobPaths paths, ILogger<EngineWorker> log)
+    {
+        this.jobs = jobs;
+        this.catalog = catalog;
+        this.paths = paths;
+        this.log = log;
+        thread = new Thread(Loop) { IsBackground = true, Name = "tlora-engine" };
+    }
+
+    public void Start() => thread.Start();
+
+    /// <summary>Stops after the current step of the running job (which becomes interrupted) and waits for the thread.</summary>
+    public void Stop(TimeSpan wait)
+    {
+        shutdown.Cancel();
+        if (thread.IsAlive) thread.Join(wait);
+    }
+
+    private void Loop()
+    {
+        while (!shutdown.IsCancellationRequested)
+        {
+            string id;
+            try
+            {
+                id = jobs.Queue.DequeueAsync(shutdown.Token).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            RunOne(id);
+        }
+    }
+
+    private void RunOne(string jobId)
+    {
+        var job = jobs.Store.Get(jobId);
+        if (job is null || job.State != JobState.Queued) return;
+        var resume = jobs.TakeResume(jobId);
+        using var cts = jobs.Started(jobId, shutdown.Token);
+        job.State = JobState.Running;
+        job.Started ??= JobStore.Now();
+        jobs.Store.Update(job);
+        LogStarted(jobId, job.Kind);
+        try
+        {
+            if (job.Kind == JobKind.Train) new TrainJobRunner(jobs, catalog, paths).Run(job, resume, cts.Token);
+            else new SampleJobRunner(jobs, catalog, paths).Run(job, cts.Token);
+            Finish(job, JobState.Completed, null);
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            job.State = JobState.Interrupted;
+            jobs.Store.Update(job);
+            jobs.Bus.Close(jobId);
+            LogInterrupted(jobId);
+        }
+        catch (OperationCanceledException)
+        {
+            Finish(job, JobState.Cancelled, new Cancelled { Step = job.Step, LastAdapterId = job.AdapterId });
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Classify(e);
+            if (code == 13) LogFailed(jobId, e);
+            job.Error = message;
+            Finish(job, JobState.Failed, new Failed { Code = code, Message = message });
+        }
+        finally
+        {
+            jobs.Ended(jobId);
+        }
+    }
+
+    private void Finish(Job job, JobState state, Google.Protobuf.IMessage? end)
+    {
+        job.State = state;
+        job.Finished = JobStore.Now();
+        jobs.Store.Update(job);
+        if (end is not null) jobs.Bus.Publish(job.JobId, seq => JobManager.Terminal(job, seq, end));
+    }
+
+    /// <summary>A grpc code and a message that is safe to show: bad input is INVALID_ARGUMENT, out of memory
+    /// RESOURCE_EXHAUSTED; anything else INTERNAL without internals.</summary>
+    internal static (int Code, string Message) Classify(Exception e) => e switch
+    {
+        ArgumentException or FormatException or Engine.IO.ImageLoadException => (3, e.Message),
+        KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException => (5, e.Message),
+        Torch.TorchException t when t.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) => (8, "out of device memory: " + t.Message),
+        OutOfMemoryException => (8, "out of memory"),
+        InvalidDataException or NotSupportedException or Torch.Modules.StateDictException => (9, e.Message),
+        _ => (13, "the job failed with an internal error; see the service log"),
+    };
+
+    public void Dispose()
+    {
+        Stop(TimeSpan.FromSeconds(30));
+        shutdown.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} ({Kind}) started")]
+    private partial void LogStarted(string jobId, JobKind kind);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} interrupted by shutdown; it can be resumed")]
+    private partial void LogInterrupted(string jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed")]
+    private partial void LogFailed(string jobId, Exception exception);
+}

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Google.Protobuf;
+using TLoRA.Rpc.V1;
+
+namespace TLoRA.GpuService.Jobs;
+
+/// <summary>
+/// Publishes job events: each is stored first (getting its sequence number), then handed to the job's live watchers.
+/// A watcher subscribes before it replays the stored history and drops live events it already replayed, so it sees
+/// every event exactly once, in order, whenever it attaches.
+/// </summary>
+public sealed class JobEventBus(JobStore store)
+{
+    private readonly ConcurrentDictionary<string, List<Channel<JobEvent>>> watchers = new();
+    private readonly ConcurrentDictionary<string, object> publishLocks = new();
+
+    /// <summary>Stores and broadcasts the event <paramref name="build"/> makes for the next sequence number.</summary>
+    public JobEvent Publish(string jobId, Func<long, JobEvent> build)
+    {
+        lock (publishLocks.GetOrAdd(jobId, _ => new object()))
+        {
+            JobEvent? made = null;
+            store.Append(jobId, seq =>
+            {
+                made = build(seq);
+                return made.ToByteArray();
+            });
+            if (watchers.TryGetValue(jobId, out var list))
+                lock (list)
+                    foreach (var w in list) w.Writer.TryWrite(made!);
+            return made!;
+        }
+    }
+
+    /// <summary>Events from <paramref name="fromSequence"/> on: the stored ones, then live ones, until the job's
+    /// terminal event (completed, failed, cancelled) or cancellation.</summary>
+    public async IAsyncEnumerable<JobEvent> Watch(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        var channel = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var list = watchers.GetOrAdd(jobId, _ => new List<Channel<JobEvent>>());
+        lock (list) list.Add(channel);
+        try
+        {
+            var last = Math.Max(0, fromSequence - 1);
+            foreach (var e in store.Events(jobId, Math.Max(1, fromSequence)))
+            {
+                last = Sequence(e);
+                yield return e;
+                if (IsTerminal(e)) yield break;
+            }
+            await foreach (var e in channel.Reader.ReadAllAsync(cancellation))
+            {
+                if (Sequence(e) <= last) continue;
+                last = Sequence(e);
+                yield return e;
+                if (IsTerminal(e)) yield break;
+            }
+        }
+        finally
+        {
+            lock (list) list.Remove(channel);
+        }
+    }
+
+    /// <summary>Ends every live watch of the job (used when a job is interrupted by shutdown).</summary>
+    public void Close(string jobId)
+    {
+        if (!watchers.TryGetValue(jobId, out var list)) return;
+        lock (list)
+            foreach (var w in list) w.Writer.TryComplete();
+    }
+
+    public static long Sequence(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.Sequence : e.Sample.Sequence;
+
+    public static bool IsTerminal(JobEvent e) => e.EventCase switch
+    {
+        JobEvent.EventOneofCase.Train => e.Train.EventCase is TrainEvent.EventOneofCase.Completed or TrainEvent.EventOneofCase.Failed
+            or TrainEvent.EventOneofCase.Cancelled,
+        JobEvent.EventOneofCase.Sample => e.Sample.EventCase is SampleEvent.EventOneofCase.Completed or SampleEvent.EventOneofCase.Failed
+            or SampleEvent.EventOneofCase.Cancelled,
+        _ => false,
+    };
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using TLoRA.Engine.Adapters;
+using TLoRA.Engine.IO;
+using TLoRA.Engine.Pipelines;
+using TLoRA.GpuService.Service;
+using TLoRA.Rpc.V1;
+using TLoRA.Torch;
+
+namespace TLoRA.GpuService.Jobs;
+
+/// <summary>Runs one sampling job on the engine thread: progress per denoising step, then each image (PNG, stored as
+/// an artifact "{job}-iK"), then completion.</summary>
+internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, JobPaths paths)
+{
+    public void Run(Job job, CancellationToken cancellation)
+    {
+        var request = jobs.Store.GetRequest(job.JobId, SampleRequest.Parser);
+        var pipeline = catalog.Get(request.ModelId);
+        var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
+        var clock = Stopwatch.StartNew();
+        Publish(job, new SampleEvent { Started = new SampleStarted { Images = options.Prompts.Count * options.ImagesPerPrompt, Steps = options.Steps } });
+        using var network = string.IsNullOrEmpty(request.AdapterId) ? null
+            : AdapterFile.Load(pipeline.Denoiser, jobs.Store.ArtifactPath(request.AdapterId, "adapter")!, pipeline.Device);
+        using var scope = torch.NewDisposeScope();
+        Tensor images;
+        using (torch.no_grad())
+            images = pipeline.Sample(options, network, new StepReporter(p =>
+            {
+                job.Step = p.Step;
+                Publish(job, new SampleEvent { Step = new SampleStep { PromptIndex = p.Image / options.ImagesPerPrompt, Step = p.Step, Steps = p.Steps, Timestep = p.Timestep } });
+            }), cancellation);
+        var completed = new SampleCompleted();
+        Directory.CreateDirectory(paths.ImagesDirectory(job.JobId));
+        for (var i = 0; i < images.size(0); i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var png = ImageSaver.EncodePng(images.select(0, i), PixelRange.ZeroToOne);
+            var imageId = $"{job.JobId}-i{i}";
+            var path = Path.Combine(paths.ImagesDirectory(job.JobId), $"{imageId}.png");
+            ImageSaver.WriteAtomically(path, png);
+            jobs.Store.AddArtifact(imageId, "image", path, job.JobId);
+            completed.ImageIds.Add(imageId);
+            Publish(job, new SampleEvent
+            {
+                Image = new SampleImage
+                {
+                    Index = i, Prompt = options.Prompts[i / options.ImagesPerPrompt], ImageId = imageId, Png = ByteString.CopyFrom(png),
+                    Width = (int)images.size(3), Height = (int)images.size(2),
+                },
+            });
+        }
+        completed.ElapsedSeconds = clock.Elapsed.TotalSeconds;
+        Publish(job, new SampleEvent { Completed = completed });
+    }
+
+    private void Publish(Job job, SampleEvent e) =>
+        jobs.Bus.Publish(job.JobId, seq =>
+        {
+            e.JobId = job.JobId;
+            e.Sequence = seq;
+            e.Time = JobStore.Now();
+            return new JobEvent { Sample = e };
+        });
+
+    private sealed class StepReporter(Action<SampleProgress> report) : IProgress<SampleProgress>
+    {
+        public void Report(SampleProgress value) => report(value);
+    }
+}

@@ -1,0 +1,48 @@
+using TLoRA.Torch;
+
+namespace TLoRA.GpuService.Service;
+
+/// <summary>The service's configuration (section "GpuService"), validated at start with messages that name the setting.</summary>
+public sealed class GpuServiceOptions
+{
+    public const string Section = "GpuService";
+
+    /// <summary>Each subfolder holding a model_index.json is a model; its folder name is the model id.</summary>
+    public string ModelsDirectory { get; set; } = Path.Combine("tests", "fixtures");
+    /// <summary>Job database, uploaded images, adapters, checkpoints and images.</summary>
+    public string DataDirectory { get; set; } = "data";
+    public string Device { get; set; } = "cpu";
+    public string Dtype { get; set; } = "float32";
+    public int Port { get; set; } = 50051;
+    public int QueueCapacity { get; set; } = 16;
+    /// <summary>Largest request message accepted (an uploaded image must fit); default 32 MiB.</summary>
+    public int MaxReceiveMessageSize { get; set; } = 32 * 1024 * 1024;
+    /// <summary>Largest accepted training image file.</summary>
+    public int MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Throws <see cref="InvalidOperationException"/> listing every invalid setting.</summary>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (!Directory.Exists(ModelsDirectory)) errors.Add($"{Section}:ModelsDirectory '{ModelsDirectory}' does not exist");
+        if (string.IsNullOrWhiteSpace(DataDirectory)) errors.Add($"{Section}:DataDirectory is empty");
+        try
+        {
+            var d = TLoRA.Torch.Device.Parse(Device);
+            if (d.type == DeviceType.CUDA && !torch.cuda.is_available()) errors.Add($"{Section}:Device '{Device}': CUDA is not available");
+        }
+        catch (FormatException e)
+        {
+            errors.Add($"{Section}:Device: {e.Message}");
+        }
+        if (Dtype is not ("float32" or "bfloat16" or "float16")) errors.Add($"{Section}:Dtype must be float32, bfloat16 or float16, not '{Dtype}'");
+        if (Port is < 0 or > 65535) errors.Add($"{Section}:Port {Port} is not a TCP port");
+        if (QueueCapacity < 1) errors.Add($"{Section}:QueueCapacity must be at least 1, not {QueueCapacity}");
+        if (MaxReceiveMessageSize < 1024) errors.Add($"{Section}:MaxReceiveMessageSize {MaxReceiveMessageSize} is too small");
+        if (MaxImageBytes < 1 || MaxImageBytes > MaxReceiveMessageSize) errors.Add($"{Section}:MaxImageBytes must be in 1..MaxReceiveMessageSize");
+        if (errors.Count > 0) throw new InvalidOperationException("invalid configuration: " + string.Join("; ", errors));
+    }
+
+    public ScalarType WeightsDtype => Dtype switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
+    public Device TorchDevice => TLoRA.Torch.Device.Parse(Device);
+}

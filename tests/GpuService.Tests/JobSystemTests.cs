@@ -1,0 +1,143 @@
+using Google.Protobuf;
+using TLoRA.Engine.IO;
+using TLoRA.Engine.Tests;
+using TLoRA.GpuService.Jobs;
+using TLoRA.Rpc.V1;
+using TLoRA.Torch;
+
+namespace TLoRA.GpuService.Tests;
+
+public class JobSystemTests
+{
+    [Fact]
+    public void A_training_job_streams_every_event_in_order_and_its_artifacts_are_registered()
+    {
+        using var dir = new TempDir();
+        using var sys = new JobSystem(dir.Path);
+        var job = sys.Manager.SubmitTrain(JobSystem.TinyTrain());
+        var events = sys.WaitForEnd(job.JobId);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Train.Sequence));
+        Assert.Equal([TrainEvent.EventOneofCase.Queued, TrainEvent.EventOneofCase.Started, TrainEvent.EventOneofCase.Step, TrainEvent.EventOneofCase.Step,
+                TrainEvent.EventOneofCase.Checkpoint, TrainEvent.EventOneofCase.Step, TrainEvent.EventOneofCase.Checkpoint, TrainEvent.EventOneofCase.Completed],
+            events.Select(e => e.Train.EventCase));
+        var checkpoint = events.First(e => e.Train.EventCase == TrainEvent.EventOneofCase.Checkpoint).Train.Checkpoint;
+        Assert.NotNull(sys.Store.ArtifactPath(checkpoint.AdapterId, "adapter"));
+        var preview = Assert.Single(checkpoint.Previews);
+        Assert.True(File.Exists(sys.Store.ArtifactPath(preview.ImageId, "image")));
+        Assert.False(preview.ThumbnailPng.IsEmpty);
+        var done = sys.Manager.Get(job.JobId);
+        Assert.Equal(JobState.Completed, done.State);
+        Assert.Equal(3, done.Step);
+        Assert.Equal($"{job.JobId}-final", done.AdapterId);
+        // a late watcher replays the same history
+        Assert.Equal(events, sys.WaitForEnd(job.JobId));
+    }
+
+    [Fact]
+    public async Task Jobs_run_one_at_a_time_in_fifo_order_and_queued_or_running_jobs_cancel()
+    {
+        using var dir = new TempDir();
+        using var sys = new JobSystem(dir.Path, capacity: 3);
+        var first = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 40, interval: 1));
+        var second = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 2, interval: 0));
+        var third = sys.Manager.SubmitSample(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2 });
+        Assert.Throws<JobRequestException>(() =>
+        {
+            sys.Manager.SubmitTrain(JobSystem.TinyTrain());
+            sys.Manager.SubmitTrain(JobSystem.TinyTrain());
+        });
+        Assert.Equal(JobState.Queued, sys.Manager.Get(third.JobId).State);
+        // cancel a queued job at once
+        Assert.Equal(JobState.Cancelled, sys.Manager.Cancel(second.JobId).State);
+        // cancel the running one after its second checkpoint: it stops, keeping what it saved
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var seen = new List<JobEvent>();
+        await foreach (var e in sys.Manager.Bus.Watch(first.JobId, 1, cts.Token))
+        {
+            seen.Add(e);
+            if (e.Train.Checkpoint?.Step == 2) sys.Manager.Cancel(first.JobId);
+        }
+        Assert.Equal(TrainEvent.EventOneofCase.Cancelled, seen[^1].Train.EventCase);
+        Assert.Equal(JobState.Cancelled, sys.Manager.Get(first.JobId).State);
+        Assert.True(File.Exists(sys.Store.ArtifactPath($"{first.JobId}-s000002", "adapter")));
+        // the sampling job then runs
+        var sample = sys.WaitForEnd(third.JobId);
+        Assert.Equal(SampleEvent.EventOneofCase.Completed, sample[^1].Sample.EventCase);
+        Assert.Single(sample, e => e.Sample.EventCase == SampleEvent.EventOneofCase.Image);
+        Assert.Throws<JobRequestException>(() => sys.Manager.Cancel(third.JobId));
+    }
+
+    [Fact]
+    public async Task After_a_restart_an_interrupted_job_resumes_and_ends_where_an_uninterrupted_run_does()
+    {
+        using var dir = new TempDir();
+        string jobId;
+        using (var sys = new JobSystem(dir.Path))
+        {
+            jobId = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 6, interval: 2)).JobId;
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await foreach (var e in sys.Manager.Bus.Watch(jobId, 1, cts.Token))
+                if (e.Train.Checkpoint?.Step == 2) break;
+            sys.Worker.Stop(TimeSpan.FromMinutes(1)); // the service goes down mid-run
+        }
+        using var restarted = new JobSystem(dir.Path);
+        Assert.Equal(JobState.Interrupted, restarted.Manager.Get(jobId).State);
+        var before = restarted.Store.Events(jobId).Count;
+        restarted.Manager.Resume(jobId);
+        var events = restarted.WaitForEnd(jobId);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Train.Sequence)); // one sequence, no gap
+        var started = events.Skip(before).First(e => e.Train.EventCase == TrainEvent.EventOneofCase.Started).Train.Started;
+        Assert.True(started.StartStep >= 2);
+        Assert.Equal(TrainEvent.EventOneofCase.Completed, events[^1].Train.EventCase);
+
+        using var reference = new TempDir();
+        using var straight = new JobSystem(reference.Path);
+        var other = straight.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 6, interval: 2));
+        straight.WaitForEnd(other.JobId);
+        using var scope = torch.NewDisposeScope();
+        using var a = ShardedCheckpoint.Open(restarted.Store.ArtifactPath($"{jobId}-final", "adapter")!);
+        using var b = ShardedCheckpoint.Open(straight.Store.ArtifactPath($"{other.JobId}-final", "adapter")!);
+        foreach (var name in a.Names) Parity.AssertClose(b.Read(name), a.Read(name), name, rel: 1e-6, abs: 1e-9);
+    }
+
+    [Theory]
+    [InlineData("image", "")]
+    [InlineData("image", "garbage")]
+    [InlineData("rank", "5000")]
+    [InlineData("min_rank", "9")]
+    [InlineData("steps", "-1")]
+    [InlineData("resolution", "60")]
+    [InlineData("model_id", "no-such-model")]
+    public void Invalid_requests_are_refused_naming_the_field(string field, string value)
+    {
+        using var dir = new TempDir();
+        using var sys = new JobSystem(dir.Path, start: false);
+        var r = JobSystem.TinyTrain();
+        switch (field)
+        {
+            case "image": r.Image = ByteString.CopyFromUtf8(value); break;
+            case "rank": r.Rank = int.Parse(value); break;
+            case "min_rank": r.MinRank = int.Parse(value); break;
+            case "steps": r.Steps = int.Parse(value); break;
+            case "resolution": r.Resolution = int.Parse(value); break;
+            case "model_id": r.ModelId = value; break;
+        }
+        var ex = Assert.Throws<JobRequestException>(() => sys.Manager.SubmitTrain(r));
+        Assert.Equal(JobError.InvalidArgument, ex.Error);
+        Assert.Equal(field, ex.Field);
+        Assert.StartsWith(field + ":", ex.Message);
+        Assert.Empty(sys.Store.List(10));
+    }
+
+    [Fact]
+    public void A_tiny_image_is_refused_with_the_minimum()
+    {
+        using var dir = new TempDir();
+        using var sys = new JobSystem(dir.Path, start: false);
+        var r = JobSystem.TinyTrain();
+        r.Image = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(FixturePaths.Root, "images", "quadrants.png")));
+        var ex = Assert.Throws<JobRequestException>(() => sys.Manager.SubmitTrain(r));
+        Assert.Contains("too small", ex.Message);
+        Assert.Contains("64 px", ex.Message);
+    }
+}
