@@ -11,6 +11,9 @@ public static class FixturePaths
     /// <summary>The SD-XL pipeline fixture folder.</summary>
     public static string SdxlTiny => Path.Combine(Root, "sdxl-tiny");
 
+    /// <summary>The FLUX.1-dev pipeline fixture folder.</summary>
+    public static string FluxTiny => Path.Combine(Root, "flux-tiny");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

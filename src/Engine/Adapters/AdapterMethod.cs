@@ -19,6 +19,6 @@ public enum RankScheduleKind
 {
     /// <summary>SD-XL, official code: r = ⌊((T − t)/T)^α · (r − r_min)⌋ + r_min.</summary>
     Power,
-    /// <summary>FLUX, official code: r = ⌊(1000 − t)·(r − r_min)/1000⌋ + r_min with t = σ·1000 (no α).</summary>
+    /// <summary>FLUX, official code: r = ⌊(T − t)·(r − r_min)/T⌋ + r_min with t = σ·1000 (no α), in float32.</summary>
     Linear,
 }

@@ -27,10 +27,21 @@ public sealed record RankSchedule(int Rank, int MinRank, double Alpha = 1.0, dou
         {
             // the official code computes in Python floats (float64) and truncates with int()
             RankScheduleKind.Power => (int)Math.Floor(Math.Pow((T - tc) / T, Alpha) * span) + MinRank,
-            RankScheduleKind.Linear => (int)Math.Floor((1000.0 - (float)tc) * span / 1000.0) + MinRank,
+            RankScheduleKind.Linear => LinearFloat32((float)tc, span) + MinRank,
             _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
         };
         return Math.Clamp(r, MinRank, Rank);
+    }
+
+    // The official FLUX code: int((max_timestep − t)·(rank − min_rank)/max_timestep) with t a float32 tensor, so each
+    // operation rounds to float32 (the Python ints are cast to it) and int() truncates. max_timestep = T (1000).
+    private int LinearFloat32(float t, int span)
+    {
+        var max = (float)T;
+        var diff = max - t;
+        var product = diff * span;
+        var quotient = product / max;
+        return (int)quotient;
     }
 
     /// <summary>The mask [timesteps.Length, Rank]: ones in the first r(t) columns of each row.</summary>

@@ -6,9 +6,10 @@ namespace TLoRA.Engine.Schedulers;
 /// <summary>
 /// A diffusers scheduler_config.json, bound by its JSON property names. Defaults are those of diffusers'
 /// <c>EulerDiscreteScheduler.__init__</c> (the DDPM scheduler shares every field that matters for training: the beta
-/// schedule). Fields this record does not name (clip_sample, FLUX's shift settings, ...) are ignored.
+/// schedule). <c>FlowMatchEulerDiscreteScheduler</c>'s shift settings (FLUX) are bound in SchedulerConfig.FlowMatch.cs.
+/// Fields this record does not name (clip_sample, ...) are ignored.
 /// </summary>
-public sealed record SchedulerConfig
+public sealed partial record SchedulerConfig
 {
     /// <summary><c>_class_name</c>: the diffusers class the file was written for (informational).</summary>
     [JsonPropertyName("_class_name")] public string? ClassName { get; init; }

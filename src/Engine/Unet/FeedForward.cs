@@ -4,8 +4,8 @@ using TLoRA.Torch.Modules;
 
 namespace TLoRA.Engine.Unet;
 
-/// <summary>diffusers' <c>FeedForward</c> with a gated activation: <c>net</c> = [GEGLU(dim → inner), Dropout,
-/// Linear(inner → dim_out)], so keys read ff.net.0.proj.weight and ff.net.2.weight.</summary>
+/// <summary>diffusers' <c>FeedForward</c>: <c>net</c> = [activation (GEGLU or GELU, dim → inner, holding <c>proj</c>),
+/// Dropout, Linear(inner → dim_out)], so keys read ff.net.0.proj.weight and ff.net.2.weight.</summary>
 public sealed class FeedForward : Module<Tensor, Tensor>
 {
     public readonly ModuleList<Module> net;
@@ -14,7 +14,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     /// <param name="dim_out">Output width (default: dim).</param>
     /// <param name="mult">inner = dim · mult unless inner_dim is given.</param>
     /// <param name="dropout">Dropout after the activation.</param>
-    /// <param name="activation_fn">"geglu" (SD, SD-XL) or "geglu-approximate".</param>
+    /// <param name="activation_fn">"geglu" (SD, SD-XL), "geglu-approximate", "gelu" or "gelu-approximate" (FLUX).</param>
     /// <param name="inner_dim">Hidden width.</param>
     /// <param name="bias">Whether the layers have biases.</param>
     /// <param name="dtype">Parameter dtype.</param>
@@ -23,11 +23,14 @@ public sealed class FeedForward : Module<Tensor, Tensor>
         long? inner_dim = null, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         var inner = inner_dim ?? (long)(dim * mult);
-        var act = activation_fn switch
+        Module<Tensor, Tensor> act = activation_fn switch
         {
             "geglu" => new GEGLU(dim, inner, "none", bias, dtype, device),
             "geglu-approximate" => new GEGLU(dim, inner, "tanh", bias, dtype, device),
-            _ => throw new NotSupportedException($"FeedForward activation '{activation_fn}' is not supported (geglu, geglu-approximate)"),
+            "gelu" => new GELU(dim, inner, "none", bias, dtype, device),
+            "gelu-approximate" => new GELU(dim, inner, "tanh", bias, dtype, device),
+            _ => throw new NotSupportedException(
+                $"FeedForward activation '{activation_fn}' is not supported (geglu, geglu-approximate, gelu, gelu-approximate)"),
         };
         net = new ModuleList<Module>(act, new Dropout(dropout), new Linear(inner, dim_out ?? dim, bias, dtype, device));
         RegisterComponents();
@@ -37,7 +40,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden_states)
     {
         using var scope = torch.NewDisposeScope();
-        var h = ((GEGLU)net[0]).call(hidden_states);
+        var h = ((Module<Tensor, Tensor>)net[0]).call(hidden_states);
         h = ((Dropout)net[1]).call(h);
         return ((Linear)net[2]).call(h).MoveToOuterDisposeScope();
     }

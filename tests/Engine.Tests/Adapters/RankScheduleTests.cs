@@ -32,6 +32,42 @@ public class RankScheduleTests
     }
 
     [Fact]
+    public void Linear_schedule_matches_the_official_flux_code_on_the_fixture_cases()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(FixturePaths.FluxTiny, "reference_cases.json")));
+        var root = doc.RootElement;
+        var c = root.GetProperty("tlora");
+        var s = new RankSchedule(c.GetProperty("rank").GetInt32(), c.GetProperty("min_rank").GetInt32(), T: c.GetProperty("max_timestep").GetDouble(),
+            Kind: RankScheduleKind.Linear).Validate();
+        foreach (var pair in c.GetProperty("rank_schedule").EnumerateArray())
+        {
+            var t = pair[0].GetSingle();
+            Assert.True(pair[1].GetInt32() == s.RankAt(t), $"r({t}) = {s.RankAt(t)}, reference {pair[1]}");
+        }
+        var sampling = root.GetProperty("sample_tlora");
+        var timesteps = sampling.GetProperty("timesteps").EnumerateArray().Select(e => (double)e.GetSingle()).ToList();
+        Assert.Equal(sampling.GetProperty("ranks").EnumerateArray().Select(e => e.GetInt32()), timesteps.Select(s.RankAt));
+        // the ranks the pipeline recorded, at the pipeline's own timesteps
+        var recorded = FluxReferenceOutputs.Read("sample_tlora.ranks").ToArray<long>();
+        Assert.Equal(recorded, FluxReferenceOutputs.Read("sample.timesteps").ToArray<float>().Select(t => (long)s.RankAt(t)));
+        var train = root.GetProperty("train");
+        Assert.Equal(train.GetProperty("rank").GetInt32(), s.RankAt(train.GetProperty("timestep").GetSingle()));
+    }
+
+    [Fact]
+    public void Linear_schedule_rounds_like_torch_float32()
+    {
+        var s = new RankSchedule(4, 2, Kind: RankScheduleKind.Linear);
+        // 1000f − 1e-5f rounds to 1000f: full rank, where float64 arithmetic (1.99999998 → 1) would give 3
+        Assert.Equal(4, s.RankAt(1e-5f));
+        Assert.Equal(3, (int)((1000.0 - 1e-5f) * 2 / 1000.0) + 2);
+        Assert.Equal(2, s.RankAt(1000));
+        Assert.Equal(2, s.RankAt(2000));
+        Assert.Equal(4, s.RankAt(-1));
+    }
+
+    [Fact]
     public void Mask_has_ones_in_the_first_r_columns_per_timestep()
     {
         using var scope = torch.NewDisposeScope();

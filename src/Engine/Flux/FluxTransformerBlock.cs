@@ -1,0 +1,63 @@
+using TLoRA.Engine.Unet;
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.Flux;
+
+/// <summary>
+/// diffusers' <c>FluxTransformerBlock</c>, FLUX's double-stream (MMDiT) block: image and text tokens each get their own
+/// <see cref="AdaLayerNormZero"/> modulation (norm1, norm1_context), attend jointly (<see cref="FluxAttention"/> with
+/// text projections), and go through their own gated feed-forward (ff, ff_context; gelu-approximate) after a plain layer
+/// norm modulated by the shift and scale from norm1 / norm1_context.
+/// </summary>
+public sealed class FluxTransformerBlock : Module
+{
+    public readonly AdaLayerNormZero norm1;
+    public readonly AdaLayerNormZero norm1_context;
+    public readonly FluxAttention attn;
+    public readonly LayerNorm norm2;
+    public readonly FeedForward ff;
+    public readonly LayerNorm norm2_context;
+    public readonly FeedForward ff_context;
+
+    /// <param name="dim">Model width.</param>
+    /// <param name="num_attention_heads">Number of heads.</param>
+    /// <param name="attention_head_dim">Channels per head.</param>
+    /// <param name="eps">Epsilon of the query/key RMS norms.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    /// <param name="device">Parameter device.</param>
+    public FluxTransformerBlock(long dim, long num_attention_heads, long attention_head_dim, double eps = 1e-6,
+        ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        norm1 = new AdaLayerNormZero(dim, dtype: dtype, device: device);
+        norm1_context = new AdaLayerNormZero(dim, dtype: dtype, device: device);
+        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: dim, pre_only: false, eps, dtype, device);
+        norm2 = new LayerNorm(dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
+        ff = new FeedForward(dim, dim, activation_fn: "gelu-approximate", dtype: dtype, device: device);
+        norm2_context = new LayerNorm(dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
+        ff_context = new FeedForward(dim, dim, activation_fn: "gelu-approximate", dtype: dtype, device: device);
+        RegisterComponents();
+    }
+
+    /// <summary>Updates the image tokens <paramref name="hidden_states"/> (B, N, D) and the text tokens
+    /// <paramref name="encoder_hidden_states"/> (B, T, D) under the conditioning <paramref name="temb"/> (B, D), with rotary
+    /// embeddings over the T + N tokens. Returns both (diffusers returns them text first).</summary>
+    public (Tensor encoder_hidden_states, Tensor hidden_states) forward(Tensor hidden_states, Tensor encoder_hidden_states, Tensor temb,
+        (Tensor cos, Tensor sin)? image_rotary_emb)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (normHidden, gateMsa, shiftMlp, scaleMlp, gateMlp) = norm1.forward(hidden_states, temb);
+        var (normContext, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp) = norm1_context.forward(encoder_hidden_states, temb);
+        var (attnOutput, contextAttnOutput) = attn.forward(normHidden, normContext, image_rotary_emb);
+
+        var h = hidden_states + gateMsa.unsqueeze(1) * attnOutput;
+        var n = norm2.call(h) * (1 + scaleMlp.unsqueeze(1)) + shiftMlp.unsqueeze(1);
+        h = h + gateMlp.unsqueeze(1) * ff.call(n);
+
+        var c = encoder_hidden_states + cGateMsa.unsqueeze(1) * contextAttnOutput!;
+        var nc = norm2_context.call(c) * (1 + cScaleMlp.unsqueeze(1)) + cShiftMlp.unsqueeze(1);
+        c = c + cGateMlp.unsqueeze(1) * ff_context.call(nc);
+        if (c.dtype == ScalarType.Float16) c = c.clamp(-65504, 65504);
+        return (c.MoveToOuterDisposeScope(), h.MoveToOuterDisposeScope());
+    }
+}

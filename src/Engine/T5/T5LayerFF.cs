@@ -1,0 +1,35 @@
+using TLoRA.Engine.Common;
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.T5;
+
+/// <summary>transformers' T5LayerFF, pre-norm: x + dropout(DenseReluDense(layer_norm(x))). DenseReluDense (the
+/// checkpoint's name whatever the activation) is a <see cref="T5DenseGatedActDense"/> for "gated-…" feed_forward_proj,
+/// a <see cref="T5DenseActDense"/> otherwise.</summary>
+public sealed class T5LayerFF : Module<Tensor, Tensor>
+{
+    public readonly Module<Tensor, Tensor> DenseReluDense;
+    public readonly T5LayerNorm layer_norm;
+    public readonly Dropout dropout;
+
+    public T5LayerFF(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        DenseReluDense = config.IsGatedAct
+            ? new T5DenseGatedActDense(config, dtype, device)
+            : new T5DenseActDense(config, dtype, device);
+        layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, dtype, device);
+        dropout = new Dropout(config.DropoutRate);
+        RegisterComponents();
+    }
+
+    /// <summary>hidden_states [batch, seq, d_model] → same shape.</summary>
+    public override Tensor forward(Tensor hidden_states)
+    {
+        ArgumentNullException.ThrowIfNull(hidden_states);
+        using var scope = torch.NewDisposeScope();
+        var output = hidden_states + dropout.call(DenseReluDense.call(layer_norm.call(hidden_states)));
+        return output.MoveToOuterDisposeScope();
+    }
+}

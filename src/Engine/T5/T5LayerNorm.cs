@@ -1,0 +1,35 @@
+using TLoRA.Torch;
+using TLoRA.Torch.Modules;
+
+namespace TLoRA.Engine.T5;
+
+/// <summary>
+/// transformers' T5LayerNorm: RMS norm without mean subtraction or bias. The variance is computed in float32 whatever
+/// the input dtype; x·rsqrt(variance + eps) is cast back to the weight's dtype when that is float16/bfloat16, then
+/// multiplied by the weight.
+/// </summary>
+public sealed class T5LayerNorm : Module<Tensor, Tensor>
+{
+    public readonly Parameter weight;
+
+    public T5LayerNorm(long hidden_size, double eps = 1e-6, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        weight = new Parameter(torch.ones([hidden_size], dtype, device));
+        variance_epsilon = eps;
+        RegisterComponents();
+    }
+
+    /// <summary>The epsilon added to the variance.</summary>
+    public double variance_epsilon { get; }
+
+    /// <summary>hidden_states [..., hidden] → same shape.</summary>
+    public override Tensor forward(Tensor hidden_states)
+    {
+        ArgumentNullException.ThrowIfNull(hidden_states);
+        using var scope = torch.NewDisposeScope();
+        var variance = hidden_states.to(ScalarType.Float32).pow(2).mean(-1, keepdim: true);
+        var normed = hidden_states * (variance + variance_epsilon).rsqrt();
+        if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) normed = normed.to(weight.dtype);
+        return (weight * normed).MoveToOuterDisposeScope();
+    }
+}
