@@ -84,3 +84,21 @@ public class TrainAndSampleCommandTests
         Assert.Contains("missing keys (1): decoder.conv_out.bias", output.ReplaceLineEndings(""));
     }
 }
+
+public class FluxCommandTests
+{
+    [Fact]
+    public void The_cli_trains_vanilla_tlora_on_flux_chosen_from_model_index()
+    {
+        using var dir = new TempDir();
+        var (code, output) = DescribeCommandTests.Run("train", "--model", FixturePaths.FluxTiny, "--image",
+            Path.Combine(FixturePaths.Root, "concept", "toy-robot.jpg"), "--method", "VanillaTLoRA", "--rank", "4", "--steps", "2",
+            "--checkpoint-every", "0", "--prompt", "a {0}", "--preview-steps", "2", "--output", dir.Path);
+        Assert.True(code == 0, output);
+        Assert.Contains("VanillaTLoRA rank 4", output);
+        (code, output) = DescribeCommandTests.Run("inspect", Path.Combine(dir.Path, "adapter.safetensors"));
+        Assert.True(code == 0, output);
+        Assert.Contains("VanillaTLoRA, rank 4", output);
+        Assert.Contains("transformer_blocks.0", output);
+    }
+}

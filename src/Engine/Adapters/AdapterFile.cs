@@ -34,7 +34,9 @@ public static class AdapterFile
         return new AdapterSpec(method, rank, minRank, alpha, init, schedule, projections);
     }
 
-    /// <summary>Attaches the adapter in <paramref name="path"/> to <paramref name="model"/> with the file's weights.</summary>
+    /// <summary>Attaches the adapter in <paramref name="path"/> to <paramref name="model"/> with the file's weights. An
+    /// official FLUX file's keys for projections an attention lacks (the single-stream blocks' to_out_lora and
+    /// to_*_proj_lora) are skipped and listed in <see cref="AdapterNetwork.IgnoredKeys"/>; any other mismatch fails.</summary>
     public static AdapterNetwork Load(Module model, string path, Device? device = null, int? defaultMinRank = null, double defaultAlpha = 1.0)
     {
         using var file = ShardedCheckpoint.Open(path);

@@ -13,10 +13,16 @@ public sealed class AdapterNetwork : IDisposable
 {
     private readonly List<(string Path, IAdaptableAttention Attention, TLoRAAttentionProcessor Processor)> adapted;
 
-    private AdapterNetwork(AdapterSpec spec, List<(string, IAdaptableAttention, TLoRAAttentionProcessor)> adapted, RankMaskContext mask, Device device)
+    // every adaptable attention of the model (adapted or not) → the projections it has, to recognise official keys
+    // for projections an attention lacks (see LoadWeights)
+    private readonly Dictionary<string, IReadOnlySet<string>> attentions;
+
+    private AdapterNetwork(AdapterSpec spec, List<(string, IAdaptableAttention, TLoRAAttentionProcessor)> adapted,
+        Dictionary<string, IReadOnlySet<string>> attentions, RankMaskContext mask, Device device)
     {
         Spec = spec;
         this.adapted = adapted;
+        this.attentions = attentions;
         Mask = mask;
         Device = device;
         Schedule = spec.RankSchedule();
@@ -40,9 +46,11 @@ public sealed class AdapterNetwork : IDisposable
         var dev = device ?? Device.CPU;
         var mask = new RankMaskContext();
         var list = new List<(string, IAdaptableAttention, TLoRAAttentionProcessor)>();
+        var attentions = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
         foreach (var (path, module) in model.named_modules())
         {
             if (module is not IAdaptableAttention attention) continue;
+            attentions[path] = attention.AdaptableProjections.Keys.ToHashSet(StringComparer.Ordinal);
             if (attention.processor is not null) throw new InvalidOperationException($"{path} already has an adapter attached");
             var layers = new Dictionary<string, Module>();
             foreach (var name in spec.TargetProjections)
@@ -59,7 +67,7 @@ public sealed class AdapterNetwork : IDisposable
             list.Add((path, attention, processor));
         }
         if (list.Count == 0) throw new ArgumentException($"{model.GetType().Name} has no attention layer with projections {string.Join(", ", spec.TargetProjections)}");
-        return new AdapterNetwork(spec, list, mask, dev);
+        return new AdapterNetwork(spec, list, attentions, mask, dev);
     }
 
     /// <summary>Parameters the optimiser trains (frozen base copies excluded).</summary>
@@ -93,12 +101,21 @@ public sealed class AdapterNetwork : IDisposable
     public void Save(string path, AdapterMetadata metadata) =>
         SafetensorsWriter.Save(path, StateDict(), metadata.ToDictionary(Spec));
 
-    /// <summary>Copies an adapter file's tensors into these adapters; strict about keys and shapes.</summary>
+    /// <summary>Keys the last <see cref="LoadWeights"/> skipped: adapters of the official FLUX code for projections
+    /// an attention lacks (it also builds to_out_lora and to_*_proj_lora in the single-stream blocks, never used).</summary>
+    public IReadOnlyList<string> IgnoredKeys { get; private set; } = [];
+
+    /// <summary>Copies an adapter file's tensors into these adapters; strict about keys and shapes. The only keys
+    /// tolerated beyond ours are those for a projection the attention does not have ("&lt;path&gt;.processor.
+    /// &lt;to_out_lora|…&gt;.…" where &lt;path&gt; is an attention of the model without that projection); they are
+    /// skipped and listed in <see cref="IgnoredKeys"/>. Any other extra, missing or mis-shaped key fails.</summary>
     public void LoadWeights(ShardedCheckpoint file)
     {
         var own = StateDict();
         var missing = own.Keys.Where(k => !file.Contains(k)).Order(StringComparer.Ordinal).ToList();
-        var unexpected = file.Names.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var extra = file.Names.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var ignored = extra.Where(IsForAbsentProjection).ToList();
+        var unexpected = extra.Except(ignored).ToList();
         var misshaped = own.Where(kv => file.Contains(kv.Key) && !file.Entry(kv.Key).Shape.SequenceEqual(kv.Value.shape))
             .Select(kv => $"{kv.Key}: expected [{string.Join(", ", kv.Value.shape)}], got {file.Entry(kv.Key).ShapeText}").ToList();
         if (missing.Count + unexpected.Count + misshaped.Count > 0)
@@ -106,6 +123,21 @@ public sealed class AdapterNetwork : IDisposable
         using var noGrad = torch.no_grad();
         foreach (var (key, t) in own)
             using (var src = file.Read(key)) t.copy_(src);
+        IgnoredKeys = ignored;
+    }
+
+    /// <summary>Whether <paramref name="key"/> reads "&lt;attention path&gt;.processor.&lt;adapter key&gt;.…" for an
+    /// attention of the model that lacks the adapter key's projection.</summary>
+    private bool IsForAbsentProjection(string key)
+    {
+        const string marker = ".processor.";
+        var at = key.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0 || !attentions.TryGetValue(key[..at], out var projections)) return false;
+        var rest = key[(at + marker.Length)..];
+        var dot = rest.IndexOf('.', StringComparison.Ordinal);
+        var adapterKey = dot < 0 ? rest : rest[..dot];
+        var projection = TLoRAAttentionProcessor.KeyOf.FirstOrDefault(kv => kv.Value == adapterKey).Key;
+        return projection is not null && !projections.Contains(projection);
     }
 
     /// <summary>Removes the adapters from the model and frees them.</summary>

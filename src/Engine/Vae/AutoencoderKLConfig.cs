@@ -17,7 +17,8 @@ public sealed record AutoencoderKLConfig
     public string act_fn { get; init; } = "silu";
     public int latent_channels { get; init; } = 4;
     public int norm_num_groups { get; init; } = 32;
-    public int sample_size { get; init; } = 32;
+    /// <summary>The image size the VAE was trained for, in pixels (FLUX.1-dev: 1024); null when the config has none.</summary>
+    public int? sample_size { get; init; }
     /// <summary>Latents are multiplied by this before diffusion (SD-XL: 0.13025) and divided by it before decoding.</summary>
     public double scaling_factor { get; init; } = 0.18215;
     /// <summary>Subtracted before scaling (FLUX); null for SD-XL.</summary>

@@ -75,11 +75,6 @@ public static class RequestValidation
         return model;
     }
 
-    /// <summary>The largest rank any adapted projection holds: the widest UNet block (SD-XL's attentions are square
-    /// in the block's channels).</summary>
-    private static int MaxRank(ModelCatalog catalog, string modelId)
-    {
-        var config = ConfigJson.LoadComponent<Engine.Unet.UNet2DConditionModelConfig>(Path.Combine(catalog.ModelsDirectory, modelId, "unet"));
-        return config.block_out_channels.Max();
-    }
+    private static int MaxRank(ModelCatalog catalog, string modelId) =>
+        PipelineLoader.MaxAdapterRank(Path.Combine(catalog.ModelsDirectory, modelId));
 }

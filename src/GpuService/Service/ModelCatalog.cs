@@ -23,7 +23,7 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
             try
             {
                 var index = ModelIndex.Load(dir);
-                var trainable = index.ClassName == SdxlPipeline.ClassName;
+                var trainable = index.ClassName is SdxlPipeline.ClassName or FluxPipeline.ClassName;
                 result.Add(new ModelInfo { ModelId = Path.GetFileName(dir), PipelineClass = index.ClassName, Trainable = trainable, NativeResolution = NativeResolution(dir) });
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
@@ -38,9 +38,7 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
     {
         try
         {
-            var unet = ConfigJson.LoadComponent<TLoRA.Engine.Unet.UNet2DConditionModelConfig>(Path.Combine(dir, "unet"));
-            var vae = ConfigJson.LoadComponent<TLoRA.Engine.Vae.AutoencoderKLConfig>(Path.Combine(dir, "vae"));
-            return (unet.sample_size ?? 128) * (1 << (vae.block_out_channels.Length - 1));
+            return PipelineLoader.NativeResolution(dir);
         }
         catch (Exception e) when (e is IOException or InvalidDataException)
         {
