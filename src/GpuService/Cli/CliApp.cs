@@ -13,6 +13,7 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Create(console));
         root.Subcommands.Add(TrainCommand.Create(console));
         root.Subcommands.Add(SampleCommand.Create(console));
+        root.Subcommands.Add(ServeCommand.Create(console));
         var parsed = root.Parse(args);
         try
         {

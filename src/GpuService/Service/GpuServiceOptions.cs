@@ -20,7 +20,7 @@ public sealed class GpuServiceOptions
     /// <summary>Largest accepted training image file.</summary>
     public int MaxImageBytes { get; set; } = 20 * 1024 * 1024;
 
-    /// <summary>Throws <see cref="InvalidOperationException"/> listing every invalid setting.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> listing every invalid setting.</summary>
     public void Validate()
     {
         var errors = new List<string>();
@@ -40,7 +40,7 @@ public sealed class GpuServiceOptions
         if (QueueCapacity < 1) errors.Add($"{Section}:QueueCapacity must be at least 1, not {QueueCapacity}");
         if (MaxReceiveMessageSize < 1024) errors.Add($"{Section}:MaxReceiveMessageSize {MaxReceiveMessageSize} is too small");
         if (MaxImageBytes < 1 || MaxImageBytes > MaxReceiveMessageSize) errors.Add($"{Section}:MaxImageBytes must be in 1..MaxReceiveMessageSize");
-        if (errors.Count > 0) throw new InvalidOperationException("invalid configuration: " + string.Join("; ", errors));
+        if (errors.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", errors));
     }
 
     public ScalarType WeightsDtype => Dtype switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };

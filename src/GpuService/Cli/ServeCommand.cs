@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Spectre.Console;
+using TLoRA.GpuService.Service;
+
+namespace TLoRA.GpuService.Cli;
+
+/// <summary>`tlora serve`: the GPU service (tlora.v1.TLoRAService + grpc.health.v1) on one port, HTTP/2 cleartext.
+/// Settings come from appsettings/environment (GpuService__Port, ...) and these options override them.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var models = new Option<string?>("--models") { Description = "folder whose subfolders are diffusers models (default tests/fixtures)" };
+        var data = new Option<string?>("--data") { Description = "job database, adapters and images (default ./data)" };
+        var port = new Option<int?>("--port") { Description = "gRPC port (default 50051)" };
+        var device = new Option<string?>("--device");
+        var dtype = new Option<string?>("--dtype");
+        var capacity = new Option<int?>("--queue-capacity");
+        var command = new Command("serve", "run the GPU service (gRPC: Train, Sample, InspectAdapter, jobs)") { models, data, port, device, dtype, capacity };
+        command.SetAction(p =>
+        {
+            var app = GpuServiceHost.Build([], o =>
+            {
+                if (p.GetValue(models) is { } m) o.ModelsDirectory = m;
+                if (p.GetValue(data) is { } d) o.DataDirectory = d;
+                if (p.GetValue(port) is { } n) o.Port = n;
+                if (p.GetValue(device) is { } dev) o.Device = dev;
+                if (p.GetValue(dtype) is { } t) o.Dtype = t;
+                if (p.GetValue(capacity) is { } c) o.QueueCapacity = c;
+            });
+            app.Lifetime.ApplicationStarted.Register(() =>
+                console.MarkupLine(Markup.Escape($"tlora GPU service listening on {string.Join(", ", TLoRA.Rpc.Server.RpcServerHost.GetListeningAddresses(app.Services))} (Ctrl+C stops; a running job becomes resumable)")));
+            app.Run();
+            return 0;
+        });
+        return command;
+    }
+}
