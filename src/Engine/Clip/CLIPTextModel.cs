@@ -26,17 +26,7 @@ public sealed class CLIPTextModel : Module<Tensor, CLIPTextModelOutput>
     /// returned in eval mode, in <paramref name="dtype"/> on <paramref name="device"/> (CPU by default).</summary>
     public static CLIPTextModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var config = ConfigJson.LoadComponent<CLIPTextConfig>(componentFolder);
-        var model = new CLIPTextModel(config, dtype, device);
-        try
-        {
-            CheckpointLoader.LoadComponent(model, componentFolder, ignored: CLIPTextEmbeddings.IgnoredCheckpointKeys);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModel>(componentFolder, c => new(c, dtype, device), CLIPTextEmbeddings.IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

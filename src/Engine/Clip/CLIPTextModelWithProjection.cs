@@ -42,17 +42,7 @@ public sealed class CLIPTextModelWithProjection : Module<Tensor, CLIPTextModelOu
     /// returned in eval mode, in <paramref name="dtype"/> on <paramref name="device"/> (CPU by default).</summary>
     public static CLIPTextModelWithProjection Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var config = ConfigJson.LoadComponent<CLIPTextConfig>(componentFolder);
-        var model = new CLIPTextModelWithProjection(config, dtype, device);
-        try
-        {
-            CheckpointLoader.LoadComponent(model, componentFolder, ignored: CLIPTextEmbeddings.IgnoredCheckpointKeys);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModelWithProjection>(componentFolder, c => new(c, dtype, device), CLIPTextEmbeddings.IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

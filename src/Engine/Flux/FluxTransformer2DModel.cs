@@ -51,19 +51,8 @@ public sealed class FluxTransformer2DModel : Module
     /// file or shards with an index; strict: any missing, unexpected or mis-shaped key fails, naming it), converting them
     /// to <paramref name="dtype"/>.</summary>
     public static FluxTransformer2DModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
-    {
-        var model = new FluxTransformer2DModel(ConfigJson.LoadComponent<FluxTransformer2DModelConfig>(componentFolder), dtype, device);
-        try
-        {
-            CheckpointLoader.LoadComponent(model, componentFolder);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    =>
+        CheckpointLoader.BuildAndLoad<FluxTransformer2DModelConfig, FluxTransformer2DModel>(componentFolder, c => new(c, dtype, device));
 
     /// <summary>Every attention layer with its module path ("transformer_blocks.0.attn", "single_transformer_blocks.3.attn"),
     /// where T-LoRA adapters attach.</summary>

@@ -38,4 +38,22 @@ public static class CheckpointLoader
         using var checkpoint = ShardedCheckpoint.OpenComponent(folder);
         Load(module, checkpoint, progress, ignored);
     }
+
+    /// <summary>Builds a model from its component folder's config.json with <paramref name="build"/> and loads the
+    /// folder's weights into it (strict); a failed load disposes the half-built model.</summary>
+    public static TModel BuildAndLoad<TConfig, TModel>(string folder, Func<TConfig, TModel> build, IReadOnlyCollection<string>? ignored = null)
+        where TModel : Module
+    {
+        var model = build(ConfigJson.LoadComponent<TConfig>(folder));
+        try
+        {
+            LoadComponent(model, folder, ignored: ignored);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 }

@@ -45,17 +45,7 @@ public sealed class T5EncoderModel : Module<Tensor, T5EncoderModelOutput>
     /// (CPU by default).</summary>
     public static T5EncoderModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var config = ConfigJson.LoadComponent<T5Config>(componentFolder);
-        var model = new T5EncoderModel(config, dtype, device);
-        try
-        {
-            CheckpointLoader.LoadComponent(model, componentFolder, ignored: IgnoredCheckpointKeys);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = CheckpointLoader.BuildAndLoad<T5Config, T5EncoderModel>(componentFolder, c => new(c, dtype, device), IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

@@ -106,19 +106,8 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
     /// <summary>Reads <paramref name="componentFolder"/>/config.json, builds the model and loads its weights (strict:
     /// any missing, unexpected or mis-shaped key fails, naming it), converting them to <paramref name="dtype"/>.</summary>
     public static UNet2DConditionModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
-    {
-        var model = new UNet2DConditionModel(ConfigJson.LoadComponent<UNet2DConditionModelConfig>(componentFolder), dtype, device);
-        try
-        {
-            CheckpointLoader.LoadComponent(model, componentFolder);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    =>
+        CheckpointLoader.BuildAndLoad<UNet2DConditionModelConfig, UNet2DConditionModel>(componentFolder, c => new(c, dtype, device));
 
     /// <summary>Every attention layer with its module path ("down_blocks.1.attentions.0.transformer_blocks.0.attn1"),
     /// where T-LoRA adapters attach.</summary>

@@ -42,21 +42,9 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
     /// force_upcast: as diffusers' SD-XL pipelines do, a VAE asked for in float16 whose config says force_upcast is
     /// loaded in float32 instead (the SD-XL VAE overflows in float16); bfloat16 is kept.</summary>
     public static AutoencoderKL Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
-    {
-        var config = ConfigJson.LoadComponent<AutoencoderKLConfig>(componentFolder);
-        var effective = dtype == ScalarType.Float16 && config.force_upcast ? ScalarType.Float32 : dtype;
-        var model = new AutoencoderKL(config, effective, device);
-        try
-        {
-            CheckpointLoader.LoadComponent(model, componentFolder);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    =>
+        CheckpointLoader.BuildAndLoad<AutoencoderKLConfig, AutoencoderKL>(componentFolder,
+            config => new(config, dtype == ScalarType.Float16 && config.force_upcast ? ScalarType.Float32 : dtype, device));
 
     /// <summary>Encodes images <paramref name="x"/> (B, in_channels, H, W), in [−1, 1], to the latent posterior.</summary>
     public DiagonalGaussianDistribution encode(Tensor x)
