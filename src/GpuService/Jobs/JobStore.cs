@@ -80,9 +80,10 @@ public sealed class JobStore
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT job FROM jobs WHERE id = $id";
+        cmd.CommandText = $"SELECT job, {LastSequenceColumn} FROM jobs WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", jobId);
-        return cmd.ExecuteScalar() is byte[] b ? Job.Parser.ParseFrom(b) : null;
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? WithLastSequence(r) : null;
     }
 
     public T GetRequest<T>(string jobId, MessageParser<T> parser) where T : IMessage<T>
@@ -99,14 +100,24 @@ public sealed class JobStore
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT job FROM jobs WHERE ($kind = 0 OR kind = $kind) AND ($state < 0 OR state = $state) ORDER BY created DESC, rowid DESC LIMIT $limit";
+        cmd.CommandText = $"SELECT job, {LastSequenceColumn} FROM jobs WHERE ($kind = 0 OR kind = $kind) AND ($state < 0 OR state = $state) ORDER BY created DESC, rowid DESC LIMIT $limit";
         cmd.Parameters.AddWithValue("$kind", (int)kind);
         cmd.Parameters.AddWithValue("$state", state is { } s ? (int)s : -1);
         cmd.Parameters.AddWithValue("$limit", limit);
         var result = new List<Job>();
         using var r = cmd.ExecuteReader();
-        while (r.Read()) result.Add(Job.Parser.ParseFrom((byte[])r[0]));
+        while (r.Read()) result.Add(WithLastSequence(r));
         return result;
+    }
+
+    // Job.last_sequence: the job's newest stored event, read with the job so that a client knows where live events start.
+    private const string LastSequenceColumn = "(SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.job_id = jobs.id)";
+
+    private static Job WithLastSequence(SqliteDataReader r)
+    {
+        var job = Job.Parser.ParseFrom((byte[])r[0]);
+        job.LastSequence = r.GetInt64(1);
+        return job;
     }
 
     /// <summary>Appends an event, giving it the job's next sequence number, which is returned (events start at 1).

@@ -1,0 +1,90 @@
+using Google.Protobuf;
+using TLoRA.Gateway.Services;
+using TLoRA.Rpc.V1;
+
+namespace TLoRA.Gateway.Api;
+
+public sealed record JobDto(string JobId, string Kind, string State, int QueuePosition, DateTimeOffset? Created, DateTimeOffset? Started,
+    DateTimeOffset? Finished, long LastSequence, int Step, int TotalSteps, string ModelId, string? AdapterId, string? Error, string? Trigger,
+    string? ClassWord, string? Method)
+{
+    public static JobDto From(Job j) => new(j.JobId, j.Kind == JobKind.Sample ? "sample" : "train", j.State.ToString().ToLowerInvariant(), j.QueuePosition,
+        j.Created?.ToDateTimeOffset(), j.Started?.ToDateTimeOffset(), j.Finished?.ToDateTimeOffset(), j.LastSequence, j.Step, j.TotalSteps, j.ModelId,
+        Empty(j.AdapterId), Empty(j.Error), Empty(j.Trigger), Empty(j.ClassWord), JobEvents.Method(j.Method));
+
+    private static string? Empty(string s) => s.Length == 0 ? null : s;
+}
+
+public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable);
+
+public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt);
+
+public sealed record HealthDto(string Status, string Gateway, IReadOnlyList<ServiceHealthDto> Services);
+
+/// <summary>The REST API under /api and /health.</summary>
+public static class Endpoints
+{
+    public static void MapGatewayApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api");
+        api.MapPost("/jobs", async (HttpRequest request, GpuClient client, CancellationToken ct) =>
+        {
+            var job = await client.SubmitTrainAsync(await Forms.ParseTrainAsync(request, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobDto.From(job));
+        }).Accepts<TrainForm>("multipart/form-data").Produces<JobDto>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(503)
+          .WithSummary("Queue a training job: multipart form with the image file and the options as fields");
+        api.MapGet("/jobs", async (int? limit, GpuClient client, CancellationToken ct) =>
+            (await client.ListJobsAsync(limit ?? 50, ct).ConfigureAwait(false)).Select(JobDto.From).ToArray());
+        api.MapGet("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
+            JobDto.From(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
+        api.MapPost("/jobs/{id}/cancel", async (string id, GpuClient client, CancellationToken ct) =>
+            JobDto.From(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
+        api.MapGet("/jobs/{id}/events", async (string id, long? from, GpuClient client, CancellationToken ct) =>
+            (await client.EventsAsync(id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
+            .WithSummary("The job's stored events from sequence `from` (type: the hub's client method name)").ProducesProblem(404);
+        api.MapPost("/samples", async (SampleBody body, GpuClient client, CancellationToken ct) =>
+        {
+            var job = await client.SubmitSampleAsync(body.ToRequest(), ct).ConfigureAwait(false);
+            return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobDto.From(job));
+        }).ProducesProblem(400).ProducesProblem(429);
+        api.MapGet("/images/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
+            StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404);
+        api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
+            StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
+        api.MapGet("/adapters/{id}/inspect", async (string id, bool? layers, GpuClient client, CancellationToken ct) =>
+            Results.Content(JsonFormatter.Default.Format(await client.InspectAsync(id, layers ?? false, ct).ConfigureAwait(false)), "application/json"))
+            .Produces(200, contentType: "application/json").ProducesProblem(404);
+        api.MapGet("/models", async (GpuClient client, CancellationToken ct) =>
+            (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(m => new ModelDto(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable)).ToArray());
+        app.MapGet("/health", (GpuServicePool pool) =>
+        {
+            var services = pool.Endpoints.Select(e => new ServiceHealthDto(e.Address.ToString(),
+                e.Healthy switch { true => "healthy", false => "unavailable", null => "unknown" }, e.LastError, e.CheckedAt)).ToArray();
+            var any = pool.Endpoints.Any(e => e.Healthy == true);
+            return Results.Json(new HealthDto(any ? "healthy" : "degraded", "healthy", services), statusCode: any ? 200 : 503);
+        }).Produces<HealthDto>(200).Produces<HealthDto>(503);
+    }
+
+    /// <summary>Streams a stored file from the service; errors before the first chunk become problem+json.</summary>
+    private static async Task StreamAsync(HttpContext context, GpuClient client, string id, bool adapter, CancellationToken ct)
+    {
+        await using var download = await client.DownloadAsync(id, adapter, ct).ConfigureAwait(false);
+        var response = context.Response;
+        response.ContentType = adapter ? "application/octet-stream" : "image/png";
+        if (download.First is { } first)
+        {
+            response.ContentLength = first.TotalSize;
+            if (adapter)
+            {
+                var name = first.FileName.Length > 0 ? first.FileName : "adapter.safetensors";
+                response.Headers.ContentDisposition = new System.Net.Http.Headers.ContentDispositionHeaderValue("attachment") { FileNameStar = $"{id}-{name}" }.ToString();
+            }
+        }
+        await foreach (var chunk in download.ChunksAsync().WithCancellation(ct).ConfigureAwait(false))
+            await response.Body.WriteAsync(chunk.Data.Memory, ct).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The form fields of POST /api/jobs, for the OpenAPI description (the handler reads the form itself).</summary>
+public sealed record TrainForm(IFormFile Image, string ModelId, string? Trigger, string? ClassWord, string? Method, int? Rank, int? MinRank, double? Alpha,
+    int? Steps, int? CheckpointInterval, ulong? Seed, int? Resolution, string[]? ValidationPrompts, double? LearningRate, int? PreviewSteps, int? ImagesPerPrompt);

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using TLoRA.Gateway.Api;
+using TLoRA.Gateway.Hubs;
+using TLoRA.Gateway.Services;
+
+namespace TLoRA.Gateway;
+
+/// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health and /openapi/v1.json.</summary>
+public static class GatewayHost
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder);
+        builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        var maxUpload = builder.Configuration.GetSection(GatewayOptions.Section).GetValue<long?>(nameof(GatewayOptions.MaxUploadBytes)) ?? new GatewayOptions().MaxUploadBytes;
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxUpload + 64 * 1024);
+        builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = maxUpload);
+        builder.Services.AddSingleton<GpuServicePool>();
+        builder.Services.AddSingleton<GpuClient>();
+        builder.Services.AddSingleton<HealthMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
+        builder.Services.AddSingleton<JobWatchers>();
+        builder.Services.AddSignalR();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseProblemErrors();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapGatewayApi();
+        app.MapHub<JobsHub>("/hubs/jobs");
+        return app;
+    }
+}

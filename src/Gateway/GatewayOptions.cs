@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Options;
+
+namespace TLoRA.Gateway;
+
+/// <summary>The "Gateway" configuration section.</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>GPU service addresses (http:// or https://), e.g. http://127.0.0.1:50051.</summary>
+    public List<string> Services { get; set; } = [];
+
+    /// <summary>Largest accepted request body (the multipart upload of POST /api/jobs); default 20 MiB.</summary>
+    public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>How often each service's grpc.health.v1 Check runs.</summary>
+    public double HealthCheckIntervalSeconds { get; set; } = 5;
+}
+
+/// <summary>Rejects a configuration the gateway cannot run with, at start.</summary>
+public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Services.Count == 0) errors.Add("Gateway:Services must list at least one GPU service address");
+        foreach (var s in options.Services)
+        {
+            if (!Uri.TryCreate(s, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                errors.Add($"Gateway:Services entry '{s}' is not an absolute http:// or https:// address");
+        }
+        if (options.Services.Distinct(StringComparer.OrdinalIgnoreCase).Count() != options.Services.Count) errors.Add("Gateway:Services lists an address twice");
+        if (options.MaxUploadBytes < 1024) errors.Add("Gateway:MaxUploadBytes must be at least 1024");
+        if (options.HealthCheckIntervalSeconds is <= 0 or > 3600) errors.Add("Gateway:HealthCheckIntervalSeconds must be in (0, 3600]");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

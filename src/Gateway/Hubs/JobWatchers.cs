@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+using TLoRA.Gateway.Services;
+using TLoRA.Rpc;
+using TLoRA.Rpc.V1;
+
+namespace TLoRA.Gateway.Hubs;
+
+/// <summary>
+/// One WatchJob stream per watched job, fanned out to the job's SignalR group. A joiner takes the watcher's lock,
+/// receives the history up to the last event the group has been sent (its own WatchJob from its sequence), and joins
+/// the group before the lock is released: the next live event is the one after, so nothing is missed or repeated.
+/// </summary>
+public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> hub, ILogger<JobWatchers> logger)
+{
+    private readonly Dictionary<string, Watcher> watchers = [];
+    private readonly ConcurrentDictionary<string, HashSet<string>> joined = new();
+
+    public static string Group(string jobId) => "job:" + jobId;
+
+    public async Task JoinAsync(string connectionId, string jobId, long fromSequence, CancellationToken ct)
+    {
+        while (true)
+        {
+            Watcher w;
+            lock (watchers)
+            {
+                if (!watchers.TryGetValue(jobId, out w!)) watchers[jobId] = w = new Watcher(jobId);
+            }
+            await w.Gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (w.Ended) continue;
+                if (!w.Initialised) await InitialiseAsync(w, ct).ConfigureAwait(false);
+                var from = Math.Max(fromSequence, 1);
+                if (from <= w.Last)
+                {
+                    await foreach (var e in client.WatchAsync(jobId, from, ct).ConfigureAwait(false))
+                    {
+                        var dto = JobEvents.ToDto(e);
+                        if (dto.Sequence > w.Last) break;
+                        await hub.Clients.Client(connectionId).SendAsync(dto.Type, dto.Data, ct).ConfigureAwait(false);
+                        if (dto.Sequence >= w.Last) break;
+                    }
+                }
+                await hub.Groups.AddToGroupAsync(connectionId, Group(jobId), ct).ConfigureAwait(false);
+                w.Members.Add(connectionId);
+                var mine = joined.GetOrAdd(connectionId, _ => []);
+                lock (mine) mine.Add(jobId);
+                LogJoined(logger, connectionId, jobId, fromSequence, w.Last);
+                return;
+            }
+            catch when (w.Members.Count == 0)
+            {
+                End(w);
+                throw;
+            }
+            finally
+            {
+                w.Gate.Release();
+            }
+        }
+    }
+
+    public async Task LeaveAsync(string connectionId, string jobId, CancellationToken ct)
+    {
+        if (joined.TryGetValue(connectionId, out var mine)) lock (mine) mine.Remove(jobId);
+        Watcher? w;
+        lock (watchers) watchers.TryGetValue(jobId, out w);
+        if (w is null) return;
+        await w.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (w.Members.Remove(connectionId) && w.Members.Count == 0) End(w);
+        }
+        finally
+        {
+            w.Gate.Release();
+        }
+        await hub.Groups.RemoveFromGroupAsync(connectionId, Group(jobId), ct).ConfigureAwait(false);
+    }
+
+    public async Task LeaveAllAsync(string connectionId)
+    {
+        if (!joined.TryRemove(connectionId, out var mine)) return;
+        string[] jobs;
+        lock (mine) jobs = [.. mine];
+        foreach (var jobId in jobs) await LeaveAsync(connectionId, jobId, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task InitialiseAsync(Watcher w, CancellationToken ct)
+    {
+        var job = await client.GetJobAsync(w.JobId, ct).ConfigureAwait(false);
+        w.Last = job.LastSequence;
+        w.Initialised = true;
+        // A finished job has no live events to follow (and WatchJob past its end would wait for ever).
+        if (job.State is not (JobState.Completed or JobState.Failed or JobState.Cancelled)) w.Loop = Task.Run(() => FollowAsync(w));
+    }
+
+    private async Task FollowAsync(Watcher w)
+    {
+        var token = w.Cancel.Token;
+        var next = w.Last + 1;
+        var done = false;
+        while (!done && !token.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var e in client.WatchAsync(w.JobId, next, token).ConfigureAwait(false))
+                {
+                    var dto = JobEvents.ToDto(e);
+                    await w.Gate.WaitAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        if (dto.Sequence <= w.Last) continue;
+                        w.Last = dto.Sequence;
+                        await hub.Clients.Group(Group(w.JobId)).SendAsync(dto.Type, dto.Data, token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        w.Gate.Release();
+                    }
+                    next = dto.Sequence + 1;
+                    if (JobEvents.IsTerminal(dto.Type)) break;
+                }
+                done = true;
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                // UNAVAILABLE or a dropped stream: re-attach from the next sequence once the service answers again.
+                LogWatchFailed(logger, w.JobId, next, e.Message);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                if (e is RpcException { StatusCode: StatusCode.NotFound }) done = true;
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+        await w.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            End(w);
+        }
+        finally
+        {
+            w.Gate.Release();
+        }
+    }
+
+    /// <summary>Stops and forgets <paramref name="w"/>; called under its lock. Later joiners get a fresh watcher.</summary>
+    private void End(Watcher w)
+    {
+        w.Ended = true;
+        w.Cancel.Cancel();
+        lock (watchers)
+        {
+            if (watchers.TryGetValue(w.JobId, out var current) && current == w) watchers.Remove(w.JobId);
+        }
+    }
+
+    private sealed class Watcher(string jobId)
+    {
+        public string JobId { get; } = jobId;
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+        public CancellationTokenSource Cancel { get; } = new();
+        public HashSet<string> Members { get; } = [];
+        public long Last { get; set; }
+        public bool Initialised { get; set; }
+        public bool Ended { get; set; }
+        public Task? Loop { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} joined job {JobId} from {FromSequence} (live after {Last})")]
+    private static partial void LogJoined(ILogger logger, string connectionId, string jobId, long fromSequence, long last);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watching job {JobId} from {Next} failed: {Reason}; retrying")]
+    private static partial void LogWatchFailed(ILogger logger, string jobId, long next, string reason);
+}

@@ -1,0 +1,4 @@
+using TLoRA.Gateway;
+
+var app = GatewayHost.Build(args);
+await app.RunAsync();

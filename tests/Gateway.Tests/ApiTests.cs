@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace TLoRA.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed class ApiTests(GatewayFixture fx)
+{
+    [Fact]
+    public async Task Tiny_training_job_runs_end_to_end_through_the_gateway()
+    {
+        var job = await fx.SubmitTinyJobAsync();
+        var id = job.GetProperty("jobId").GetString()!;
+        Assert.Equal("train", job.GetProperty("kind").GetString());
+
+        var events = await fx.EventsUntilEndAsync(id, TimeSpan.FromMinutes(3));
+        Assert.Equal("done", events[^1].GetProperty("type").GetString());
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
+        Assert.All(events, e => Assert.Equal(id, e.GetProperty("data").GetProperty("jobId").GetString()));
+        Assert.Equal("queued", events[0].GetProperty("type").GetString());
+        Assert.Equal(2, events.Count(e => e.GetProperty("type").GetString() == "step"));
+
+        var checkpoint = events.Last(e => e.GetProperty("type").GetString() == "checkpoint").GetProperty("data");
+        var preview = checkpoint.GetProperty("previews")[0];
+        Assert.StartsWith("data:image/png;base64,", preview.GetProperty("thumbnailDataUrl").GetString());
+        var imageUrl = preview.GetProperty("imageUrl").GetString()!;
+        Assert.StartsWith("/api/images/", imageUrl);
+        using (var image = await fx.Http.GetAsync(imageUrl))
+        {
+            Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+            Assert.Equal("image/png", image.Content.Headers.ContentType?.MediaType);
+            var png = await image.Content.ReadAsByteArrayAsync();
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        }
+
+        var adapterId = events[^1].GetProperty("data").GetProperty("adapterId").GetString()!;
+        using (var adapter = await fx.Http.GetAsync($"/api/adapters/{adapterId}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, adapter.StatusCode);
+            Assert.Equal("application/octet-stream", adapter.Content.Headers.ContentType?.MediaType);
+            Assert.EndsWith(".safetensors", adapter.Content.Headers.ContentDisposition?.FileNameStar);
+            var bytes = await adapter.Content.ReadAsByteArrayAsync();
+            Assert.Equal(bytes.Length, adapter.Content.Headers.ContentLength);
+            var headerLength = (int)BitConverter.ToUInt64(bytes, 0);
+            Assert.Equal((byte)'{', bytes[8]);
+            Assert.True(8 + headerLength <= bytes.Length);
+        }
+        var inspect = await fx.Http.GetFromJsonAsync<JsonElement>($"/api/adapters/{adapterId}/inspect");
+        Assert.Equal(4, inspect.GetProperty("adapter").GetProperty("rank").GetInt32());
+        Assert.True(inspect.GetProperty("summary").GetProperty("layers").GetInt32() > 0);
+
+        var fetched = await fx.Http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}");
+        Assert.Equal("completed", fetched.GetProperty("state").GetString());
+        Assert.Equal(events.Count, fetched.GetProperty("lastSequence").GetInt64());
+        var list = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/jobs");
+        Assert.Contains(list!, j => j.GetProperty("jobId").GetString() == id);
+        var tail = await fx.Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{id}/events?from={events.Count}");
+        Assert.Equal("done", Assert.Single(tail!).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_an_image_is_a_400_naming_image()
+    {
+        using var form = GatewayFixture.TinyForm("not an image at all"u8.ToArray(), "robot.jpg");
+        using var response = await fx.Http.PostAsync("/api/jobs", form);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "image");
+    }
+
+    [Fact]
+    public async Task A_missing_image_is_a_400_naming_image()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("sdxl-tiny"), "modelId" } };
+        using var response = await fx.Http.PostAsync("/api/jobs", form);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "image");
+    }
+
+    [Fact]
+    public async Task A_service_refusal_names_the_field()
+    {
+        using var form = GatewayFixture.TinyForm(File.ReadAllBytes(Path.Combine(Engine.Tests.FixturePaths.Root, "concept", "toy-robot.jpg")), "r.jpg", steps: -3);
+        using var response = await fx.Http.PostAsync("/api/jobs", form);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "steps");
+    }
+
+    [Theory]
+    [InlineData("/api/jobs/no-such-job")]
+    [InlineData("/api/jobs/no-such-job/events?from=1")]
+    [InlineData("/api/images/no-such-image")]
+    [InlineData("/api/adapters/no-such-adapter")]
+    [InlineData("/api/adapters/no-such-adapter/inspect")]
+    public async Task Unknown_ids_are_404(string path)
+    {
+        using var response = await fx.Http.GetAsync(path);
+        await AssertProblemAsync(response, HttpStatusCode.NotFound, null);
+    }
+
+    [Fact]
+    public async Task Models_health_and_openapi_describe_the_gateway()
+    {
+        var models = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/models");
+        Assert.Contains(models!, m => m.GetProperty("modelId").GetString() == "sdxl-tiny" && m.GetProperty("trainable").GetBoolean());
+
+        var health = await fx.Http.GetFromJsonAsync<JsonElement>("/health");
+        Assert.Equal("healthy", health.GetProperty("status").GetString());
+        Assert.Equal("healthy", health.GetProperty("services")[0].GetProperty("status").GetString());
+
+        var openApi = await fx.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        Assert.StartsWith("3.", openApi.GetProperty("openapi").GetString());
+        var paths = openApi.GetProperty("paths");
+        foreach (var p in new[] { "/api/jobs", "/api/jobs/{id}", "/api/jobs/{id}/cancel", "/api/jobs/{id}/events", "/api/images/{id}", "/api/samples",
+                     "/api/adapters/{id}", "/api/adapters/{id}/inspect", "/api/models", "/health" })
+            Assert.True(paths.TryGetProperty(p, out _), $"openapi lacks {p}");
+        Assert.True(paths.GetProperty("/api/jobs").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
+    }
+
+    internal static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"{response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        if (field is not null) Assert.Equal(field, problem.GetProperty("field").GetString());
+        return problem;
+    }
+}

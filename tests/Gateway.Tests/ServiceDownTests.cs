@@ -1,0 +1,50 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace TLoRA.Gateway.Tests;
+
+public sealed class ServiceDownTests
+{
+    [Fact]
+    public async Task A_service_that_is_down_gives_503_with_the_reason()
+    {
+        var (app, address) = await GatewayFixture.StartGatewayAsync($"http://127.0.0.1:{FreePort()}");
+        await using var _ = app;
+        using var http = new HttpClient { BaseAddress = address };
+        using (var response = await http.GetAsync("/api/jobs"))
+        {
+            var problem = await ApiTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, null);
+            Assert.Contains("127.0.0.1", problem.GetProperty("detail").GetString());
+        }
+        using (var form = GatewayFixture.TinyForm([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0], "x.png"))
+        using (var response = await http.PostAsync("/api/jobs", form))
+            await ApiTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, null);
+
+        using var health = await http.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        var body = await health.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("unavailable", body.GetProperty("services")[0].GetProperty("status").GetString());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("services")[0].GetProperty("error").GetString()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("ftp://127.0.0.1:1")]
+    [InlineData("not a url")]
+    public async Task A_bad_service_list_stops_the_gateway_at_start(string service)
+    {
+        string[] services = service.Length == 0 ? [] : [service];
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayFixture.StartGatewayAsync(services));
+        Assert.Contains("Gateway:Services", e.Message);
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using TLoRA.Engine.Tests;
+using TLoRA.GpuService.Tests;
+
+namespace TLoRA.Gateway.Tests;
+
+/// <summary>A real GPU service on loopback and the real gateway in front of it on 127.0.0.1, port 0.</summary>
+public sealed class GatewayFixture : IAsyncLifetime
+{
+    private ServiceHost? service;
+
+    public WebApplication Gateway { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        service = await ServiceHost.StartAsync();
+        (Gateway, BaseAddress) = await StartGatewayAsync(service.Channel.Address.ToString());
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    /// <summary>Starts a gateway for <paramref name="services"/> and returns it with its address.</summary>
+    public static async Task<(WebApplication App, Uri Address)> StartGatewayAsync(params string[] services)
+    {
+        var settings = new Dictionary<string, string?> { ["Gateway:HealthCheckIntervalSeconds"] = "0.5" };
+        for (var i = 0; i < services.Length; i++) settings[$"Gateway:Services:{i}"] = services[i];
+        var app = GatewayHost.Build([], b =>
+        {
+            b.WebHost.UseUrls("http://127.0.0.1:0");
+            b.Configuration.AddInMemoryCollection(settings);
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await app.StartAsync();
+        return (app, new Uri(app.Urls.First()));
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        if (Gateway is not null)
+        {
+            await Gateway.StopAsync();
+            await Gateway.DisposeAsync();
+        }
+        if (service is not null) await service.DisposeAsync();
+    }
+
+    /// <summary>POSTs a tiny training job (sdxl-tiny, rank 4) and returns its JSON.</summary>
+    public async Task<JsonElement> SubmitTinyJobAsync(int steps = 2, int checkpointInterval = 0)
+    {
+        using var form = TinyForm(File.ReadAllBytes(Path.Combine(FixturePaths.Root, "concept", "toy-robot.jpg")), "toy-robot.jpg", steps, checkpointInterval);
+        using var response = await Http.PostAsync("/api/jobs", form);
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        Assert.NotNull(response.Headers.Location);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public static MultipartFormDataContent TinyForm(byte[] image, string fileName, int steps = 2, int checkpointInterval = 0)
+    {
+        var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(image), "image", fileName },
+            { new StringContent("sdxl-tiny"), "modelId" },
+            { new StringContent("sks"), "trigger" },
+            { new StringContent("robot"), "classWord" },
+            { new StringContent("tlora"), "method" },
+            { new StringContent("4"), "rank" },
+            { new StringContent(steps.ToString(System.Globalization.CultureInfo.InvariantCulture)), "steps" },
+            { new StringContent(checkpointInterval.ToString(System.Globalization.CultureInfo.InvariantCulture)), "checkpointInterval" },
+            { new StringContent("1"), "previewSteps" },
+            { new StringContent("1"), "seed" },
+            { new StringContent("a {0}"), "validationPrompts" },
+        };
+        return form;
+    }
+
+    /// <summary>Polls GET /api/jobs/{id}/events until a terminal event; returns every event.</summary>
+    public async Task<List<JsonElement>> EventsUntilEndAsync(string jobId, TimeSpan timeout)
+    {
+        var events = new List<JsonElement>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var batch = await Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{jobId}/events?from={events.Count + 1}");
+            events.AddRange(batch!);
+            if (events.Count > 0 && events[^1].GetProperty("type").GetString() is "done" or "failed" or "cancelled") return events;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"job {jobId} did not end within {timeout}; events so far: {events.Count}");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "gateway";
+}

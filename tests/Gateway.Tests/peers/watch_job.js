@@ -1,0 +1,47 @@
+// A dashboard as the web UI will be one: connects to the gateway's /hubs/jobs with @microsoft/signalr, joins a job
+// from a sequence number and prints one JSON line per event ({type, jobId, sequence}) until the job ends.
+// Usage: node watch_job.js <gateway base url> <job id> <from sequence>
+"use strict";
+const signalR = require("@microsoft/signalr");
+
+const [baseUrl, jobId, fromText] = process.argv.slice(2);
+if (!baseUrl || !jobId) {
+  console.error("usage: node watch_job.js <gateway base url> <job id> <from sequence>");
+  process.exit(64);
+}
+const methods = ["queued", "started", "step", "checkpoint", "sample", "done", "failed", "cancelled"];
+const terminal = new Set(["done", "failed", "cancelled"]);
+
+const connection = new signalR.HubConnectionBuilder()
+  .withUrl(`${baseUrl.replace(/\/$/, "")}/hubs/jobs`)
+  .configureLogging(signalR.LogLevel.Warning)
+  .build();
+
+const timer = setTimeout(() => {
+  console.error(`timed out waiting for job ${jobId} to end`);
+  process.exit(2);
+}, 180000);
+
+for (const method of methods) {
+  connection.on(method, async (event) => {
+    const line = { type: method, jobId: event.jobId, sequence: event.sequence };
+    if (method === "checkpoint") line.previews = (event.previews || []).map((p) => ({ imageUrl: p.imageUrl, thumbnail: (p.thumbnailDataUrl || "").slice(0, 22) }));
+    console.log(JSON.stringify(line));
+    if (terminal.has(method)) {
+      clearTimeout(timer);
+      await connection.stop();
+      process.exit(0);
+    }
+  });
+}
+
+(async () => {
+  try {
+    await connection.start();
+    await connection.invoke("Join", jobId, Number(fromText || "1"));
+    console.log(JSON.stringify({ type: "joined", jobId }));
+  } catch (e) {
+    console.error(`hub error: ${e}`);
+    process.exit(1);
+  }
+})();
