@@ -19,6 +19,11 @@ public static partial class torch
         // libtorch picks one thread per physical core, which is one on small VMs; use every core unless told.
         var env = Environment.GetEnvironmentVariable("TLORA_NUM_THREADS");
         set_num_threads(int.TryParse(env, out var n) && n > 0 ? n : Environment.ProcessorCount);
+        // OpenBLAS keeps its own pool beside libtorch's threads; both at "all cores" oversubscribe them (training steps
+        // measured 3x slower). One BLAS thread unless TLORA_BLAS_THREADS (or OpenBLAS's own OPENBLAS_NUM_THREADS) says otherwise.
+        var blas = Environment.GetEnvironmentVariable("TLORA_BLAS_THREADS");
+        if (int.TryParse(blas, out var b) && b > 0) set_blas_threads(b);
+        else if (Environment.GetEnvironmentVariable("OPENBLAS_NUM_THREADS") is null) set_blas_threads(1);
         // Keep large CPU buffers in the heap between ops instead of unmapping them (TLORA_MALLOC_TUNE=0 turns it off).
         if (Environment.GetEnvironmentVariable("TLORA_MALLOC_TUNE") != "0") Native.tt_tune_allocator(64L << 20);
     }
@@ -40,6 +45,13 @@ public static partial class torch
         TorchException.Check(Native.tt_set_num_threads(n));
     }
     public static int get_num_threads() => Native.tt_get_num_threads();
+
+    /// <summary>Sizes OpenBLAS's own thread pool (CPU matmuls); false when libtorch's BLAS is not OpenBLAS.</summary>
+    public static bool set_blas_threads(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        return Native.tt_set_blas_threads(n) == 1;
+    }
     public static void manual_seed(ulong seed) => TorchException.Check(Native.tt_manual_seed(seed));
 
     // ---- grad mode (per thread) ----

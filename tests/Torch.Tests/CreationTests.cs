@@ -101,3 +101,18 @@ public class CreationTests
         Assert.Equal(before, torch.get_num_threads());
     }
 }
+
+public class BlasThreadTests
+{
+    [Fact]
+    public void OpenBLAS_threads_are_settable_and_matmul_stays_correct()
+    {
+        Assert.True(torch.set_blas_threads(2), "libtorch's BLAS here should be Debian's OpenBLAS (libopenblas0-pthread)");
+        using var scope = torch.NewDisposeScope();
+        var a = torch.randn([64, 64], new Generator(1), ScalarType.Float64);
+        var expected = a.matmul(a);
+        torch.set_blas_threads(1);
+        Assert.True(torch.allclose(expected, a.matmul(a)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => torch.set_blas_threads(0));
+    }
+}

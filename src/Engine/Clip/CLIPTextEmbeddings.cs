@@ -22,8 +22,9 @@ public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         token_embedding = new Embedding(config.VocabSize, config.HiddenSize, dtype, device);
         position_embedding = new Embedding(config.MaxPositionEmbeddings, config.HiddenSize, dtype, device);
-        using (var ids = torch.arange(config.MaxPositionEmbeddings, ScalarType.Int64, device))
-            position_ids = ids.view(1, config.MaxPositionEmbeddings).contiguous().DetachFromDisposeScope();
+        using (var scope = torch.NewDisposeScope())
+            position_ids = torch.arange(config.MaxPositionEmbeddings, ScalarType.Int64, device)
+                .view(1, config.MaxPositionEmbeddings).contiguous().DetachFromDisposeScope();
         register_module(nameof(token_embedding), token_embedding);
         register_module(nameof(position_embedding), position_embedding);
         register_buffer(nameof(position_ids), position_ids, persistent: false);

@@ -21,6 +21,7 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] internal static partial int tt_set_num_threads(int n);
     [LibraryImport(Lib)] internal static partial int tt_get_num_threads();
     [LibraryImport(Lib)] internal static partial int tt_tune_allocator(long bytes);
+    [LibraryImport(Lib)] internal static partial int tt_set_blas_threads(int n);
 
     [LibraryImport(Lib)] internal static partial void tt_free(IntPtr t);
     [LibraryImport(Lib)] internal static partial IntPtr tt_empty(long* shape, int ndim, int dtype, int dev, int idx);
