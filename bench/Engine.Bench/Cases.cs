@@ -217,14 +217,15 @@ internal static class Cases
                     marks.Add(Stopwatch.GetTimestamp());
                 }
                 var call = Stopwatch.StartNew();
-                if (pipeline is SdxlPipeline sdxl)
+                if (pipeline is MidPipeline mid)
                 {
-                    var options = new SampleOptions([Prompt], null, Guidance, callSteps, 0, resolution, resolution);
-                    using var images = sdxl.Sample(options, network, new SyncProgress(_ => Mark()), CancellationToken.None);
+                    mid.Denoise(callSteps, Guidance, network, 0, _ => Mark());
                 }
                 else
                 {
-                    ((MidPipeline)pipeline).Denoise(callSteps, Guidance, network, 0, _ => Mark());
+                    // SD-XL or FLUX through the real pipeline (FLUX: guidance via the embedding, batch 1)
+                    var options = new SampleOptions([Prompt], null, pipeline is FluxPipeline ? 3.5 : Guidance, callSteps, 0, resolution, resolution);
+                    using var images = pipeline.Sample(options, network, new SyncProgress(_ => Mark()), CancellationToken.None);
                 }
                 Sync(device);
                 call.Stop();
@@ -261,8 +262,8 @@ internal static class Cases
             var mid = MidPipeline.Create(Path.Combine(Repository.SdxlTiny, "scheduler"), o.Dtype, o.Device);
             return (mid, MidPipeline.DummyImage(), mid.Name, MidPipeline.ImageSize);
         }
-        var folder = o.Model ?? Repository.SdxlTiny;
-        var pipeline = SdxlPipeline.Load(folder, o.Dtype, o.Device);
+        var folder = config == "flux-tiny" ? Repository.FluxTiny : o.Model ?? Repository.SdxlTiny;
+        var pipeline = PipelineLoader.Load(folder, o.Dtype, o.Device);
         try
         {
             var resolution = o.Resolution ?? PipelineLoader.DefaultResolution(pipeline);
@@ -321,5 +322,6 @@ internal static class Repository
 
     public static string Fixtures => FixturesPath.Value;
     public static string SdxlTiny => Path.Combine(Fixtures, "sdxl-tiny");
+    public static string FluxTiny => Path.Combine(Fixtures, "flux-tiny");
     public static string ConceptImage => Path.Combine(Fixtures, "concept", "toy-robot.jpg");
 }

@@ -7,7 +7,7 @@ namespace TLoRA.Engine.Bench;
 /// <summary>The command line. The parent passes its settings on to each child with <see cref="ChildArgs"/>.</summary>
 internal sealed class Options
 {
-    public static readonly string[] Configs = ["tiny", "mid"];
+    public static readonly string[] Configs = ["tiny", "mid", "flux-tiny"];
     public static readonly AdapterMethod[] Methods = [AdapterMethod.LoRA, AdapterMethod.VanillaTLoRA, AdapterMethod.TLoRA];
 
     public int Threads { get; private set; } = Environment.ProcessorCount;
@@ -36,7 +36,7 @@ internal sealed class Options
     public IEnumerable<string> SelectedConfigs => Configs.Where(c => Only.Count == 0 || Only.Contains(c));
 
     /// <summary>Timed training steps per (config, method), in all rounds together: the median of these is reported.</summary>
-    public int StepsFor(string config) => Steps ?? (config == "tiny" ? (Quick ? 3 : 30) : (Quick ? 1 : 8));
+    public int StepsFor(string config) => Steps ?? (config is "tiny" or "flux-tiny" ? (Quick ? 3 : 30) : (Quick ? 1 : 8));
     /// <summary>Processes per (config, method); the methods' processes alternate (LoRA, Vanilla, T-LoRA, then the reverse)
     /// so that a slow patch of a shared machine does not land on one method only.</summary>
     public int RoundsFor(string config) => Math.Min(Rounds ?? (Quick ? 1 : 2), StepsFor(config));
@@ -44,13 +44,13 @@ internal sealed class Options
     public int StepsPerProcess(string config) => (StepsFor(config) + RoundsFor(config) - 1) / RoundsFor(config);
     /// <summary>Untimed training steps first in each process: the JIT's optimised tier, libtorch's and the allocator's
     /// caches, AdamW's lazily made state (step 1).</summary>
-    public int WarmupFor(string config) => Warmup ?? (Quick ? 1 : config == "tiny" ? 5 : 2);
+    public int WarmupFor(string config) => Warmup ?? (Quick ? 1 : config is "tiny" or "flux-tiny" ? 5 : 2);
     /// <summary>Denoising steps per timed sampling call.</summary>
-    public int SampleStepsFor(string config) => SampleSteps ?? (Quick ? 2 : config == "tiny" ? 10 : 6);
+    public int SampleStepsFor(string config) => SampleSteps ?? (Quick ? 2 : config is "tiny" or "flux-tiny" ? 10 : 6);
     /// <summary>Timed sampling calls per variant (after one short untimed warm-up call each), the variants alternating.</summary>
-    public int SampleRepsFor(string config) => SampleReps ?? (Quick ? 1 : config == "tiny" ? 3 : 2);
+    public int SampleRepsFor(string config) => SampleReps ?? (Quick ? 1 : config is "tiny" or "flux-tiny" ? 3 : 2);
     /// <summary>Adapter rank: 4 on tiny (its attention dims are 32–64), 16 on mid.</summary>
-    public int RankFor(string config) => Rank ?? (config == "tiny" ? 4 : 16);
+    public int RankFor(string config) => Rank ?? (config is "tiny" or "flux-tiny" ? 4 : 16);
 
     public ScalarType Dtype => DtypeText.ToLowerInvariant() switch
     {
@@ -89,7 +89,7 @@ internal sealed class Options
           --threads N          torch.set_num_threads(N) in every case (default: all cores = Environment.ProcessorCount)
           --blas-threads N     OPENBLAS_NUM_THREADS=N for the case processes (default: inherited; unset, OpenBLAS keeps
                                its own pool of one thread per core beside libtorch's OpenMP threads)
-          --only tiny|mid      only these configs (comma-separated)
+          --only tiny|mid|flux-tiny  only these configs (comma-separated)
           --no-train           skip the training cases
           --no-sample          skip the sampling cases
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
@@ -134,7 +134,7 @@ internal sealed class Options
                     case "--blas-threads": o.BlasThreads = Positive("--blas-threads"); break;
                     case "--only":
                         foreach (var n in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                            o.Only.Add(Configs.Contains(n) ? n : throw new FormatException($"--only: unknown config '{n}' (tiny, mid)"));
+                            o.Only.Add(Configs.Contains(n) ? n : throw new FormatException($"--only: unknown config '{n}' (tiny, mid, flux-tiny)"));
                         break;
                     case "--no-train": o.NoTrain = true; break;
                     case "--no-sample": o.NoSample = true; break;
@@ -144,7 +144,7 @@ internal sealed class Options
                     case "--resolution": o.Resolution = Positive("--resolution"); break;
                     case "--case":
                         o.Case = Value();
-                        if (!Configs.Contains(o.Case)) throw new FormatException($"--case: unknown config '{o.Case}' (tiny, mid)");
+                        if (!Configs.Contains(o.Case)) throw new FormatException($"--case: unknown config '{o.Case}' (tiny, mid, flux-tiny)");
                         break;
                     case "--method":
                         o.Method = Enum.TryParse<AdapterMethod>(Value(), ignoreCase: true, out var m)
