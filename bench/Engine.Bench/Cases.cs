@@ -262,11 +262,11 @@ internal static class Cases
             var mid = MidPipeline.Create(Path.Combine(Repository.SdxlTiny, "scheduler"), o.Dtype, o.Device);
             return (mid, MidPipeline.DummyImage(), mid.Name, MidPipeline.ImageSize);
         }
-        var folder = config == "flux-tiny" ? Repository.FluxTiny : o.Model ?? Repository.SdxlTiny;
-        var pipeline = PipelineLoader.Load(folder, o.Dtype, o.Device);
+        var folder = config is "flux-tiny" or "flux-mid" ? Repository.FluxTiny : o.Model ?? Repository.SdxlTiny;
+        var pipeline = config == "flux-mid" ? FluxMid.Load(folder, o.Dtype, o.Device) : PipelineLoader.Load(folder, o.Dtype, o.Device);
         try
         {
-            var resolution = o.Resolution ?? PipelineLoader.DefaultResolution(pipeline);
+            var resolution = o.Resolution ?? (config == "flux-mid" ? FluxMid.ImageSize : PipelineLoader.DefaultResolution(pipeline));
             var image = File.Exists(Repository.ConceptImage)
                 ? ConceptImage.Load(Repository.ConceptImage, resolution)
                 : new ConceptImage(torch.zeros([1, 3, resolution, resolution]), resolution, resolution, 0, 0);

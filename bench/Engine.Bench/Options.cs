@@ -7,7 +7,7 @@ namespace TLoRA.Engine.Bench;
 /// <summary>The command line. The parent passes its settings on to each child with <see cref="ChildArgs"/>.</summary>
 internal sealed class Options
 {
-    public static readonly string[] Configs = ["tiny", "mid", "flux-tiny"];
+    public static readonly string[] Configs = ["tiny", "mid", "flux-tiny", "flux-mid"];
     public static readonly AdapterMethod[] Methods = [AdapterMethod.LoRA, AdapterMethod.VanillaTLoRA, AdapterMethod.TLoRA];
 
     public int Threads { get; private set; } = Environment.ProcessorCount;
@@ -89,7 +89,7 @@ internal sealed class Options
           --threads N          torch.set_num_threads(N) in every case (default: all cores = Environment.ProcessorCount)
           --blas-threads N     OPENBLAS_NUM_THREADS=N for the case processes (default: inherited; unset, OpenBLAS keeps
                                its own pool of one thread per core beside libtorch's OpenMP threads)
-          --only tiny|mid|flux-tiny  only these configs (comma-separated)
+          --only tiny|mid|flux-tiny|flux-mid  only these configs (comma-separated)
           --no-train           skip the training cases
           --no-sample          skip the sampling cases
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
@@ -134,7 +134,7 @@ internal sealed class Options
                     case "--blas-threads": o.BlasThreads = Positive("--blas-threads"); break;
                     case "--only":
                         foreach (var n in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                            o.Only.Add(Configs.Contains(n) ? n : throw new FormatException($"--only: unknown config '{n}' (tiny, mid, flux-tiny)"));
+                            o.Only.Add(Configs.Contains(n) ? n : throw new FormatException($"--only: unknown config '{n}' (tiny, mid, flux-tiny, flux-mid)"));
                         break;
                     case "--no-train": o.NoTrain = true; break;
                     case "--no-sample": o.NoSample = true; break;
@@ -144,7 +144,7 @@ internal sealed class Options
                     case "--resolution": o.Resolution = Positive("--resolution"); break;
                     case "--case":
                         o.Case = Value();
-                        if (!Configs.Contains(o.Case)) throw new FormatException($"--case: unknown config '{o.Case}' (tiny, mid, flux-tiny)");
+                        if (!Configs.Contains(o.Case)) throw new FormatException($"--case: unknown config '{o.Case}' (tiny, mid, flux-tiny, flux-mid)");
                         break;
                     case "--method":
                         o.Method = Enum.TryParse<AdapterMethod>(Value(), ignoreCase: true, out var m)

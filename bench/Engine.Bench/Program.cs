@@ -190,7 +190,7 @@ if (sample.Count > 0)
     PrintTable(rows, [false, false, true, true, true, true, true]);
     foreach (var s in sample)
         Console.WriteLine($"   {s.Config}: {s.Reps} timed call(s) × {s.Steps} steps per variant; whole call = " +
-                          (s.Config switch { "tiny" => "SdxlPipeline.Sample: prompt encoding (both CLIPs, CFG) + denoising + VAE decode", "flux-tiny" => "FluxPipeline.Sample: CLIP + T5 encoding + denoising (no CFG) + VAE decode", _ => "MidPipeline.Denoise (UNet only)" }) +
+                          (s.Config switch { "tiny" => "SdxlPipeline.Sample: prompt encoding (both CLIPs, CFG) + denoising + VAE decode", "flux-tiny" or "flux-mid" => "FluxPipeline.Sample: CLIP + T5 encoding + denoising (no CFG) + VAE decode", _ => "MidPipeline.Denoise (UNet only)" }) +
                           $"; live tensors {s.LiveBefore} before → {s.LiveAfter} after; peak RSS {Num(s.PeakMiB)} MiB.");
     Console.WriteLine();
 }
@@ -305,6 +305,7 @@ static string Describe(string config, string model, int resolution, long unetPar
     ? $"SD-XL at 1/8 width, random weights ({unetParameters / 1e6:0.0} M UNet params): DownBlock2D, CrossAttnDownBlock2D ×2, UNetMidBlock2DCrossAttn, " +
       $"CrossAttnUpBlock2D ×2, UpBlock2D; channels [40, 80, 160], heads [5, 10, 20] (head dim 8), transformer layers [1, 2, 10], " +
       $"context [1, 77, 256], pooled [1, 160]; {resolution}² image → {resolution / 8}×{resolution / 8} latents"
+    : config == "flux-mid" ? $"FLUX block structure at reduced size, random weights ({unetParameters / 1e6:0.0} M transformer params): {FluxMid.Describe}; flux-tiny's encoders and VAE, {resolution}² image → {resolution / 16}² packed tokens"
     : config == "flux-tiny" ? $"{model} via FluxPipeline.Load ({unetParameters / 1e6:0.00} M transformer params), {resolution}² concept image, 2×2-packed latents"
     : $"{model} via SdxlPipeline.Load ({unetParameters / 1e6:0.00} M UNet params), {resolution}² concept image → {resolution / 8}×{resolution / 8} latents";
 

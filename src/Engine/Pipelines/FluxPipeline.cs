@@ -80,7 +80,13 @@ public sealed class FluxPipeline : IDiffusionPipeline
     /// <summary>Loads a diffusers FLUX folder (model_index.json class FluxPipeline). Frozen weights in
     /// <paramref name="dtype"/>; <paramref name="maxSequenceLength"/> is T5's sequence length (512 for FLUX.1-dev).</summary>
     public static FluxPipeline Load(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null,
-        int maxSequenceLength = FluxPromptEncoder.DefaultMaxSequenceLength)
+        int maxSequenceLength = FluxPromptEncoder.DefaultMaxSequenceLength) =>
+        Load(folder, dtype, device, maxSequenceLength, null);
+
+    /// <summary>As <see cref="Load(string, ScalarType, Device?, int)"/>, with the transformer built by
+    /// <paramref name="transformerFactory"/> instead of loaded (benchmarks: another size with the folder's encoders and VAE).</summary>
+    public static FluxPipeline Load(string folder, ScalarType dtype, Device? device, int maxSequenceLength,
+        Func<FluxTransformer2DModel>? transformerFactory)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSequenceLength, 1);
         var index = ModelIndex.Load(folder);
@@ -92,7 +98,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
         {
             var text = FluxPromptEncoder.Load(folder, dtype, dev);
             disposables.Add(text);
-            var transformer = FluxTransformer2DModel.Load(Path.Combine(folder, index["transformer"].Name), dtype, dev);
+            var transformer = transformerFactory?.Invoke() ?? FluxTransformer2DModel.Load(Path.Combine(folder, index["transformer"].Name), dtype, dev);
             disposables.Add(transformer);
             var vae = AutoencoderKL.Load(Path.Combine(folder, index["vae"].Name), dtype, dev);
             disposables.Add(vae);
