@@ -22,6 +22,10 @@ const timer = setTimeout(() => {
   process.exit(2);
 }, 180000);
 
+// Join sends the history inside its invocation, so the terminal event can arrive before Join returns: stop only
+// once the invocation has settled (stopping earlier cancels it and would look like a hub error).
+let joined = Promise.resolve();
+
 for (const method of methods) {
   connection.on(method, async (event) => {
     const line = { type: method, jobId: event.jobId, sequence: event.sequence };
@@ -29,6 +33,7 @@ for (const method of methods) {
     console.log(JSON.stringify(line));
     if (terminal.has(method)) {
       clearTimeout(timer);
+      await joined.catch(() => {});
       await connection.stop();
       process.exit(0);
     }
@@ -38,7 +43,8 @@ for (const method of methods) {
 (async () => {
   try {
     await connection.start();
-    await connection.invoke("Join", jobId, Number(fromText || "1"));
+    joined = connection.invoke("Join", jobId, Number(fromText || "1"));
+    await joined;
     console.log(JSON.stringify({ type: "joined", jobId }));
   } catch (e) {
     console.error(`hub error: ${e}`);
