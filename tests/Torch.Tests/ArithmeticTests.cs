@@ -48,6 +48,14 @@ public class ArithmeticTests
         Assert.Equal(new long[] { 1, 2, 3 }, r.ToArray<long>());
         Assert.Equal(ScalarType.Float32, (i + 0.5).dtype);
         Assert.Equal(new long[] { 0, 2, 4 }, (2 * i).ToArray<long>());
+        // integer tensors add and subtract (libtorch refuses a floating alpha for them)
+        Assert.Equal(new long[] { 0, 2, 4 }, (i + i).ToArray<long>());
+        Assert.Equal(new long[] { 0, 0, 0 }, (i - i).ToArray<long>());
+        Assert.Equal(new long[] { 0, 3, 6 }, i.add(i, alpha: 2).ToArray<long>());
+        Assert.Throws<TorchException>(() => i.add(i, alpha: 0.5));
+        var acc = torch.zeros([3], ScalarType.Int64);
+        acc.add_(i);
+        Assert.Equal(new long[] { 0, 1, 2 }, acc.ToArray<long>());
     }
 
     [Fact]

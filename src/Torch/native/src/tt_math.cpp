@@ -1,13 +1,19 @@
 // Elementwise arithmetic (broadcasting), comparisons, unary math, reductions and selection.
 #include "tt_common.h"
+#include <cmath>
 
 #define TT_BINARY(name, expr) TT_API tt_tensor tt_##name(tt_tensor a, tt_tensor b) TT_TENSOR_FN(expr)
 #define TT_SCALAR(name, expr) \
   TT_API tt_tensor tt_##name(tt_tensor a, double v, int is_int) { const at::Scalar s = tt::scalar(v, is_int); TT_TENSOR_FN(expr) }
 #define TT_UNARY(name, expr) TT_API tt_tensor tt_##name(tt_tensor a) TT_TENSOR_FN(expr)
 
-TT_API tt_tensor tt_add(tt_tensor a, tt_tensor b, double alpha) TT_TENSOR_FN(at::add(*a, *b, alpha))
-TT_API tt_tensor tt_sub(tt_tensor a, tt_tensor b, double alpha) TT_TENSOR_FN(at::sub(*a, *b, alpha))
+// A whole-number alpha goes as an integral scalar, so integer tensors add (libtorch refuses a floating alpha for them);
+// floating tensors accept either.
+static at::Scalar alpha_of(double alpha) {
+  return std::floor(alpha) == alpha && std::fabs(alpha) < 9007199254740992.0 ? at::Scalar(static_cast<int64_t>(alpha)) : at::Scalar(alpha);
+}
+TT_API tt_tensor tt_add(tt_tensor a, tt_tensor b, double alpha) TT_TENSOR_FN(at::add(*a, *b, alpha_of(alpha)))
+TT_API tt_tensor tt_sub(tt_tensor a, tt_tensor b, double alpha) TT_TENSOR_FN(at::sub(*a, *b, alpha_of(alpha)))
 TT_BINARY(mul, at::mul(*a, *b))
 TT_BINARY(div, at::div(*a, *b))
 TT_BINARY(pow, at::pow(*a, *b))
@@ -97,7 +103,7 @@ TT_API tt_tensor tt_norm(tt_tensor a, double p, const int64_t* dims, int n, int 
 TT_API tt_tensor tt_cumsum(tt_tensor a, int64_t dim) TT_TENSOR_FN(at::cumsum(*a, dim))
 
 // ---- in-place updates (callers guard autograd) ----
-TT_API int tt_add_(tt_tensor a, tt_tensor b, double alpha) TT_STATUS_FN(a->add_(*b, alpha))
+TT_API int tt_add_(tt_tensor a, tt_tensor b, double alpha) TT_STATUS_FN(a->add_(*b, alpha_of(alpha)))
 TT_API int tt_mul_(tt_tensor a, tt_tensor b) TT_STATUS_FN(a->mul_(*b))
 TT_API int tt_mul_scalar_(tt_tensor a, double v) TT_STATUS_FN(a->mul_(v))
 TT_API int tt_add_scalar_(tt_tensor a, double v) TT_STATUS_FN(a->add_(v))
