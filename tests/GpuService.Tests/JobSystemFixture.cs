@@ -39,12 +39,11 @@ internal sealed class JobSystem : IDisposable
     };
 
     /// <summary>All events of a job until its terminal one (or the timeout).</summary>
-    public List<JobEvent> WaitForEnd(string jobId, TimeSpan? timeout = null)
+    public async Task<List<JobEvent>> WaitForEndAsync(string jobId, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(4));
         var list = new List<JobEvent>();
-        var e = Manager.Bus.Watch(jobId, 1, cts.Token).GetAsyncEnumerator(cts.Token);
-        while (e.MoveNextAsync().AsTask().GetAwaiter().GetResult()) list.Add(e.Current);
+        await foreach (var e in Manager.Bus.Watch(jobId, 1, cts.Token)) list.Add(e);
         return list;
     }
 

@@ -10,12 +10,12 @@ namespace TLoRA.GpuService.Tests;
 public class JobSystemTests
 {
     [Fact]
-    public void A_training_job_streams_every_event_in_order_and_its_artifacts_are_registered()
+    public async Task A_training_job_streams_every_event_in_order_and_its_artifacts_are_registered()
     {
         using var dir = new TempDir();
         using var sys = new JobSystem(dir.Path);
         var job = sys.Manager.SubmitTrain(JobSystem.TinyTrain());
-        var events = sys.WaitForEnd(job.JobId);
+        var events = await sys.WaitForEndAsync(job.JobId);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Train.Sequence));
         Assert.Equal([TrainEvent.EventOneofCase.Queued, TrainEvent.EventOneofCase.Started, TrainEvent.EventOneofCase.Step, TrainEvent.EventOneofCase.Step,
                 TrainEvent.EventOneofCase.Checkpoint, TrainEvent.EventOneofCase.Step, TrainEvent.EventOneofCase.Checkpoint, TrainEvent.EventOneofCase.Completed],
@@ -30,7 +30,7 @@ public class JobSystemTests
         Assert.Equal(3, done.Step);
         Assert.Equal($"{job.JobId}-final", done.AdapterId);
         // a late watcher replays the same history
-        Assert.Equal(events, sys.WaitForEnd(job.JobId));
+        Assert.Equal(events, await sys.WaitForEndAsync(job.JobId));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public class JobSystemTests
         Assert.Equal(JobState.Cancelled, sys.Manager.Get(first.JobId).State);
         Assert.True(File.Exists(sys.Store.ArtifactPath($"{first.JobId}-s000002", "adapter")));
         // the sampling job then runs
-        var sample = sys.WaitForEnd(third.JobId);
+        var sample = await sys.WaitForEndAsync(third.JobId);
         Assert.Equal(SampleEvent.EventOneofCase.Completed, sample[^1].Sample.EventCase);
         Assert.Single(sample, e => e.Sample.EventCase == SampleEvent.EventOneofCase.Image);
         Assert.Throws<JobRequestException>(() => sys.Manager.Cancel(third.JobId));
@@ -74,17 +74,17 @@ public class JobSystemTests
         string jobId;
         using (var sys = new JobSystem(dir.Path))
         {
-            jobId = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 6, interval: 2)).JobId;
+            jobId = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 30, interval: 2)).JobId;
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
             await foreach (var e in sys.Manager.Bus.Watch(jobId, 1, cts.Token))
                 if (e.Train.Checkpoint?.Step == 2) break;
-            sys.Worker.Stop(TimeSpan.FromMinutes(1)); // the service goes down mid-run
+            Assert.True(sys.Worker.Stop(TimeSpan.FromMinutes(2))); // the service goes down mid-run
         }
         using var restarted = new JobSystem(dir.Path);
         Assert.Equal(JobState.Interrupted, restarted.Manager.Get(jobId).State);
         var before = restarted.Store.Events(jobId).Count;
         restarted.Manager.Resume(jobId);
-        var events = restarted.WaitForEnd(jobId);
+        var events = await restarted.WaitForEndAsync(jobId);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Train.Sequence)); // one sequence, no gap
         var started = events.Skip(before).First(e => e.Train.EventCase == TrainEvent.EventOneofCase.Started).Train.Started;
         Assert.True(started.StartStep >= 2);
@@ -92,8 +92,8 @@ public class JobSystemTests
 
         using var reference = new TempDir();
         using var straight = new JobSystem(reference.Path);
-        var other = straight.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 6, interval: 2));
-        straight.WaitForEnd(other.JobId);
+        var other = straight.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 30, interval: 2));
+        await straight.WaitForEndAsync(other.JobId);
         using var scope = torch.NewDisposeScope();
         using var a = ShardedCheckpoint.Open(restarted.Store.ArtifactPath($"{jobId}-final", "adapter")!);
         using var b = ShardedCheckpoint.Open(straight.Store.ArtifactPath($"{other.JobId}-final", "adapter")!);

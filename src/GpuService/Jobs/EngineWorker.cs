@@ -29,11 +29,12 @@ public sealed partial class EngineWorker : IDisposable
 
     public void Start() => thread.Start();
 
-    /// <summary>Stops after the current step of the running job (which becomes interrupted) and waits for the thread.</summary>
-    public void Stop(TimeSpan wait)
+    /// <summary>Stops after the current step of the running job (which becomes interrupted) and waits for the thread;
+    /// false when it did not end within <paramref name="wait"/>.</summary>
+    public bool Stop(TimeSpan wait)
     {
         shutdown.Cancel();
-        if (thread.IsAlive) thread.Join(wait);
+        return !thread.IsAlive || thread.Join(wait);
     }
 
     private void Loop()
@@ -115,7 +116,7 @@ public sealed partial class EngineWorker : IDisposable
 
     public void Dispose()
     {
-        Stop(TimeSpan.FromSeconds(30));
+        _ = Stop(TimeSpan.FromSeconds(30));
         shutdown.Dispose();
     }
 

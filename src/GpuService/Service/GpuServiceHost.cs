@@ -48,7 +48,7 @@ public static class GpuServiceHost
             app.Services.GetRequiredService<EngineWorker>().Start();
             app.Services.GetRequiredService<HealthStatusRegistry>().SetStatus(ServiceReflection.Descriptor.Services[0].FullName, HealthCheckResponse.Types.ServingStatus.Serving);
         });
-        lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<EngineWorker>().Stop(TimeSpan.FromMinutes(2)));
+        lifetime.ApplicationStopping.Register(() => _ = app.Services.GetRequiredService<EngineWorker>().Stop(TimeSpan.FromMinutes(2)));
         return app;
     }
 }
