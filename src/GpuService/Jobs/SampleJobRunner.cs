@@ -19,7 +19,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
         var pipeline = catalog.Get(request.ModelId);
         var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
         var clock = Stopwatch.StartNew();
-        Publish(job, new SampleEvent { Started = new SampleStarted { Images = options.Prompts.Count * options.ImagesPerPrompt, Steps = options.Steps } });
+        Publish(job, new SampleEvent { Started = new SampleStarted { Images = options.Prompts.Count * options.ImagesPerPrompt, Steps = options.Steps, Prompts = options.Prompts.Count } });
         using var network = string.IsNullOrEmpty(request.AdapterId) ? null
             : AdapterFile.Load(pipeline.Denoiser, jobs.Store.ArtifactPath(request.AdapterId, "adapter")!, pipeline.Device);
         using var scope = torch.NewDisposeScope();

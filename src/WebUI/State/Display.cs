@@ -1,0 +1,45 @@
+using System.Globalization;
+using TLoRA.Rpc.V1;
+
+namespace TLoRA.WebUI.State;
+
+/// <summary>How states, methods, durations and rates read on the pages.</summary>
+public static class Display
+{
+    public static string State(JobState s) => s switch
+    {
+        JobState.Queued => "queued",
+        JobState.Running => "running",
+        JobState.Completed => "completed",
+        JobState.Failed => "failed",
+        JobState.Cancelled => "cancelled",
+        JobState.Interrupted => "interrupted",
+        _ => "unknown",
+    };
+
+    public static string Method(AdapterMethod m) => m switch
+    {
+        AdapterMethod.Tlora => "T-LoRA",
+        AdapterMethod.VanillaTlora => "Vanilla T-LoRA",
+        AdapterMethod.Lora => "LoRA",
+        _ => "T-LoRA",
+    };
+
+    /// <summary>"42 s", "3 min 05 s", "1 h 02 min"; "—" when unknown.</summary>
+    public static string Duration(double? seconds)
+    {
+        if (seconds is not { } s || !double.IsFinite(s) || s < 0) return "—";
+        var t = TimeSpan.FromSeconds(Math.Round(s));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes:00} min"
+            : t.TotalMinutes >= 1 ? $"{t.Minutes} min {t.Seconds:00} s"
+            : $"{t.Seconds} s";
+    }
+
+    public static string Rate(double? stepsPerSecond) => stepsPerSecond is { } r && r > 0
+        ? r >= 1 ? $"{r.ToString("0.0#", CultureInfo.InvariantCulture)} steps/s" : $"{(1 / r).ToString("0.0#", CultureInfo.InvariantCulture)} s/step"
+        : "—";
+
+    public static string Number(double v, string format = "0.####") => v.ToString(format, CultureInfo.InvariantCulture);
+
+    public static string When(DateTimeOffset? t) => t is { } v ? v.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "—";
+}
