@@ -9,11 +9,13 @@ namespace TLoRA.GpuService.Jobs;
 /// <summary>
 /// Publishes job events: each is stored first (getting its sequence number), then handed to the job's live watchers.
 /// A watcher subscribes before it replays the stored history and drops live events it already replayed, so it sees
-/// every event exactly once, in order, whenever it attaches.
+/// every event exactly once, in order, whenever it attaches. All-jobs watchers (<see cref="WatchAll"/>) get every event
+/// published after they subscribe, of every job, with no replay.
 /// </summary>
 public sealed class JobEventBus(JobStore store)
 {
     private readonly ConcurrentDictionary<string, List<Channel<JobEvent>>> watchers = new();
+    private readonly List<Channel<JobEvent>> allWatchers = [];
     private readonly ConcurrentDictionary<string, object> publishLocks = new();
 
     /// <summary>Stores and broadcasts the event <paramref name="build"/> makes for the next sequence number.</summary>
@@ -30,6 +32,9 @@ public sealed class JobEventBus(JobStore store)
             if (watchers.TryGetValue(jobId, out var list))
                 lock (list)
                     foreach (var w in list) w.Writer.TryWrite(made!);
+            // Under the job's publish lock, so every all-jobs watcher gets each job's events in sequence order.
+            lock (allWatchers)
+                foreach (var w in allWatchers) w.Writer.TryWrite(made!);
             return made!;
         }
     }
@@ -61,6 +66,32 @@ public sealed class JobEventBus(JobStore store)
         finally
         {
             lock (list) list.Remove(channel);
+        }
+    }
+
+    /// <summary>Live events of every job, until cancellation; no replay (history comes from the store). The
+    /// subscription is made synchronously inside the first <c>MoveNextAsync</c>, so an event published after that
+    /// call started is received even though the call itself is still waiting.</summary>
+    public async IAsyncEnumerable<JobEvent> WatchAll([EnumeratorCancellation] CancellationToken cancellation)
+    {
+        var channel = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
+        lock (allWatchers) allWatchers.Add(channel);
+        try
+        {
+            await foreach (var e in channel.Reader.ReadAllAsync(cancellation).ConfigureAwait(false)) yield return e;
+        }
+        finally
+        {
+            lock (allWatchers) allWatchers.Remove(channel);
+        }
+    }
+
+    /// <summary>How many all-jobs watchers are subscribed now.</summary>
+    public int AllWatcherCount
+    {
+        get
+        {
+            lock (allWatchers) return allWatchers.Count;
         }
     }
 

@@ -93,6 +93,41 @@ public sealed class TLoRARpcService(JobManager jobs, ModelCatalog catalog)
             await responseStream.WriteAsync(e, context.CancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Every job's live events until the client cancels or the service stops (no replay). The response
+    /// headers go out once the bus subscription is in place, so a client holding them misses no later event.</summary>
+    public async Task WatchJobs(WatchJobsRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var events = jobs.Bus.WatchAll(stop.Token).GetAsyncEnumerator(stop.Token);
+        await using (events.ConfigureAwait(false))
+        {
+            // The first MoveNextAsync subscribes synchronously, then waits for an event while the headers go out.
+            var next = events.MoveNextAsync();
+            try
+            {
+                await context.WriteResponseHeadersAsync(new Metadata()).ConfigureAwait(false);
+            }
+            catch
+            {
+                // End the pending read before the enumerator is disposed (an iterator cannot be disposed mid-read).
+                await stop.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await next.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                throw;
+            }
+            while (await next.ConfigureAwait(false))
+            {
+                await responseStream.WriteAsync(events.Current, context.CancellationToken).ConfigureAwait(false);
+                next = events.MoveNextAsync();
+            }
+        }
+    }
+
     public Task<ListModelsReply> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         var reply = new ListModelsReply();

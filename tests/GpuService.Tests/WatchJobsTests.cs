@@ -1,0 +1,131 @@
+using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
+using TLoRA.Engine.Tests;
+using TLoRA.GpuService.Jobs;
+using TLoRA.Rpc;
+using TLoRA.Rpc.Client;
+using TLoRA.Rpc.V1;
+
+namespace TLoRA.GpuService.Tests;
+
+/// <summary>WatchJobs: every job's live events on one stream, over the real transport; and the bus's all-jobs watchers.</summary>
+public class WatchJobsTests
+{
+    private const string S = "/tlora.v1.TLoRAService/";
+
+    [Fact]
+    public async Task A_stream_opened_before_two_jobs_receives_both_in_order_to_their_terminal_events()
+    {
+        await using var host = await ServiceHost.StartAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        using var watch = host.Channel.ServerStreaming<WatchJobsRequest, JobEvent>(S + "WatchJobs", new WatchJobsRequest(),
+            new CallOptions(CancellationToken: timeout.Token));
+        // The headers come once the service's subscription is in place: nothing published after them is missed.
+        await watch.ResponseHeadersAsync;
+
+        var train = await SubmitAsync<TrainRequest, TrainEvent>(host, "Train", new TrainRequest
+        {
+            ModelId = "sdxl-tiny", Image = ByteString.CopyFrom(JobSystem.ConceptBytes), Trigger = "sks", ClassWord = "robot", Rank = 4,
+            Steps = 2, CheckpointInterval = 0, PreviewSteps = 1, ValidationPrompts = { "a {0}" }, Seed = 1,
+        }, e => e.JobId);
+        var sample = await SubmitAsync<SampleRequest, SampleEvent>(host, "Sample",
+            new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2, Seed = 2 }, e => e.JobId);
+
+        var seen = new Dictionary<string, List<JobEvent>> { [train] = [], [sample] = [] };
+        var ended = new HashSet<string>();
+        await foreach (var e in watch.WithCancellation(timeout.Token))
+        {
+            var jobId = e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.JobId : e.Sample.JobId;
+            Assert.True(seen.ContainsKey(jobId), $"an event of an unknown job {jobId}");
+            Assert.DoesNotContain(jobId, ended);
+            seen[jobId].Add(e);
+            if (JobEventBus.IsTerminal(e) && ended.Add(jobId) && ended.Count == 2) break;
+        }
+
+        var store = host.App.Services.GetRequiredService<JobStore>();
+        foreach (var (jobId, events) in seen)
+        {
+            Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(JobEventBus.Sequence));
+            Assert.True(JobEventBus.IsTerminal(events[^1]));
+            Assert.Equal(store.Events(jobId), events);
+        }
+        Assert.Equal(TrainEvent.EventOneofCase.Completed, seen[train][^1].Train.EventCase);
+        Assert.Equal(SampleEvent.EventOneofCase.Completed, seen[sample][^1].Sample.EventCase);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_client_call_ends_the_stream_and_the_service_drops_its_watcher()
+    {
+        await using var host = await ServiceHost.StartAsync();
+        var bus = host.App.Services.GetRequiredService<JobEventBus>();
+        using var cts = new CancellationTokenSource();
+        using var watch = host.Channel.ServerStreaming<WatchJobsRequest, JobEvent>(S + "WatchJobs", new WatchJobsRequest(),
+            new CallOptions(CancellationToken: cts.Token));
+        await watch.ResponseHeadersAsync;
+        Assert.Equal(1, bus.AllWatcherCount);
+
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var _ in watch) { }
+        });
+        await cts.CancelAsync();
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => reading.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }, ex.ToString());
+        for (var i = 0; i < 100 && bus.AllWatcherCount > 0; i++) await Task.Delay(50);
+        Assert.Equal(0, bus.AllWatcherCount);
+    }
+
+    [Fact]
+    public async Task The_bus_sends_every_job_to_all_jobs_watchers_and_drops_a_cancelled_one()
+    {
+        using var dir = new TempDir();
+        var store = new JobStore(dir.File("jobs.db"));
+        var bus = new JobEventBus(store);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var first = bus.WatchAll(cts.Token).GetAsyncEnumerator(cts.Token);
+        var second = bus.WatchAll(cts.Token).GetAsyncEnumerator(cts.Token);
+        // subscribing happens inside the first MoveNextAsync, before it waits
+        var firstNext = first.MoveNextAsync();
+        var secondNext = second.MoveNextAsync();
+        Assert.Equal(2, bus.AllWatcherCount);
+
+        foreach (var id in new[] { "a", "b", "a" })
+            bus.Publish(id, seq => new JobEvent { Train = new TrainEvent { JobId = id, Sequence = seq, Step = new TrainStep { Step = (int)seq } } });
+        var got = new List<(string, long)>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(i == 0 ? await firstNext : await first.MoveNextAsync());
+            got.Add((first.Current.Train.JobId, first.Current.Train.Sequence));
+        }
+        Assert.Equal([("a", 1L), ("b", 1L), ("a", 2L)], got);
+
+        // a third watcher leaves by cancellation: its pending read ends and the bus forgets it
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        var third = bus.WatchAll(leave.Token).GetAsyncEnumerator(leave.Token);
+        var thirdNext = third.MoveNextAsync();
+        Assert.Equal(3, bus.AllWatcherCount);
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await thirdNext);
+        await third.DisposeAsync();
+        Assert.Equal(2, bus.AllWatcherCount);
+
+        Assert.True(await secondNext);
+        Assert.Equal(("a", 1L), (second.Current.Train.JobId, second.Current.Train.Sequence));
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await first.MoveNextAsync());
+        await first.DisposeAsync();
+        Assert.Equal(1, bus.AllWatcherCount);
+        await second.DisposeAsync();
+        Assert.Equal(0, bus.AllWatcherCount);
+    }
+
+    /// <summary>Queues a job by its streaming rpc and leaves after the first event (the job goes on); returns its id.</summary>
+    private static async Task<string> SubmitAsync<TReq, TEvent>(ServiceHost host, string method, TReq request, Func<TEvent, string> jobIdOf)
+        where TReq : IMessage<TReq> where TEvent : IMessage<TEvent>, new()
+    {
+        using var call = host.Channel.ServerStreaming<TReq, TEvent>(S + method, request);
+        await using var e = call.GetAsyncEnumerator();
+        Assert.True(await e.MoveNextAsync());
+        return jobIdOf(e.Current);
+    }
+}
