@@ -100,6 +100,12 @@ public sealed class ApiTests(GatewayFixture fx)
     {
         var models = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/models");
         Assert.Contains(models!, m => m.GetProperty("modelId").GetString() == "sdxl-tiny" && m.GetProperty("trainable").GetBoolean());
+        Assert.All(models!, m =>
+        {
+            var prompts = m.GetProperty("validationPrompts").EnumerateArray().Select(p => p.GetString()).ToList();
+            Assert.Equal(25, prompts.Count);
+            Assert.Equal("a {0} in the jungle", prompts[0]);
+        });
 
         var health = await fx.Http.GetFromJsonAsync<JsonElement>("/health");
         Assert.Equal("healthy", health.GetProperty("status").GetString());

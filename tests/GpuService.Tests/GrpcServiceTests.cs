@@ -25,6 +25,11 @@ public class GrpcServiceTests
         Assert.Equal(["flux-tiny", "sdxl-tiny"], models.Models.Select(m => m.ModelId).Order());
         Assert.All(models.Models, m => Assert.True(m.Trainable));
         Assert.Equal(64, models.Models.Single(m => m.ModelId == "sdxl-tiny").NativeResolution);
+        Assert.All(models.Models, m =>
+        {
+            Assert.Equal(25, m.ValidationPrompts.Count);
+            Assert.Equal("a {0} in the jungle", m.ValidationPrompts[0]);
+        });
 
         var events = new List<TrainEvent>();
         using (var call = host.Channel.ServerStreaming<TrainRequest, TrainEvent>(S + "Train", Tiny()))

@@ -15,7 +15,12 @@ public sealed record JobDto(string JobId, string Kind, string State, int QueuePo
     private static string? Empty(string s) => s.Length == 0 ? null : s;
 }
 
-public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable);
+/// <summary>A model a service offers; <c>ValidationPrompts</c> is the paper's validation set ("{0}": "trigger class"),
+/// of which a training job without prompts uses the first two.</summary>
+public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable, IReadOnlyList<string> ValidationPrompts)
+{
+    public static ModelDto From(ModelInfo m) => new(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable, [.. m.ValidationPrompts]);
+}
 
 public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt);
 
@@ -55,7 +60,7 @@ public static class Endpoints
             Results.Content(JsonFormatter.Default.Format(await client.InspectAsync(id, layers ?? false, ct).ConfigureAwait(false)), "application/json"))
             .Produces(200, contentType: "application/json").ProducesProblem(404);
         api.MapGet("/models", async (GpuClient client, CancellationToken ct) =>
-            (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(m => new ModelDto(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable)).ToArray());
+            (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(ModelDto.From).ToArray());
         app.MapGet("/health", (GpuServicePool pool) =>
         {
             var services = pool.Endpoints.Select(e => new ServiceHealthDto(e.Address.ToString(),

@@ -1,5 +1,6 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
+using TLoRA.Engine.Training;
 using TLoRA.Rpc.V1;
 
 namespace TLoRA.GpuService.Service;
@@ -24,7 +25,11 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
             {
                 var index = ModelIndex.Load(dir);
                 var trainable = index.ClassName is SdxlPipeline.ClassName or FluxPipeline.ClassName;
-                result.Add(new ModelInfo { ModelId = Path.GetFileName(dir), PipelineClass = index.ClassName, Trainable = trainable, NativeResolution = NativeResolution(dir) });
+                result.Add(new ModelInfo
+                {
+                    ModelId = Path.GetFileName(dir), PipelineClass = index.ClassName, Trainable = trainable, NativeResolution = NativeResolution(dir),
+                    ValidationPrompts = { PromptTemplates.DefaultValidation },
+                });
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
             {
