@@ -23,6 +23,8 @@ public static class GatewayHost
         builder.Services.AddSingleton<HealthMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
         builder.Services.AddSingleton<JobWatchers>();
+        builder.Services.AddSingleton<JobFeed>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobFeed>());
         builder.Services.AddSignalR();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

@@ -22,14 +22,15 @@ internal sealed class ServiceHost : IAsyncDisposable
     public RpcChannel Channel { get; }
     public string DataDirectory => data.Path;
 
-    public static async Task<ServiceHost> StartAsync(int queueCapacity = 8, string? dataDirectory = null)
+    /// <summary>Starts the service on <paramref name="port"/> (0: any free one).</summary>
+    public static async Task<ServiceHost> StartAsync(int queueCapacity = 8, string? dataDirectory = null, int port = 0)
     {
         var dir = new TempDir();
         var app = GpuServiceHost.Build([], o =>
         {
             o.ModelsDirectory = FixturePaths.Root;
             o.DataDirectory = dataDirectory ?? dir.Path;
-            o.Port = 0;
+            o.Port = port;
             o.QueueCapacity = queueCapacity;
         });
         await app.StartAsync();

@@ -26,6 +26,32 @@ public static class JobEvents
 
     public static bool IsTerminal(string type) => type is Done or Failed or Cancelled;
 
+    /// <summary>The event's type as <see cref="ToDto(JobEvent)"/> names it, without building its payload.</summary>
+    public static string Type(JobEvent e) => e.EventCase switch
+    {
+        JobEvent.EventOneofCase.Train => e.Train.EventCase switch
+        {
+            TrainEvent.EventOneofCase.Queued => Queued,
+            TrainEvent.EventOneofCase.Started => Started,
+            TrainEvent.EventOneofCase.Step => Step,
+            TrainEvent.EventOneofCase.Checkpoint => Checkpoint,
+            TrainEvent.EventOneofCase.Completed => Done,
+            TrainEvent.EventOneofCase.Cancelled => Cancelled,
+            _ => Failed,
+        },
+        JobEvent.EventOneofCase.Sample => e.Sample.EventCase switch
+        {
+            SampleEvent.EventOneofCase.Queued => Queued,
+            SampleEvent.EventOneofCase.Started => Started,
+            SampleEvent.EventOneofCase.Step => Step,
+            SampleEvent.EventOneofCase.Image => Sample,
+            SampleEvent.EventOneofCase.Completed => Done,
+            SampleEvent.EventOneofCase.Cancelled => Cancelled,
+            _ => Failed,
+        },
+        _ => Failed,
+    };
+
     public static EventEnvelope ToDto(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Train ? ToDto(e.Train) : ToDto(e.Sample);
 
     public static string ImageUrl(string imageId) => $"/api/images/{Uri.EscapeDataString(imageId)}";

@@ -56,6 +56,46 @@ public sealed partial class GpuClient(GpuServicePool pool, ILogger<GpuClient> lo
         }
     }
 
+    /// <summary>Opens WatchJobs on <paramref name="endpoint"/> (every job's live events, no replay) and returns once
+    /// the service is watching: its response headers have arrived, so no event published afterwards is missed.
+    /// Disposing the handle ends the call.</summary>
+    public async Task<StreamHandle<JobEvent>> OpenJobsFeedAsync(ServiceEndpoint endpoint, CancellationToken ct)
+    {
+        var call = endpoint.Channel.ServerStreaming<WatchJobsRequest, JobEvent>(Service + "WatchJobs", new WatchJobsRequest(), new CallOptions(CancellationToken: ct));
+        var handle = new StreamHandle<JobEvent>(call, call.GetAsyncEnumerator(ct));
+        try
+        {
+            await call.ResponseHeadersAsync.WaitAsync(ct).ConfigureAwait(false);
+            // A trailers-only answer (UNIMPLEMENTED from an older service, UNAVAILABLE while it stops) ends the call
+            // with its headers: that is a refusal, not a connection.
+            if (Ended(call) is { StatusCode: not StatusCode.OK } refused) throw new RpcException(refused);
+            return handle;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !ct.IsCancellationRequested)
+        {
+            await handle.DisposeAsync().ConfigureAwait(false);
+            MarkDown(endpoint, e);
+            throw;
+        }
+        catch
+        {
+            await handle.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static Status? Ended<T>(ServerStreamingCall<T> call) where T : IMessage<T>, new()
+    {
+        try
+        {
+            return call.GetStatus();
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // still in progress
+        }
+    }
+
     /// <summary>The events stored so far from <paramref name="fromSequence"/> (does not wait for new ones).</summary>
     public async Task<IReadOnlyList<JobEvent>> EventsAsync(string jobId, long fromSequence, CancellationToken ct)
     {

@@ -3,8 +3,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TLoRA.Engine.Tests;
+using TLoRA.Gateway.Services;
 using TLoRA.GpuService.Tests;
 
 namespace TLoRA.Gateway.Tests;
@@ -21,23 +23,35 @@ public sealed class GatewayFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         service = await ServiceHost.StartAsync();
-        (Gateway, BaseAddress) = await StartGatewayAsync(service.Channel.Address.ToString());
+        Gateway = BuildGateway(service.Channel.Address.ToString());
+        // Every test here may rely on the job feed being live: wait for its first connection.
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Gateway.Services.GetRequiredService<JobFeed>().Connected += _ => connected.TrySetResult();
+        await Gateway.StartAsync();
+        await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        BaseAddress = new Uri(Gateway.Urls.First());
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
     }
 
     /// <summary>Starts a gateway for <paramref name="services"/> and returns it with its address.</summary>
     public static async Task<(WebApplication App, Uri Address)> StartGatewayAsync(params string[] services)
     {
+        var app = BuildGateway(services);
+        await app.StartAsync();
+        return (app, new Uri(app.Urls.First()));
+    }
+
+    /// <summary>A gateway for <paramref name="services"/> on 127.0.0.1, port 0, not yet started.</summary>
+    public static WebApplication BuildGateway(params string[] services)
+    {
         var settings = new Dictionary<string, string?> { ["Gateway:HealthCheckIntervalSeconds"] = "0.5" };
         for (var i = 0; i < services.Length; i++) settings[$"Gateway:Services:{i}"] = services[i];
-        var app = GatewayHost.Build([], b =>
+        return GatewayHost.Build([], b =>
         {
             b.WebHost.UseUrls("http://127.0.0.1:0");
             b.Configuration.AddInMemoryCollection(settings);
             b.Logging.SetMinimumLevel(LogLevel.Warning);
         });
-        await app.StartAsync();
-        return (app, new Uri(app.Urls.First()));
     }
 
     public async Task DisposeAsync()
