@@ -25,6 +25,7 @@ public static class GatewayHost
         builder.Services.AddSingleton<JobWatchers>();
         builder.Services.AddSingleton<JobFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobFeed>());
+        builder.Services.AddHostedService<AllJobsRelay>();
         builder.Services.AddSignalR();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

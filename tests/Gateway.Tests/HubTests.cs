@@ -39,6 +39,31 @@ public sealed class HubTests(GatewayFixture fx)
     }
 
     [Fact]
+    public async Task JoinAll_receives_job_messages_for_a_job_submitted_after_joining_ending_with_done()
+    {
+        NodePeer.FindNode();
+        string? id = null;
+        var (exit, lines, errors) = await NodePeer.RunAsync("watch_all.js", TimeSpan.FromMinutes(4), async (line, stdin) =>
+        {
+            if (!line.Contains("\"joined\"", StringComparison.Ordinal)) return;
+            var job = await fx.SubmitTinyJobAsync();
+            id = job.GetProperty("jobId").GetString()!;
+            await stdin.WriteLineAsync(id);
+            await stdin.FlushAsync();
+        }, fx.BaseAddress.ToString());
+        Assert.True(exit == 0, $"node exited {exit}: {errors}\n{string.Join('\n', lines)}");
+        Assert.NotNull(id);
+        Assert.Contains(lines, l => l.Contains("\"left\"", StringComparison.Ordinal));
+
+        var events = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.TryGetProperty("jobId", out var j) && j.GetString() == id).ToList();
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
+        Assert.Equal("queued", events[0].GetProperty("type").GetString());
+        Assert.Equal("done", events[^1].GetProperty("type").GetString());
+        var stored = await fx.Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{id}/events?from=1");
+        Assert.Equal(stored!.Select(e => e.GetProperty("type").GetString()), events.Select(e => e.GetProperty("type").GetString()));
+    }
+
+    [Fact]
     public async Task Joining_a_finished_job_replays_it_from_the_sequence_asked()
     {
         var job = await fx.SubmitTinyJobAsync();

@@ -31,20 +31,42 @@ internal static class NodePeer
     }
 
     /// <summary>Runs <c>node script args</c> in the peers folder; returns its exit code and stdout lines.</summary>
-    public static async Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout, params string[] args)
+    public static Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout, params string[] args) =>
+        RunAsync(script, timeout, null, args);
+
+    /// <summary>As the other overload; <paramref name="onLine"/> (when given) sees each stdout line as it arrives and may
+    /// answer on the script's stdin. If it throws, the script is killed and the exception is rethrown.</summary>
+    public static async Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout,
+        Func<string, TextWriter, Task>? onLine, params string[] args)
     {
         var node = FindNode();
         var peers = PeersDirectory;
         if (!Directory.Exists(Path.Combine(peers, "node_modules", "@microsoft", "signalr")))
             Assert.Fail($"@microsoft/signalr is not installed: run `npm ci` in {peers} (bash .ci/setup does it)");
-        var start = new ProcessStartInfo(node) { WorkingDirectory = peers, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(node)
+        {
+            WorkingDirectory = peers, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = onLine is not null,
+        };
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var lines = new List<string>();
         var stdout = Task.Run(async () =>
         {
-            while (await process.StandardOutput.ReadLineAsync() is { } line) lock (lines) lines.Add(line);
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lock (lines) lines.Add(line);
+                if (onLine is null) continue;
+                try
+                {
+                    await onLine(line, process.StandardInput);
+                }
+                catch
+                {
+                    process.Kill(entireProcessTree: true);
+                    throw;
+                }
+            }
         });
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
