@@ -6,7 +6,8 @@ using TLoRA.Gateway.Services;
 
 namespace TLoRA.Gateway;
 
-/// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health and /openapi/v1.json.</summary>
+/// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health and /openapi/v1.json, with the
+/// background health monitor and job feed (one WatchJobs stream per service, relayed to the hub's "jobs:all").</summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
