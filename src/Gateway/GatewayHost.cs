@@ -1,18 +1,29 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Radzen;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Hubs;
 using TLoRA.Gateway.Services;
+using TLoRA.Gateway.WebUI;
+using TLoRA.WebUI;
+using TLoRA.WebUI.Backend;
 
 namespace TLoRA.Gateway;
 
-/// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health and /openapi/v1.json, with the
-/// background health monitor and job feed (one WatchJobs stream per service, relayed to the hub's "jobs:all").</summary>
+/// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health, /openapi/v1.json, the
+/// background health monitor and job feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"), and the
+/// WebUI (server-rendered Razor components, live through the hub) at every other path.</summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            // fixed, so the static web assets manifests (TLoRA.Gateway.staticwebassets.*.json) are found when a test host runs it
+            ApplicationName = typeof(GatewayHost).Assembly.GetName().Name,
+        });
         configure?.Invoke(builder);
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
@@ -30,6 +41,11 @@ public static class GatewayHost
         builder.Services.AddSignalR();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
+        // The WebUI's static files (its CSS and script, Radzen's theme) come from the build's manifest when not published.
+        builder.WebHost.UseStaticWebAssets();
+        builder.Services.AddRazorComponents();
+        builder.Services.AddRadzenComponents();
+        builder.Services.AddSingleton<IJobBackend, GatewayBackend>();
 
         var app = builder.Build();
         app.UseProblemErrors();
@@ -37,6 +53,10 @@ public static class GatewayHost
         app.MapOpenApi();
         app.MapGatewayApi();
         app.MapHub<JobsHub>("/hubs/jobs");
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapRazorComponents<App>();
+        app.MapUiFragments();
         return app;
     }
 }

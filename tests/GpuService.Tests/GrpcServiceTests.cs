@@ -25,6 +25,9 @@ public class GrpcServiceTests
         Assert.Equal(["flux-tiny", "sdxl-tiny"], models.Models.Select(m => m.ModelId).Order());
         Assert.All(models.Models, m => Assert.True(m.Trainable));
         Assert.Equal(64, models.Models.Single(m => m.ModelId == "sdxl-tiny").NativeResolution);
+        // the widest attention projection: the UNet's largest block width, FLUX's heads × head dim
+        Assert.Equal(64, models.Models.Single(m => m.ModelId == "sdxl-tiny").MaxRank);
+        Assert.Equal(32, models.Models.Single(m => m.ModelId == "flux-tiny").MaxRank);
         Assert.All(models.Models, m =>
         {
             Assert.Equal(25, m.ValidationPrompts.Count);

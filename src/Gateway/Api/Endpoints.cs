@@ -17,9 +17,9 @@ public sealed record JobDto(string JobId, string Kind, string State, int QueuePo
 
 /// <summary>A model a service offers; <c>ValidationPrompts</c> is the paper's validation set ("{0}": "trigger class"),
 /// of which a training job without prompts uses the first two.</summary>
-public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable, IReadOnlyList<string> ValidationPrompts)
+public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable, IReadOnlyList<string> ValidationPrompts, int MaxRank)
 {
-    public static ModelDto From(ModelInfo m) => new(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable, [.. m.ValidationPrompts]);
+    public static ModelDto From(ModelInfo m) => new(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable, [.. m.ValidationPrompts], m.MaxRank);
 }
 
 public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt);

@@ -29,6 +29,7 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
                 {
                     ModelId = Path.GetFileName(dir), PipelineClass = index.ClassName, Trainable = trainable, NativeResolution = NativeResolution(dir),
                     ValidationPrompts = { PromptTemplates.DefaultValidation },
+                    MaxRank = trainable ? PipelineLoader.MaxAdapterRank(dir) : 0,
                 });
             }
             catch (Exception e) when (e is IOException or InvalidDataException)

@@ -26,10 +26,6 @@ public interface IJobBackend
 
     Task<InspectReply> InspectAsync(string adapterId, bool layers, CancellationToken ct);
 
-    /// <summary>Every job's live events; <paramref name="onReconnected"/> runs when a service's feed (re)connects,
-    /// after which a listing may have missed events and should be reloaded.</summary>
-    IDisposable SubscribeAll(Action<JobEvent> onEvent, Action onReconnected);
-
     /// <summary>The largest training image the gateway accepts.</summary>
     long MaxUploadBytes { get; }
 

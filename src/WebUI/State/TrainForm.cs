@@ -98,6 +98,59 @@ public sealed class TrainForm
     /// <summary>The preview shown next to the upload button.</summary>
     public string? ImageDataUrl => Image is null ? null : $"data:{(IsPng(Image) ? "image/png" : "image/jpeg")};base64,{Convert.ToBase64String(Image)}";
 
+    /// <summary>Reads a posted form: the fields by their REST names, the uploaded file if any, else the image kept from
+    /// an earlier attempt (hidden field "imageData", base64). Values that do not parse become errors on their field.</summary>
+    public static TrainForm Read(Func<string, string?> field, (string Name, byte[] Bytes, long Length)? upload, long maxImageBytes,
+        IDictionary<string, string> errors)
+    {
+        var f = new TrainForm { MaxImageBytes = maxImageBytes };
+        f.ModelId = field("modelId")?.Trim() ?? "";
+        f.Trigger = field("trigger") ?? "";
+        f.ClassWord = field("classWord") ?? "";
+        f.Method = Methods.FirstOrDefault(m => m.Value.ToString() == field("method"))?.Value ?? AdapterMethod.Tlora;
+        f.Rank = Int("rank", f.Rank);
+        f.MinRank = string.IsNullOrWhiteSpace(field("minRank")) ? null : Int("minRank", 0);
+        f.Alpha = Double("alpha", f.Alpha);
+        f.Steps = Int("steps", f.Steps);
+        f.CheckpointInterval = Int("checkpointInterval", f.CheckpointInterval);
+        f.PreviewSteps = Int("previewSteps", f.PreviewSteps);
+        f.Seed = ulong.TryParse(field("seed"), System.Globalization.CultureInfo.InvariantCulture, out var seed) ? seed : 0;
+        f.ValidationPrompts = (field("validationPrompts") ?? "").Replace("\r", "", StringComparison.Ordinal);
+        f.MaxRank = Int("maxRank", 0);
+        if (upload is { } u && u.Length > 0) f.SetImage(u.Name, u.Bytes, u.Length);
+        else if (field("imageData") is { Length: > 0 } kept)
+        {
+            try
+            {
+                var bytes = Convert.FromBase64String(kept);
+                f.SetImage(field("imageName") ?? "image", bytes, bytes.Length);
+            }
+            catch (FormatException)
+            {
+                f.ImageError = "the kept image was damaged: choose the file again";
+            }
+        }
+        return f;
+
+        int Int(string name, int fallback)
+        {
+            var text = field(name);
+            if (string.IsNullOrWhiteSpace(text)) return fallback;
+            if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v)) return v;
+            errors[name] = $"'{text}' is not a whole number";
+            return fallback;
+        }
+
+        double Double(string name, double fallback)
+        {
+            var text = field(name);
+            if (string.IsNullOrWhiteSpace(text)) return fallback;
+            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)) return v;
+            errors[name] = $"'{text}' is not a number";
+            return fallback;
+        }
+    }
+
     public TrainRequest ToRequest()
     {
         var r = new TrainRequest

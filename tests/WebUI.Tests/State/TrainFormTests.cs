@@ -88,3 +88,27 @@ public sealed class TrainFormTests
         Assert.Equal("choose a PNG or JPEG image of the concept", new TrainForm { ModelId = "m", ClassWord = "dog" }.Validate()["image"]);
     }
 }
+
+public sealed class TrainFormReadTests
+{
+    [Fact]
+    public void Reads_posted_fields_and_names_values_that_do_not_parse()
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["modelId"] = "sdxl-tiny", ["trigger"] = "sks", ["classWord"] = "robot", ["method"] = "Lora", ["rank"] = "8", ["minRank"] = "",
+            ["alpha"] = "abc", ["steps"] = "12", ["checkpointInterval"] = "6", ["validationPrompts"] = "a {0}\r\nb {0}", ["maxRank"] = "64",
+            ["imageData"] = Convert.ToBase64String([0xFF, 0xD8, 0xFF, 0xE0]), ["imageName"] = "robot.jpg",
+        };
+        var errors = new Dictionary<string, string>();
+        var f = TrainForm.Read(n => fields.GetValueOrDefault(n), upload: null, maxImageBytes: 1024, errors);
+        Assert.Equal(("sdxl-tiny", AdapterMethod.Lora, 8, 4, 12, 6, 64), (f.ModelId, f.Method, f.Rank, f.EffectiveMinRank, f.Steps, f.CheckpointInterval, f.MaxRank));
+        Assert.Equal(["a {0}", "b {0}"], f.Prompts);
+        Assert.Equal("'abc' is not a number", Assert.Single(errors).Value);
+        Assert.Equal("robot.jpg", f.ImageName);
+        Assert.NotNull(f.Image);
+        // a new upload replaces the kept image
+        var g = TrainForm.Read(n => fields.GetValueOrDefault(n), ("notes.txt", "hello"u8.ToArray(), 5), 1024, errors);
+        Assert.Equal("'notes.txt' is not a PNG or JPEG file", g.Validate()["image"]);
+    }
+}

@@ -41,7 +41,6 @@ internal sealed class ScriptedBackend(Job job) : IJobBackend
     public Task<Job> SubmitSampleAsync(SampleRequest request, CancellationToken ct) => throw new NotSupportedException();
     public Task<Job> CancelJobAsync(string jobId, CancellationToken ct) => throw new NotSupportedException();
     public Task<InspectReply> InspectAsync(string adapterId, bool layers, CancellationToken ct) => throw new NotSupportedException();
-    public IDisposable SubscribeAll(Action<JobEvent> onEvent, Action onReconnected) => throw new NotSupportedException();
     public string ImageUrl(string imageId) => $"/api/images/{imageId}";
     public string AdapterUrl(string adapterId) => $"/api/adapters/{adapterId}";
 }

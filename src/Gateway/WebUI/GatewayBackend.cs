@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using TLoRA.Gateway.Api;
+using TLoRA.Gateway.Services;
+using TLoRA.Rpc.V1;
+using TLoRA.WebUI.Backend;
+
+namespace TLoRA.Gateway.WebUI;
+
+/// <summary>
+/// The WebUI's backend inside the gateway: the same GPU-service client the REST API uses, with failures turned into
+/// the same statuses and field names REST answers with (a refusal that names "min_rank" reaches the form as "minRank").
+/// </summary>
+public sealed class GatewayBackend(GpuClient client, IOptions<GatewayOptions> options) : IJobBackend
+{
+    public long MaxUploadBytes => options.Value.MaxUploadBytes;
+
+    public string ImageUrl(string imageId) => JobEvents.ImageUrl(imageId);
+
+    public string AdapterUrl(string adapterId) => $"/api/adapters/{Uri.EscapeDataString(adapterId)}";
+
+    public Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken ct) => Call(() => client.ListModelsAsync(ct));
+
+    public Task<IReadOnlyList<Job>> ListJobsAsync(int limit, CancellationToken ct) => Call(() => client.ListJobsAsync(limit, ct));
+
+    public Task<Job> GetJobAsync(string jobId, CancellationToken ct) => Call(() => client.GetJobAsync(jobId, ct));
+
+    public Task<Job> SubmitTrainAsync(TrainRequest request, CancellationToken ct) => Call(() => client.SubmitTrainAsync(request, ct));
+
+    public Task<Job> SubmitSampleAsync(SampleRequest request, CancellationToken ct) => Call(() => client.SubmitSampleAsync(request, ct));
+
+    public Task<Job> CancelJobAsync(string jobId, CancellationToken ct) => Call(() => client.CancelJobAsync(jobId, ct));
+
+    public Task<InspectReply> InspectAsync(string adapterId, bool layers, CancellationToken ct) => Call(() => client.InspectAsync(adapterId, layers, ct));
+
+    public async IAsyncEnumerable<JobEvent> WatchAsync(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var events = client.WatchAsync(jobId, fromSequence, ct).GetAsyncEnumerator(ct);
+        await using (events.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await events.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (Translate(e, ct) is { } refused)
+                {
+                    throw refused;
+                }
+                if (!more) yield break;
+                yield return events.Current;
+            }
+        }
+    }
+
+    private static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (Translate(e, CancellationToken.None) is { } refused)
+        {
+            throw refused;
+        }
+    }
+
+    /// <summary>The problem REST would answer with; anything else unexpected becomes a 502 naming the error.</summary>
+    private static BackendException? Translate(Exception e, CancellationToken ct)
+    {
+        if (e is OperationCanceledException && ct.IsCancellationRequested) return null;
+        if (e is BackendException) return null;
+        return Errors.ToProblem(e) is { } p ? new BackendException(p.Status, p.Title, p.Detail, p.Field, e)
+            : new BackendException(502, "Gateway error", e.Message, null, e);
+    }
+}

@@ -1,0 +1,38 @@
+using TLoRA.Rpc.V1;
+using TLoRA.WebUI.State;
+using TLoRA.WebUI.Tests.Support;
+using static TLoRA.WebUI.Tests.State.Events;
+
+namespace TLoRA.WebUI.Tests.State;
+
+public sealed class JobHistoryTests
+{
+    [Fact]
+    public async Task Replays_the_stored_events_and_stops_at_the_records_last_sequence()
+    {
+        // a running job: its stream stays open for live events after the three stored ones
+        var backend = new ScriptedBackend(new Job { JobId = "j", State = JobState.Running, LastSequence = 3, TotalSteps = 4 });
+        backend.Scripts.Enqueue(([Started("j", 1, 4), Step("j", 2, 1, 4, 1.0), Step("j", 3, 2, 4, 0.5)], null));
+        var timeline = await JobHistory.LoadAsync(backend, "j", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(3, timeline.LastSequence);
+        Assert.Equal([1, 2], timeline.Steps.Select(s => s.Step));
+        Assert.Equal([1L], backend.WatchedFrom);
+    }
+
+    [Fact]
+    public async Task A_job_without_events_is_not_watched()
+    {
+        var backend = new ScriptedBackend(new Job { JobId = "q", State = JobState.Queued, QueuePosition = 2 });
+        var timeline = await JobHistory.LoadAsync(backend, "q", CancellationToken.None);
+        Assert.Equal((JobState.Queued, 2), (timeline.State, timeline.QueuePosition));
+        Assert.Empty(backend.WatchedFrom);
+    }
+
+    [Fact]
+    public async Task An_unknown_job_is_not_found()
+    {
+        var backend = new ScriptedBackend(new Job { JobId = "j" });
+        var e = await Assert.ThrowsAsync<TLoRA.WebUI.Backend.BackendException>(() => JobHistory.LoadAsync(backend, "nope", CancellationToken.None));
+        Assert.Equal(404, e.Status);
+    }
+}
