@@ -100,12 +100,21 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
             throw new JobRequestException(JobError.FailedPrecondition, $"job '{jobId}' is a sampling job; submit it again instead");
         lock (queue)
         {
-            if (!queue.TryEnqueue(jobId, out var position))
+            if (queue.Count >= queue.Capacity)
                 throw new JobRequestException(JobError.ResourceExhausted, $"the job queue is full ({queue.Capacity} jobs waiting)");
+            // Stored as queued (and marked a resume) before it is enqueued: the engine thread may take it at once, and
+            // it skips a job whose stored state is not Queued.
             resumes[jobId] = true;
             job.State = JobState.Queued;
-            job.QueuePosition = position;
             store.Update(job);
+            if (!queue.TryEnqueue(jobId, out var position))
+            {
+                resumes.TryRemove(jobId, out _);
+                job.State = JobState.Interrupted;
+                store.Update(job);
+                throw new JobRequestException(JobError.ResourceExhausted, $"the job queue is full ({queue.Capacity} jobs waiting)");
+            }
+            job.QueuePosition = position;
             PublishQueued(job, position);
         }
         return job;
