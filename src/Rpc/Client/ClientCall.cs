@@ -96,10 +96,14 @@ internal sealed class ClientCall<TResponse> : IDisposable where TResponse : IMes
             {
                 var result = await _reader!.ReadAsync(_cts.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                var examinedAll = true;
                 try
                 {
                     if (MessageFraming.TryReadMessage(ref buffer, maxSize, out var payload, out var compressed))
                     {
+                        // Only the message is consumed and examined: what follows it (possibly whole messages that
+                        // came in the same read) must be returned by the next ReadAsync without waiting for more bytes.
+                        examinedAll = false;
                         if (compressed) throw new RpcException(MessageFraming.CompressedMessageStatus(
                             ResponseMetadata.GetHeader(_response!.Headers, GrpcProtocol.EncodingHeader)));
                         return Parse(payload);
@@ -113,7 +117,8 @@ internal sealed class ClientCall<TResponse> : IDisposable where TResponse : IMes
                 }
                 finally
                 {
-                    _reader.AdvanceTo(buffer.Start, buffer.End);
+                    if (examinedAll) _reader.AdvanceTo(buffer.Start, buffer.End);
+                    else _reader.AdvanceTo(buffer.Start);
                 }
             }
         }
