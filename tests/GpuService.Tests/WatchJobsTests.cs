@@ -33,16 +33,25 @@ public class WatchJobsTests
 
         var seen = new Dictionary<string, List<JobEvent>> { [train] = [], [sample] = [] };
         var ended = new HashSet<string>();
-        await foreach (var e in watch.WithCancellation(timeout.Token))
+        var store = host.App.Services.GetRequiredService<JobStore>();
+        try
         {
-            var jobId = e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.JobId : e.Sample.JobId;
-            Assert.True(seen.ContainsKey(jobId), $"an event of an unknown job {jobId}");
-            Assert.DoesNotContain(jobId, ended);
-            seen[jobId].Add(e);
-            if (JobEventBus.IsTerminal(e) && ended.Add(jobId) && ended.Count == 2) break;
+            await foreach (var e in watch.WithCancellation(timeout.Token))
+            {
+                var jobId = e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.JobId : e.Sample.JobId;
+                Assert.True(seen.ContainsKey(jobId), $"an event of an unknown job {jobId}");
+                Assert.DoesNotContain(jobId, ended);
+                seen[jobId].Add(e);
+                if (JobEventBus.IsTerminal(e) && ended.Add(jobId) && ended.Count == 2) break;
+            }
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested)
+        {
+            // Say whether the stream lost events or the jobs never got that far.
+            Assert.Fail($"timed out ({e.GetType().Name}): " + string.Join("; ", seen.Select(j =>
+                $"{j.Key}: streamed {j.Value.Count}, stored {store.Events(j.Key).Count()}, state {store.Get(j.Key)?.State}")));
         }
 
-        var store = host.App.Services.GetRequiredService<JobStore>();
         foreach (var (jobId, events) in seen)
         {
             Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(JobEventBus.Sequence));
