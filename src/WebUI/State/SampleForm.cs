@@ -33,29 +33,20 @@ public sealed class SampleForm
     /// <summary>Reads a posted form by the REST field names; values that do not parse become errors on their field.</summary>
     public static SampleForm Read(Func<string, string?> field, IDictionary<string, string> errors)
     {
+        var form = new FormFields(field, errors);
         var f = new SampleForm
         {
             ModelId = field("modelId")?.Trim() ?? "",
             AdapterId = field("adapterId")?.Trim() ?? "",
-            Prompts = (field("prompts") ?? "").Replace("\r", "", StringComparison.Ordinal),
+            Prompts = form.Lines("prompts"),
             NegativePrompt = field("negativePrompt") ?? "",
         };
-        f.GuidanceScale = Number("guidanceScale", f.GuidanceScale);
-        f.Steps = (int)Number("steps", f.Steps, whole: true);
-        f.ImagesPerPrompt = (int)Number("imagesPerPrompt", f.ImagesPerPrompt, whole: true);
-        f.AdapterScale = Number("adapterScale", f.AdapterScale);
-        f.Seed = ulong.TryParse(field("seed"), System.Globalization.CultureInfo.InvariantCulture, out var seed) ? seed : 0;
+        f.GuidanceScale = form.Double("guidanceScale", f.GuidanceScale);
+        f.Steps = form.Int("steps", f.Steps);
+        f.ImagesPerPrompt = form.Int("imagesPerPrompt", f.ImagesPerPrompt);
+        f.AdapterScale = form.Double("adapterScale", f.AdapterScale);
+        f.Seed = form.Seed("seed");
         return f;
-
-        double Number(string name, double fallback, bool whole = false)
-        {
-            var text = field(name);
-            if (string.IsNullOrWhiteSpace(text)) return fallback;
-            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
-                && double.IsFinite(v) && (!whole || (v == Math.Floor(v) && Math.Abs(v) < int.MaxValue))) return v;
-            errors[name] = whole ? $"'{text}' is not a whole number" : $"'{text}' is not a number";
-            return fallback;
-        }
     }
 
     public SampleRequest ToRequest()

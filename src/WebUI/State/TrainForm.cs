@@ -103,20 +103,21 @@ public sealed class TrainForm
     public static TrainForm Read(Func<string, string?> field, (string Name, byte[] Bytes, long Length)? upload, long maxImageBytes,
         IDictionary<string, string> errors)
     {
+        var form = new FormFields(field, errors);
         var f = new TrainForm { MaxImageBytes = maxImageBytes };
         f.ModelId = field("modelId")?.Trim() ?? "";
         f.Trigger = field("trigger") ?? "";
         f.ClassWord = field("classWord") ?? "";
         f.Method = Methods.FirstOrDefault(m => m.Value.ToString() == field("method"))?.Value ?? AdapterMethod.Tlora;
-        f.Rank = Int("rank", f.Rank);
-        f.MinRank = string.IsNullOrWhiteSpace(field("minRank")) ? null : Int("minRank", 0);
-        f.Alpha = Double("alpha", f.Alpha);
-        f.Steps = Int("steps", f.Steps);
-        f.CheckpointInterval = Int("checkpointInterval", f.CheckpointInterval);
-        f.PreviewSteps = Int("previewSteps", f.PreviewSteps);
-        f.Seed = ulong.TryParse(field("seed"), System.Globalization.CultureInfo.InvariantCulture, out var seed) ? seed : 0;
-        f.ValidationPrompts = (field("validationPrompts") ?? "").Replace("\r", "", StringComparison.Ordinal);
-        f.MaxRank = Int("maxRank", 0);
+        f.Rank = form.Int("rank", f.Rank);
+        f.MinRank = string.IsNullOrWhiteSpace(field("minRank")) ? null : form.Int("minRank", 0);
+        f.Alpha = form.Double("alpha", f.Alpha);
+        f.Steps = form.Int("steps", f.Steps);
+        f.CheckpointInterval = form.Int("checkpointInterval", f.CheckpointInterval);
+        f.PreviewSteps = form.Int("previewSteps", f.PreviewSteps);
+        f.Seed = form.Seed("seed");
+        f.ValidationPrompts = form.Lines("validationPrompts");
+        f.MaxRank = form.Int("maxRank", 0);
         if (upload is { } u && u.Length > 0) f.SetImage(u.Name, u.Bytes, u.Length);
         else if (field("imageData") is { Length: > 0 } kept)
         {
@@ -131,24 +132,6 @@ public sealed class TrainForm
             }
         }
         return f;
-
-        int Int(string name, int fallback)
-        {
-            var text = field(name);
-            if (string.IsNullOrWhiteSpace(text)) return fallback;
-            if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v)) return v;
-            errors[name] = $"'{text}' is not a whole number";
-            return fallback;
-        }
-
-        double Double(string name, double fallback)
-        {
-            var text = field(name);
-            if (string.IsNullOrWhiteSpace(text)) return fallback;
-            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)) return v;
-            errors[name] = $"'{text}' is not a number";
-            return fallback;
-        }
     }
 
     public TrainRequest ToRequest()
