@@ -113,8 +113,7 @@ public sealed class JobTimeline
         switch (e.EventCase)
         {
             case TrainEvent.EventOneofCase.Queued:
-                State = JobState.Queued;
-                QueuePosition = e.Queued.Position;
+                Queued(e.Queued.Position);
                 break;
             case TrainEvent.EventOneofCase.Started:
                 State = JobState.Running;
@@ -153,9 +152,7 @@ public sealed class JobTimeline
                 MeanEffectiveRank = e.Completed.Summary?.MeanEffectiveRank;
                 break;
             case TrainEvent.EventOneofCase.Failed:
-                State = JobState.Failed;
-                Error = e.Failed.Message;
-                EtaSeconds = null;
+                Failed(e.Failed.Message);
                 break;
             case TrainEvent.EventOneofCase.Cancelled:
                 State = JobState.Cancelled;
@@ -172,8 +169,7 @@ public sealed class JobTimeline
         switch (e.EventCase)
         {
             case SampleEvent.EventOneofCase.Queued:
-                State = JobState.Queued;
-                QueuePosition = e.Queued.Position;
+                Queued(e.Queued.Position);
                 break;
             case SampleEvent.EventOneofCase.Started:
                 State = JobState.Running;
@@ -194,13 +190,26 @@ public sealed class JobTimeline
                 ElapsedSeconds = e.Completed.ElapsedSeconds;
                 break;
             case SampleEvent.EventOneofCase.Failed:
-                State = JobState.Failed;
-                Error = e.Failed.Message;
+                Failed(e.Failed.Message);
                 break;
             case SampleEvent.EventOneofCase.Cancelled:
                 State = JobState.Cancelled;
                 break;
         }
+    }
+
+    // The event kinds both job families share (the two proto oneofs have their own case enums).
+    private void Queued(int position)
+    {
+        State = JobState.Queued;
+        QueuePosition = position;
+    }
+
+    private void Failed(string message)
+    {
+        State = JobState.Failed;
+        Error = message;
+        EtaSeconds = null;
     }
 
     private static PreviewImage Preview(string prompt, int index, string imageId, Google.Protobuf.ByteString png, int width, int height) =>
