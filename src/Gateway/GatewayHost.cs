@@ -7,6 +7,7 @@ using TLoRA.Gateway.Services;
 using TLoRA.Gateway.WebUI;
 using TLoRA.WebUI;
 using TLoRA.WebUI.Backend;
+using TLoRA.WebUI.State;
 
 namespace TLoRA.Gateway;
 
@@ -46,6 +47,7 @@ public static class GatewayHost
         builder.Services.AddRazorComponents();
         builder.Services.AddRadzenComponents();
         builder.Services.AddSingleton<IJobBackend, GatewayBackend>();
+        builder.Services.AddSingleton<JobHistory>();
 
         var app = builder.Build();
         app.UseProblemErrors();

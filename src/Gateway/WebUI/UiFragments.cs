@@ -20,11 +20,11 @@ public static class UiFragments
             var (jobs, problem) = await Jobs.LoadAsync(backend).ConfigureAwait(false);
             return new RazorComponentResult<JobsTable>(new { Jobs = jobs, Problem = problem });
         });
-        ui.MapGet("/jobs/{id}", async Task<IResult> (string id, IJobBackend backend, CancellationToken ct) =>
+        ui.MapGet("/jobs/{id}", async Task<IResult> (string id, JobHistory history, CancellationToken ct) =>
         {
             try
             {
-                var timeline = await JobHistory.LoadAsync(backend, id, ct).ConfigureAwait(false);
+                var timeline = await history.LoadAsync(id, ct).ConfigureAwait(false);
                 return new RazorComponentResult<JobLive>(new { Timeline = timeline });
             }
             catch (BackendException e)
