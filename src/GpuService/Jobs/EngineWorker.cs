@@ -66,9 +66,10 @@ public sealed partial class EngineWorker : IDisposable
         LogStarted(jobId, job.Kind);
         try
         {
-            if (job.Kind == JobKind.Train) new TrainJobRunner(jobs, catalog, paths).Run(job, resume, cts.Token);
-            else new SampleJobRunner(jobs, catalog, paths).Run(job, cts.Token);
-            Finish(job, JobState.Completed, null);
+            Google.Protobuf.IMessage completed = job.Kind == JobKind.Train
+                ? new TrainJobRunner(jobs, catalog, paths).Run(job, resume, cts.Token)
+                : new SampleJobRunner(jobs, catalog, paths).Run(job, cts.Token);
+            Finish(job, JobState.Completed, completed);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
@@ -94,12 +95,13 @@ public sealed partial class EngineWorker : IDisposable
         }
     }
 
-    private void Finish(Job job, JobState state, Google.Protobuf.IMessage? end)
+    /// <summary>Stores the job's end, then publishes its terminal event (completed, cancelled or failed).</summary>
+    private void Finish(Job job, JobState state, Google.Protobuf.IMessage end)
     {
         job.State = state;
         job.Finished = JobStore.Now();
         jobs.Store.Update(job);
-        if (end is not null) jobs.Bus.Publish(job.JobId, seq => JobManager.Terminal(job, seq, end));
+        jobs.Bus.Publish(job.JobId, seq => JobManager.Terminal(job, seq, end));
     }
 
     /// <summary>A grpc code and a message that is safe to show: bad input is INVALID_ARGUMENT, out of memory

@@ -146,16 +146,17 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
 
     internal bool TakeResume(string jobId) => resumes.TryRemove(jobId, out _);
 
+    /// <summary>The job's terminal event from its end message: Train/SampleCompleted, Cancelled or Failed.</summary>
     internal static JobEvent Terminal(Job job, long seq, IMessage end)
     {
         if (job.Kind == JobKind.Train)
         {
             var t = new TrainEvent { JobId = job.JobId, Sequence = seq, Time = JobStore.Now() };
-            if (end is Cancelled c) t.Cancelled = c; else t.Failed = (Failed)end;
+            if (end is Cancelled c) t.Cancelled = c; else if (end is TrainCompleted d) t.Completed = d; else t.Failed = (Failed)end;
             return new JobEvent { Train = t };
         }
         var s = new SampleEvent { JobId = job.JobId, Sequence = seq, Time = JobStore.Now() };
-        if (end is Cancelled c2) s.Cancelled = c2; else s.Failed = (Failed)end;
+        if (end is Cancelled c2) s.Cancelled = c2; else if (end is SampleCompleted d2) s.Completed = d2; else s.Failed = (Failed)end;
         return new JobEvent { Sample = s };
     }
 }

@@ -13,7 +13,8 @@ namespace TLoRA.GpuService.Jobs;
 /// an artifact "{job}-iK"), then completion.</summary>
 internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, JobPaths paths)
 {
-    public void Run(Job job, CancellationToken cancellation)
+    /// <summary>Runs the job; returns its completion, which the caller publishes after storing the job as completed.</summary>
+    public SampleCompleted Run(Job job, CancellationToken cancellation)
     {
         var request = jobs.Store.GetRequest(job.JobId, SampleRequest.Parser);
         var pipeline = catalog.Get(request.ModelId);
@@ -51,7 +52,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
             });
         }
         completed.ElapsedSeconds = clock.Elapsed.TotalSeconds;
-        Publish(job, new SampleEvent { Completed = completed });
+        return completed;
     }
 
     private void Publish(Job job, SampleEvent e) =>

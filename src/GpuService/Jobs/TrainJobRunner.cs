@@ -10,7 +10,9 @@ namespace TLoRA.GpuService.Jobs;
 /// Checkpoint adapters and previews become downloadable artifacts ("{job}-sNNNNNN", "{job}-sNNNNNN-pK").</summary>
 internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobPaths paths)
 {
-    public void Run(Job job, bool resume, CancellationToken cancellation)
+    /// <summary>Runs the job; returns its completion, which the caller publishes after storing the job as completed
+    /// (a client that sees 'completed' and asks GetJob then finds the job completed).</summary>
+    public Rpc.V1.TrainCompleted Run(Job job, bool resume, CancellationToken cancellation)
     {
         var request = jobs.Store.GetRequest(job.JobId, TrainRequest.Parser);
         var pipeline = catalog.Get(request.ModelId);
@@ -18,17 +20,25 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution);
         var resumeFrom = resume ? paths.LatestCheckpoint(job.JobId) : null;
         var trainer = new AdapterTrainer(pipeline, options, paths.RunDirectory(job.JobId));
+        Rpc.V1.TrainCompleted? completed = null;
         foreach (var e in trainer.Run(image, resumeFrom, cancellation))
         {
             var message = Map(job, e);
+            // the record first, then the event: whoever hears the event and reads the job sees at least that much
+            if (e is Engine.Training.TrainStep or Engine.Training.TrainCheckpoint or Engine.Training.TrainCompleted) jobs.Store.Update(job);
+            if (message.EventCase == Rpc.V1.TrainEvent.EventOneofCase.Completed)
+            {
+                completed = message.Completed;
+                continue;
+            }
             jobs.Bus.Publish(job.JobId, seq =>
             {
                 message.Sequence = seq;
                 message.Time = JobStore.Now();
                 return new JobEvent { Train = message };
             });
-            if (e is Engine.Training.TrainStep or Engine.Training.TrainCheckpoint or Engine.Training.TrainCompleted) jobs.Store.Update(job);
         }
+        return completed ?? throw new InvalidOperationException("the trainer ended without completing");
     }
 
     private Rpc.V1.TrainEvent Map(Job job, Engine.Training.TrainEvent e)
