@@ -54,7 +54,7 @@ public sealed partial class TrainingFlowTests(EndToEndFixture fx) : IAsyncLifeti
         await SetAsync("previewSteps", "2");
         await SetAsync("validationPrompts", "a {0} in the snow");
         await page.Locator("#start-training").ClickAsync();
-        await page.WaitForURLAsync(JobUrl());
+        await Assertions.Expect(page).ToHaveURLAsync(JobUrl());
         return JobUrl().Match(page.Url).Groups[1].Value;
     }
 
@@ -135,10 +135,10 @@ public sealed partial class TrainingFlowTests(EndToEndFixture fx) : IAsyncLifeti
         // sample with the trained adapter
         await page.GotoAsync($"/jobs/{jobId}");
         await page.Locator("#sample-adapter").ClickAsync();
-        await page.WaitForURLAsync(new Regex("/sample\\?"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/sample\\?"));
         await SetAsync("steps", "2");
         await page.Locator("#generate").ClickAsync();
-        await page.WaitForURLAsync(JobUrl());
+        await Assertions.Expect(page).ToHaveURLAsync(JobUrl());
         await Assertions.Expect(page.Locator("#sample-grid img").First).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#job-state [data-state]")).ToHaveAttributeAsync("data-state", "completed");
         await ShotAsync("sample");
