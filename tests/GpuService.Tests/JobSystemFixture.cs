@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Jobs;
 using TLoRA.GpuService.Service;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Tests;
 
@@ -17,7 +17,7 @@ internal sealed class JobSystem : IDisposable
         Paths = new JobPaths(dataDirectory);
         Store = new JobStore(Paths.Database);
         Catalog = new ModelCatalog(Options);
-        Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog);
+        Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog, new ServiceIdentity("test"));
         Manager.Recover();
         Worker = new EngineWorker(Manager, Catalog, Paths, NullLogger<EngineWorker>.Instance);
         if (start) Worker.Start();

@@ -2,7 +2,8 @@ using Google.Protobuf;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Jobs;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
+using JobState = TLoRA.GpuService.Jobs.JobState;
 using TLoRA.Torch;
 
 namespace TLoRA.GpuService.Tests;
@@ -16,11 +17,14 @@ public class JobSystemTests
         using var sys = new JobSystem(dir.Path);
         var job = sys.Manager.SubmitTrain(JobSystem.TinyTrain());
         var events = await sys.WaitForEndAsync(job.JobId);
-        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Train.Sequence));
-        Assert.Equal([TrainEvent.EventOneofCase.Queued, TrainEvent.EventOneofCase.Started, TrainEvent.EventOneofCase.Step, TrainEvent.EventOneofCase.Step,
-                TrainEvent.EventOneofCase.Checkpoint, TrainEvent.EventOneofCase.Step, TrainEvent.EventOneofCase.Checkpoint, TrainEvent.EventOneofCase.Completed],
-            events.Select(e => e.Train.EventCase));
-        var checkpoint = events.First(e => e.Train.EventCase == TrainEvent.EventOneofCase.Checkpoint).Train.Checkpoint;
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        Assert.Equal([JobEvent.EventOneofCase.Queued, JobEvent.EventOneofCase.TrainStarted, JobEvent.EventOneofCase.TrainStep,
+                JobEvent.EventOneofCase.TrainStep, JobEvent.EventOneofCase.TrainPreviews, JobEvent.EventOneofCase.TrainPreviews,
+                JobEvent.EventOneofCase.TrainCheckpoint, JobEvent.EventOneofCase.TrainStep, JobEvent.EventOneofCase.TrainPreviews,
+                JobEvent.EventOneofCase.TrainPreviews, JobEvent.EventOneofCase.TrainCheckpoint, JobEvent.EventOneofCase.TrainCompleted],
+            events.Select(e => e.EventCase));
+        Assert.All(events, e => Assert.Equal(job.JobId, e.JobId));
+        var checkpoint = events.First(e => e.EventCase == JobEvent.EventOneofCase.TrainCheckpoint).TrainCheckpoint;
         Assert.NotNull(sys.Store.ArtifactPath(checkpoint.AdapterId, "adapter"));
         var preview = Assert.Single(checkpoint.Previews);
         Assert.True(File.Exists(sys.Store.ArtifactPath(preview.ImageId, "image")));
@@ -55,15 +59,15 @@ public class JobSystemTests
         await foreach (var e in sys.Manager.Bus.Watch(first.JobId, 1, cts.Token))
         {
             seen.Add(e);
-            if (e.Train.Checkpoint?.Step == 2) sys.Manager.Cancel(first.JobId);
+            if (e.TrainCheckpoint?.Step == 2) sys.Manager.Cancel(first.JobId);
         }
-        Assert.Equal(TrainEvent.EventOneofCase.Cancelled, seen[^1].Train.EventCase);
+        Assert.Equal(JobEvent.EventOneofCase.Cancelled, seen[^1].EventCase);
         Assert.Equal(JobState.Cancelled, sys.Manager.Get(first.JobId).State);
         Assert.True(File.Exists(sys.Store.ArtifactPath($"{first.JobId}-s000002", "adapter")));
         // the sampling job then runs
         var sample = await sys.WaitForEndAsync(third.JobId);
-        Assert.Equal(SampleEvent.EventOneofCase.Completed, sample[^1].Sample.EventCase);
-        Assert.Single(sample, e => e.Sample.EventCase == SampleEvent.EventOneofCase.Image);
+        Assert.Equal(JobEvent.EventOneofCase.SampleCompleted, sample[^1].EventCase);
+        Assert.Single(sample, e => e.EventCase == JobEvent.EventOneofCase.SampleImage);
         Assert.Throws<JobRequestException>(() => sys.Manager.Cancel(third.JobId));
     }
 
@@ -77,7 +81,7 @@ public class JobSystemTests
             jobId = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 30, interval: 2)).JobId;
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
             await foreach (var e in sys.Manager.Bus.Watch(jobId, 1, cts.Token))
-                if (e.Train.Checkpoint?.Step == 2) break;
+                if (e.TrainCheckpoint?.Step == 2) break;
             Assert.True(sys.Worker.Stop(TimeSpan.FromMinutes(2))); // the service goes down mid-run
         }
         using var restarted = new JobSystem(dir.Path);
@@ -85,10 +89,10 @@ public class JobSystemTests
         var before = restarted.Store.Events(jobId).Count;
         restarted.Manager.Resume(jobId);
         var events = await restarted.WaitForEndAsync(jobId);
-        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Train.Sequence)); // one sequence, no gap
-        var started = events.Skip(before).First(e => e.Train.EventCase == TrainEvent.EventOneofCase.Started).Train.Started;
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence)); // one sequence, no gap
+        var started = events.Skip(before).First(e => e.EventCase == JobEvent.EventOneofCase.TrainStarted).TrainStarted;
         Assert.True(started.StartStep >= 2);
-        Assert.Equal(TrainEvent.EventOneofCase.Completed, events[^1].Train.EventCase);
+        Assert.Equal(JobEvent.EventOneofCase.TrainCompleted, events[^1].EventCase);
 
         using var reference = new TempDir();
         using var straight = new JobSystem(reference.Path);
@@ -124,7 +128,7 @@ public class JobSystemTests
         }
         var ex = Assert.Throws<JobRequestException>(() => sys.Manager.SubmitTrain(r));
         Assert.Equal(JobError.InvalidArgument, ex.Error);
-        Assert.Equal(field, ex.Field);
+        Assert.Equal(field, Assert.Single(ex.Fields).Field);
         Assert.StartsWith(field + ":", ex.Message);
         Assert.Empty(sys.Store.List(10));
     }

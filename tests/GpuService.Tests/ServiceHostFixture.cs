@@ -1,29 +1,35 @@
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using TLoRA.Contracts.V1;
 using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Service;
-using TLoRA.Rpc.Client;
-using TLoRA.Rpc.Server;
 
 namespace TLoRA.GpuService.Tests;
 
-/// <summary>The real GPU service on a loopback port with a temp data folder, and a client channel to it.</summary>
+/// <summary>The real GPU service on a loopback port with a temp data folder, and a generated client over a
+/// Grpc.Net.Client channel to it.</summary>
 internal sealed class ServiceHost : IAsyncDisposable
 {
     private readonly TempDir data;
 
-    private ServiceHost(WebApplication app, RpcChannel channel, TempDir data)
+    private ServiceHost(WebApplication app, Uri address, TempDir data)
     {
         App = app;
-        Channel = channel;
+        Address = address;
+        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
+        Client = new TLoRAService.TLoRAServiceClient(Channel);
         this.data = data;
     }
 
     public WebApplication App { get; }
-    public RpcChannel Channel { get; }
+    public Uri Address { get; }
+    public GrpcChannel Channel { get; }
+    public TLoRAService.TLoRAServiceClient Client { get; }
     public string DataDirectory => data.Path;
 
     /// <summary>Starts the service on <paramref name="port"/> (0: any free one).</summary>
-    public static async Task<ServiceHost> StartAsync(int queueCapacity = 8, string? dataDirectory = null, int port = 0)
+    public static async Task<ServiceHost> StartAsync(int queueCapacity = 8, string? dataDirectory = null, int port = 0,
+        Action<GpuServiceOptions>? configure = null)
     {
         var dir = new TempDir();
         var app = GpuServiceHost.Build([], o =>
@@ -32,10 +38,10 @@ internal sealed class ServiceHost : IAsyncDisposable
             o.DataDirectory = dataDirectory ?? dir.Path;
             o.Port = port;
             o.QueueCapacity = queueCapacity;
+            configure?.Invoke(o);
         });
         await app.StartAsync();
-        var address = RpcServerHost.GetListeningAddresses(app.Services)[0];
-        return new ServiceHost(app, new RpcChannel(address), dir);
+        return new ServiceHost(app, GpuServiceHost.ClientAddresses(app.Services)[0], dir);
     }
 
     public async ValueTask DisposeAsync()

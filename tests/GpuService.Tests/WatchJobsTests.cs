@@ -1,44 +1,35 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using TLoRA.Contracts.V1;
 using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Jobs;
-using TLoRA.Rpc;
-using TLoRA.Rpc.Client;
-using TLoRA.Rpc.V1;
 
 namespace TLoRA.GpuService.Tests;
 
-/// <summary>WatchJobs: every job's live events on one stream, over the real transport; and the bus's all-jobs watchers.</summary>
+/// <summary>WatchJobs: every job's live events on one stream, over gRPC; and the bus's all-jobs watchers.</summary>
 public class WatchJobsTests
 {
-    private const string S = "/tlora.v1.TLoRAService/";
-
     [Fact]
     public async Task A_stream_opened_before_two_jobs_receives_both_in_order_to_their_terminal_events()
     {
         await using var host = await ServiceHost.StartAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        using var watch = host.Channel.ServerStreaming<WatchJobsRequest, JobEvent>(S + "WatchJobs", new WatchJobsRequest(),
-            new CallOptions(CancellationToken: timeout.Token));
+        using var watch = host.Client.WatchJobs(new WatchJobsRequest(), cancellationToken: timeout.Token);
         // The headers come once the service's subscription is in place: nothing published after them is missed.
         await watch.ResponseHeadersAsync;
 
-        var train = await SubmitAsync<TrainRequest, TrainEvent>(host, "Train", new TrainRequest
-        {
-            ModelId = "sdxl-tiny", Image = ByteString.CopyFrom(JobSystem.ConceptBytes), Trigger = "sks", ClassWord = "robot", Rank = 4,
-            Steps = 2, CheckpointInterval = 0, PreviewSteps = 1, ValidationPrompts = { "a {0}" }, Seed = 1,
-        }, e => e.JobId);
-        var sample = await SubmitAsync<SampleRequest, SampleEvent>(host, "Sample",
-            new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2, Seed = 2 }, e => e.JobId);
+        var train = (await host.Client.SubmitTrainAsync(GrpcServiceTests.Tiny())).JobId;
+        var sample = (await host.Client.SubmitSampleAsync(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2, Seed = 2 })).JobId;
 
         var seen = new Dictionary<string, List<JobEvent>> { [train] = [], [sample] = [] };
         var ended = new HashSet<string>();
         var store = host.App.Services.GetRequiredService<JobStore>();
         try
         {
-            await foreach (var e in watch.WithCancellation(timeout.Token))
+            await foreach (var e in watch.ResponseStream.ReadAllAsync(timeout.Token))
             {
-                var jobId = e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.JobId : e.Sample.JobId;
+                var jobId = e.JobId;
                 Assert.True(seen.ContainsKey(jobId), $"an event of an unknown job {jobId}");
                 Assert.DoesNotContain(jobId, ended);
                 seen[jobId].Add(e);
@@ -54,12 +45,12 @@ public class WatchJobsTests
 
         foreach (var (jobId, events) in seen)
         {
-            Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(JobEventBus.Sequence));
+            Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
             Assert.True(JobEventBus.IsTerminal(events[^1]));
             Assert.Equal(store.Events(jobId), events);
         }
-        Assert.Equal(TrainEvent.EventOneofCase.Completed, seen[train][^1].Train.EventCase);
-        Assert.Equal(SampleEvent.EventOneofCase.Completed, seen[sample][^1].Sample.EventCase);
+        Assert.Equal(JobEvent.EventOneofCase.TrainCompleted, seen[train][^1].EventCase);
+        Assert.Equal(JobEvent.EventOneofCase.SampleCompleted, seen[sample][^1].EventCase);
     }
 
     [Fact]
@@ -68,14 +59,13 @@ public class WatchJobsTests
         await using var host = await ServiceHost.StartAsync();
         var bus = host.App.Services.GetRequiredService<JobEventBus>();
         using var cts = new CancellationTokenSource();
-        using var watch = host.Channel.ServerStreaming<WatchJobsRequest, JobEvent>(S + "WatchJobs", new WatchJobsRequest(),
-            new CallOptions(CancellationToken: cts.Token));
+        using var watch = host.Client.WatchJobs(new WatchJobsRequest(), cancellationToken: cts.Token);
         await watch.ResponseHeadersAsync;
         Assert.Equal(1, bus.AllWatcherCount);
 
         var reading = Task.Run(async () =>
         {
-            await foreach (var _ in watch) { }
+            await foreach (var _ in watch.ResponseStream.ReadAllAsync()) { }
         });
         await cts.CancelAsync();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => reading.WaitAsync(TimeSpan.FromSeconds(30)));
@@ -99,12 +89,12 @@ public class WatchJobsTests
         Assert.Equal(2, bus.AllWatcherCount);
 
         foreach (var id in new[] { "a", "b", "a" })
-            bus.Publish(id, seq => new JobEvent { Train = new TrainEvent { JobId = id, Sequence = seq, Step = new TrainStep { Step = (int)seq } } });
+            bus.Publish(id, new JobEvent { TrainStep = new TrainStep { Step = 1 } });
         var got = new List<(string, long)>();
         for (var i = 0; i < 3; i++)
         {
             Assert.True(i == 0 ? await firstNext : await first.MoveNextAsync());
-            got.Add((first.Current.Train.JobId, first.Current.Train.Sequence));
+            got.Add((first.Current.JobId, first.Current.Sequence));
         }
         Assert.Equal([("a", 1L), ("b", 1L), ("a", 2L)], got);
 
@@ -119,22 +109,12 @@ public class WatchJobsTests
         Assert.Equal(2, bus.AllWatcherCount);
 
         Assert.True(await secondNext);
-        Assert.Equal(("a", 1L), (second.Current.Train.JobId, second.Current.Train.Sequence));
+        Assert.Equal(("a", 1L), (second.Current.JobId, second.Current.Sequence));
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await first.MoveNextAsync());
         await first.DisposeAsync();
         Assert.Equal(1, bus.AllWatcherCount);
         await second.DisposeAsync();
         Assert.Equal(0, bus.AllWatcherCount);
-    }
-
-    /// <summary>Queues a job by its streaming rpc and leaves after the first event (the job goes on); returns its id.</summary>
-    private static async Task<string> SubmitAsync<TReq, TEvent>(ServiceHost host, string method, TReq request, Func<TEvent, string> jobIdOf)
-        where TReq : IMessage<TReq> where TEvent : IMessage<TEvent>, new()
-    {
-        using var call = host.Channel.ServerStreaming<TReq, TEvent>(S + method, request);
-        await using var e = call.GetAsyncEnumerator();
-        Assert.True(await e.MoveNextAsync());
-        return jobIdOf(e.Current);
     }
 }

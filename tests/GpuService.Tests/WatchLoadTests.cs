@@ -1,5 +1,5 @@
-using Google.Protobuf;
-using TLoRA.Rpc.V1;
+using Grpc.Core;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Tests;
 
@@ -7,56 +7,45 @@ namespace TLoRA.GpuService.Tests;
 /// must receive every event of its job exactly once, in order, ending with the job's terminal event.</summary>
 public class WatchLoadTests
 {
-    private const string S = "/tlora.v1.TLoRAService/";
-
     [Fact]
     public async Task Twenty_watchers_see_every_event_of_five_jobs_in_order_without_loss_or_duplicates()
     {
         await using var host = await ServiceHost.StartAsync(queueCapacity: 8);
+        var client = host.Client;
         var jobIds = new List<string>();
         for (var i = 0; i < 5; i++)
-        {
-            var request = new SampleRequest { ModelId = "sdxl-tiny", Prompts = { $"a robot {i}" }, Steps = 3, Seed = (ulong)i };
-            var call = host.Channel.ServerStreaming<SampleRequest, SampleEvent>(S + "Sample", request);
-            var e = call.GetAsyncEnumerator();
-            Assert.True(await e.MoveNextAsync());
-            jobIds.Add(e.Current.JobId);
-            await e.DisposeAsync(); // the submitting client leaves; the job goes on
-            call.Dispose();
-        }
+            jobIds.Add((await client.SubmitSampleAsync(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { $"a robot {i}" }, Steps = 3, Seed = (ulong)i })).JobId);
         // cancel one job while queued (the last) and one that may be running or queued (the second)
-        await host.Channel.UnaryAsync<CancelJobRequest, Job>(S + "CancelJob", new CancelJobRequest { JobId = jobIds[4] });
+        await client.CancelJobAsync(new CancelJobRequest { JobId = jobIds[4] });
         var watchers = Enumerable.Range(0, 20).Select(async w =>
         {
             var jobId = jobIds[w % 5];
-            var seen = new List<SampleEvent>();
-            using var call = host.Channel.ServerStreaming<WatchJobRequest, JobEvent>(S + "WatchJob",
-                new WatchJobRequest { JobId = jobId, FromSequence = 1 },
-                new TLoRA.Rpc.Client.CallOptions(DateTime.UtcNow.AddMinutes(4)));
-            await foreach (var e in call) seen.Add(e.Sample);
+            var seen = new List<JobEvent>();
+            using var call = client.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = 1 }, deadline: DateTime.UtcNow.AddMinutes(4));
+            await foreach (var e in call.ResponseStream.ReadAllAsync()) seen.Add(e);
             return (jobId, seen);
         }).ToList();
         try
         {
-            await host.Channel.UnaryAsync<CancelJobRequest, Job>(S + "CancelJob", new CancelJobRequest { JobId = jobIds[1] });
+            await client.CancelJobAsync(new CancelJobRequest { JobId = jobIds[1] });
         }
-        catch (TLoRA.Rpc.RpcException e) when (e.StatusCode == TLoRA.Rpc.StatusCode.FailedPrecondition)
+        catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
         {
             // it had already finished: fine, the watchers still see its whole history
         }
         var results = await Task.WhenAll(watchers);
+        var store = (Jobs.JobStore)host.App.Services.GetService(typeof(Jobs.JobStore))!;
         foreach (var group in results.GroupBy(r => r.jobId))
         {
-            var stored = host.App.Services.GetService(typeof(Jobs.JobStore)) as Jobs.JobStore;
-            var expected = stored!.Events(group.Key).Select(e => e.Sample).ToList();
+            var expected = store.Events(group.Key);
             foreach (var (_, seen) in group)
             {
                 Assert.Equal(expected, seen);
                 Assert.Equal(Enumerable.Range(1, seen.Count).Select(i => (long)i), seen.Select(e => e.Sequence));
-                Assert.Contains(seen[^1].EventCase, new[] { SampleEvent.EventOneofCase.Completed, SampleEvent.EventOneofCase.Cancelled });
+                Assert.Contains(seen[^1].EventCase, new[] { JobEvent.EventOneofCase.SampleCompleted, JobEvent.EventOneofCase.Cancelled });
             }
         }
-        Assert.Equal(SampleEvent.EventOneofCase.Cancelled, results.First(r => r.jobId == jobIds[4]).seen[^1].EventCase);
-        Assert.Equal(SampleEvent.EventOneofCase.Completed, results.First(r => r.jobId == jobIds[0]).seen[^1].EventCase);
+        Assert.Equal(JobEvent.EventOneofCase.Cancelled, results.First(r => r.jobId == jobIds[4]).seen[^1].EventCase);
+        Assert.Equal(JobEvent.EventOneofCase.SampleCompleted, results.First(r => r.jobId == jobIds[0]).seen[^1].EventCase);
     }
 }

@@ -21,7 +21,10 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
     public const string OptimizerFileName = "optimizer.safetensors";
     public const string StateFileName = "state.json";
 
-    public IEnumerable<TrainEvent> Run(ConceptImage image, string? resumeFrom = null, CancellationToken cancellation = default)
+    /// <summary>Trains, yielding events as they happen. <paramref name="previewProgress"/> hears the denoising steps of
+    /// the previews rendered at each checkpoint (between the checkpoint's step event and its checkpoint event).</summary>
+    public IEnumerable<TrainEvent> Run(ConceptImage image, string? resumeFrom = null, CancellationToken cancellation = default,
+        IProgress<SampleProgress>? previewProgress = null)
     {
         options.Validate();
         if (options.Resolution % pipeline.ResolutionMultiple != 0)
@@ -59,9 +62,9 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
             yield return new TrainStep(step, options.Steps, loss, timestep, network.Schedule.RankAt(timestep), optimizer.lr, rate,
                 TimeSpan.FromSeconds((options.Steps - step) / rate));
             if (options.CheckpointInterval > 0 && step % options.CheckpointInterval == 0 && step < options.Steps)
-                yield return SaveCheckpoint(step, network, optimizer, cancellation);
+                yield return SaveCheckpoint(step, network, optimizer, previewProgress, cancellation);
         }
-        var final = SaveCheckpoint(options.Steps, network, optimizer, cancellation);
+        var final = SaveCheckpoint(options.Steps, network, optimizer, previewProgress, cancellation);
         yield return final;
         var path = Path.Combine(outputDirectory, AdapterFileName);
         File.Copy(final.AdapterPath, path + ".tmp", overwrite: true);
@@ -69,7 +72,8 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
         yield return new TrainCompleted(options.Steps, path, loss, AdapterInspector.Summarise(AdapterInspector.Inspect(network)), clock.Elapsed);
     }
 
-    private TrainCheckpoint SaveCheckpoint(int step, AdapterNetwork network, AdamW optimizer, CancellationToken cancellation)
+    private TrainCheckpoint SaveCheckpoint(int step, AdapterNetwork network, AdamW optimizer, IProgress<SampleProgress>? progress,
+        CancellationToken cancellation)
     {
         var dir = Path.Combine(outputDirectory, "checkpoints", $"step-{step:D6}");
         Directory.CreateDirectory(dir);
@@ -85,18 +89,18 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
             foreach (var t in state.Values) t.Dispose();
         }
         File.WriteAllText(Path.Combine(dir, StateFileName), JsonSerializer.Serialize(new TrainerState(step, options.Seed)));
-        var previews = options.ValidationPrompts.Count == 0 ? [] : Previews(dir, network, cancellation);
+        var previews = options.ValidationPrompts.Count == 0 ? [] : Previews(dir, network, progress, cancellation);
         return new TrainCheckpoint(step, dir, adapterPath, previews);
     }
 
-    private List<PreviewImage> Previews(string dir, AdapterNetwork network, CancellationToken cancellation)
+    private List<PreviewImage> Previews(string dir, AdapterNetwork network, IProgress<SampleProgress>? progress, CancellationToken cancellation)
     {
         var prompts = options.ValidationPrompts.Select(p => PromptTemplates.Fill(p, options.Trigger, options.ClassWord)).ToList();
         var sample = new SampleOptions(prompts, null, options.PreviewGuidance, options.PreviewSteps, options.Seed, options.Resolution,
             options.Resolution, options.ImagesPerPrompt);
         using var scope = torch.NewDisposeScope();
         Tensor images;
-        using (torch.no_grad()) images = pipeline.Sample(sample, network, null, cancellation);
+        using (torch.no_grad()) images = pipeline.Sample(sample, network, progress, cancellation);
         var result = new List<PreviewImage>();
         for (var i = 0; i < images.size(0); i++)
         {

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using Spectre.Console;
+using Microsoft.Extensions.DependencyInjection;
 using TLoRA.GpuService.Service;
 
 namespace TLoRA.GpuService.Cli;
 
-/// <summary>`tlora serve`: the GPU service (tlora.v1.TLoRAService + grpc.health.v1) on one port, HTTP/2 cleartext.
+/// <summary>`tlora serve`: the GPU service (tlora.v1.TLoRAService, grpc.health.v1, reflection) on one port, HTTP/2 cleartext.
 /// Settings come from appsettings/environment (GpuService__Port, ...) and these options override them.</summary>
 internal static class ServeCommand
 {
@@ -16,7 +17,8 @@ internal static class ServeCommand
         var device = new Option<string?>("--device");
         var dtype = new Option<string?>("--dtype");
         var capacity = new Option<int?>("--queue-capacity");
-        var command = new Command("serve", "run the GPU service (gRPC: Train, Sample, InspectAdapter, jobs)") { models, data, port, device, dtype, capacity };
+        var serviceId = new Option<string?>("--service-id") { Description = "the prefix of job ids (default: kept in the data folder)" };
+        var command = new Command("serve", "run the GPU service (gRPC: Train, Sample, InspectAdapter, jobs)") { models, data, port, device, dtype, capacity, serviceId };
         command.SetAction(p =>
         {
             var app = GpuServiceHost.Build([], o =>
@@ -27,9 +29,11 @@ internal static class ServeCommand
                 if (p.GetValue(device) is { } dev) o.Device = dev;
                 if (p.GetValue(dtype) is { } t) o.Dtype = t;
                 if (p.GetValue(capacity) is { } c) o.QueueCapacity = c;
+                if (p.GetValue(serviceId) is { } id) o.ServiceId = id;
             });
             app.Lifetime.ApplicationStarted.Register(() =>
-                console.MarkupLine(Markup.Escape($"tlora GPU service listening on {string.Join(", ", TLoRA.Rpc.Server.RpcServerHost.GetListeningAddresses(app.Services))} (Ctrl+C stops; a running job becomes resumable)")));
+                console.MarkupLine(Markup.Escape($"tlora GPU service {app.Services.GetRequiredService<ServiceIdentity>().Id} listening on " +
+                    $"{string.Join(", ", GpuServiceHost.ClientAddresses(app.Services))} (Ctrl+C stops; a running job becomes resumable)")));
             app.Run();
             return 0;
         });

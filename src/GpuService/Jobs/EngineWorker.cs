@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TLoRA.GpuService.Service;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Jobs;
 
@@ -28,6 +28,9 @@ public sealed partial class EngineWorker : IDisposable
     }
 
     public void Start() => thread.Start();
+
+    /// <summary>Whether the engine thread runs and takes jobs (false before Start and once stopping).</summary>
+    public bool IsAlive => thread.IsAlive && !shutdown.IsCancellationRequested;
 
     /// <summary>Stops after the current step of the running job (which becomes interrupted) and waits for the thread;
     /// false when it did not end within <paramref name="wait"/>.</summary>
@@ -66,9 +69,9 @@ public sealed partial class EngineWorker : IDisposable
         LogStarted(jobId, job.Kind);
         try
         {
-            Google.Protobuf.IMessage completed = job.Kind == JobKind.Train
-                ? new TrainJobRunner(jobs, catalog, paths).Run(job, resume, cts.Token)
-                : new SampleJobRunner(jobs, catalog, paths).Run(job, cts.Token);
+            var completed = job.Kind == JobKind.Train
+                ? new JobEvent { TrainCompleted = new TrainJobRunner(jobs, catalog, paths).Run(job, resume, cts.Token) }
+                : new JobEvent { SampleCompleted = new SampleJobRunner(jobs, catalog, paths).Run(job, cts.Token) };
             Finish(job, JobState.Completed, completed);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
@@ -80,14 +83,15 @@ public sealed partial class EngineWorker : IDisposable
         }
         catch (OperationCanceledException)
         {
-            Finish(job, JobState.Cancelled, new Cancelled { Step = job.Step, LastAdapterId = job.AdapterId });
+            Finish(job, JobState.Cancelled, new JobEvent { Cancelled = new Cancelled { Step = job.Step, LastAdapterId = job.AdapterId ?? "" } });
         }
         catch (Exception e)
         {
-            var (code, message) = Classify(e);
+            var (code, message) = Classify(e, paths.Root, catalog.ModelsDirectory);
             if (code == 13) LogFailed(jobId, e);
+            else LogRefused(jobId, e.Message);
             job.Error = message;
-            Finish(job, JobState.Failed, new Failed { Code = code, Message = message });
+            Finish(job, JobState.Failed, new JobEvent { Failed = new Failed { Code = code, Message = message } });
         }
         finally
         {
@@ -96,25 +100,30 @@ public sealed partial class EngineWorker : IDisposable
     }
 
     /// <summary>Stores the job's end, then publishes its terminal event (completed, cancelled or failed).</summary>
-    private void Finish(Job job, JobState state, Google.Protobuf.IMessage end)
+    private void Finish(JobRecord job, JobState state, JobEvent end)
     {
         job.State = state;
         job.Finished = JobStore.Now();
         jobs.Store.Update(job);
-        jobs.Bus.Publish(job.JobId, seq => JobManager.Terminal(job, seq, end));
+        jobs.Bus.Publish(job.JobId, end);
     }
 
-    /// <summary>A grpc code and a message that is safe to show: bad input is INVALID_ARGUMENT, out of memory
-    /// RESOURCE_EXHAUSTED; anything else INTERNAL without internals.</summary>
-    internal static (int Code, string Message) Classify(Exception e) => e switch
+    /// <summary>A grpc code and a message that is safe to show: bad input is INVALID_ARGUMENT, a missing file
+    /// NOT_FOUND, out of memory RESOURCE_EXHAUSTED, a broken file FAILED_PRECONDITION; anything else INTERNAL without
+    /// internals. Messages never name the service's folders: paths under them become their last part.</summary>
+    internal static (int Code, string Message) Classify(Exception e, params string[] serverFolders)
     {
-        ArgumentException or FormatException or Engine.IO.ImageLoadException => (3, e.Message),
-        KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException => (5, e.Message),
-        Torch.TorchException t when t.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) => (8, "out of device memory: " + t.Message),
-        OutOfMemoryException => (8, "out of memory"),
-        InvalidDataException or NotSupportedException or Torch.Modules.StateDictException => (9, e.Message),
-        _ => (13, "the job failed with an internal error; see the service log"),
-    };
+        var (code, message) = e switch
+        {
+            ArgumentException or FormatException or Engine.IO.ImageLoadException => (3, e.Message),
+            KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException => (5, e.Message),
+            Torch.TorchException t when t.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) => (8, "out of device memory"),
+            OutOfMemoryException => (8, "out of memory"),
+            InvalidDataException or NotSupportedException or Torch.Modules.StateDictException or Engine.IO.SafetensorsException => (9, e.Message),
+            _ => (13, "the job failed with an internal error; see the service log"),
+        };
+        return (code, SafeText.WithoutPaths(message, serverFolders));
+    }
 
     public void Dispose()
     {
@@ -127,6 +136,9 @@ public sealed partial class EngineWorker : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} interrupted by shutdown; it can be resumed")]
     private partial void LogInterrupted(string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} failed: {Reason}")]
+    private partial void LogRefused(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed")]
     private partial void LogFailed(string jobId, Exception exception);

@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Google.Protobuf;
-using TLoRA.Rpc.V1;
+using Google.Protobuf.WellKnownTypes;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Jobs;
 
@@ -18,24 +19,26 @@ public sealed class JobEventBus(JobStore store)
     private readonly List<Channel<JobEvent>> allWatchers = [];
     private readonly ConcurrentDictionary<string, object> publishLocks = new();
 
-    /// <summary>Stores and broadcasts the event <paramref name="build"/> makes for the next sequence number.</summary>
-    public JobEvent Publish(string jobId, Func<long, JobEvent> build)
+    /// <summary>Stamps <paramref name="e"/> with the envelope (job id, the job's next sequence number, the time),
+    /// stores it and broadcasts it. The bus is the one place that fills the envelope.</summary>
+    public JobEvent Publish(string jobId, JobEvent e)
     {
         lock (publishLocks.GetOrAdd(jobId, _ => new object()))
         {
-            JobEvent? made = null;
             store.Append(jobId, seq =>
             {
-                made = build(seq);
-                return made.ToByteArray();
+                e.JobId = jobId;
+                e.Sequence = seq;
+                e.Time = Timestamp.FromDateTimeOffset(JobStore.Now());
+                return e.ToByteArray();
             });
             if (watchers.TryGetValue(jobId, out var list))
                 lock (list)
-                    foreach (var w in list) w.Writer.TryWrite(made!);
+                    foreach (var w in list) w.Writer.TryWrite(e);
             // Under the job's publish lock, so every all-jobs watcher gets each job's events in sequence order.
             lock (allWatchers)
-                foreach (var w in allWatchers) w.Writer.TryWrite(made!);
-            return made!;
+                foreach (var w in allWatchers) w.Writer.TryWrite(e);
+            return e;
         }
     }
 
@@ -51,14 +54,14 @@ public sealed class JobEventBus(JobStore store)
             var last = Math.Max(0, fromSequence - 1);
             foreach (var e in store.Events(jobId, Math.Max(1, fromSequence)))
             {
-                last = Sequence(e);
+                last = e.Sequence;
                 yield return e;
                 if (IsTerminal(e)) yield break;
             }
             await foreach (var e in channel.Reader.ReadAllAsync(cancellation))
             {
-                if (Sequence(e) <= last) continue;
-                last = Sequence(e);
+                if (e.Sequence <= last) continue;
+                last = e.Sequence;
                 yield return e;
                 if (IsTerminal(e)) yield break;
             }
@@ -103,14 +106,14 @@ public sealed class JobEventBus(JobStore store)
             foreach (var w in list) w.Writer.TryComplete();
     }
 
-    public static long Sequence(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.Sequence : e.Sample.Sequence;
-
-    public static bool IsTerminal(JobEvent e) => e.EventCase switch
+    /// <summary>How many single-job watchers follow <paramref name="jobId"/> now.</summary>
+    public int WatcherCount(string jobId)
     {
-        JobEvent.EventOneofCase.Train => e.Train.EventCase is TrainEvent.EventOneofCase.Completed or TrainEvent.EventOneofCase.Failed
-            or TrainEvent.EventOneofCase.Cancelled,
-        JobEvent.EventOneofCase.Sample => e.Sample.EventCase is SampleEvent.EventOneofCase.Completed or SampleEvent.EventOneofCase.Failed
-            or SampleEvent.EventOneofCase.Cancelled,
-        _ => false,
-    };
+        if (!watchers.TryGetValue(jobId, out var list)) return 0;
+        lock (list) return list.Count;
+    }
+
+    /// <summary>A job's last event: completed (training or sampling), failed or cancelled.</summary>
+    public static bool IsTerminal(JobEvent e) => e.EventCase is JobEvent.EventOneofCase.TrainCompleted
+        or JobEvent.EventOneofCase.SampleCompleted or JobEvent.EventOneofCase.Failed or JobEvent.EventOneofCase.Cancelled;
 }

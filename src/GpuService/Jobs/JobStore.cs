@@ -1,31 +1,48 @@
 using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Jobs;
 
 /// <summary>
 /// Jobs and every event of every job, in SQLite (a file under the data directory), so history survives restarts:
 /// WatchJob replays from here. Event sequence numbers are assigned here, per job, gap-free from 1. Thread-safe:
-/// one connection per call, SQLite's WAL mode for concurrent readers.
+/// one connection per call, SQLite's WAL mode for concurrent readers. A job is stored as columns of its
+/// <see cref="JobRecord"/>, its request as the bytes the client sent (to run and resume it), its events as the
+/// tlora.v1.JobEvent each was published as.
 /// </summary>
 public sealed class JobStore
 {
+    /// <summary>The schema this code reads and writes (SQLite's user_version).</summary>
+    public const int SchemaVersion = 2;
+
+    private const string Columns =
+        "id, kind, state, created, started, finished, step, total_steps, model_id, adapter_id, error, trigger, class_word, method";
+
     private readonly string connectionString;
+    private readonly string existingOnly;
     private readonly object writeLock = new();
 
     public JobStore(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Cache = SqliteCacheMode.Shared }.ToString();
+        existingOnly = new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite }.ToString();
         using var c = Open();
-        Exec(c, """
+        var version = Convert.ToInt32(Scalar(c, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        var hasJobs = Convert.ToInt64(Scalar(c, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"),
+            System.Globalization.CultureInfo.InvariantCulture) > 0;
+        if (hasJobs && version != SchemaVersion)
+            throw new InvalidDataException($"the job database '{Path.GetFileName(databasePath)}' is of format {version}, this service reads " +
+                $"format {SchemaVersion}: keep that data directory for the version that wrote it and start with an empty one");
+        Exec(c, $"""
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,
-              started INTEGER, finished INTEGER, request BLOB NOT NULL, job BLOB NOT NULL);
+              started INTEGER, finished INTEGER, step INTEGER NOT NULL, total_steps INTEGER NOT NULL, model_id TEXT NOT NULL,
+              adapter_id TEXT, error TEXT, trigger TEXT, class_word TEXT, method INTEGER, request BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS events (job_id TEXT NOT NULL, seq INTEGER NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (job_id, seq));
             CREATE TABLE IF NOT EXISTS artifacts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, path TEXT NOT NULL, job_id TEXT NOT NULL);
+            PRAGMA user_version = {SchemaVersion};
             """);
     }
 
@@ -43,47 +60,85 @@ public sealed class JobStore
         cmd.ExecuteNonQuery();
     }
 
+    private static object? Scalar(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar();
+    }
+
+    /// <summary>Whether the database file is still there and answers a query (a readiness check).</summary>
+    public bool IsOpen()
+    {
+        try
+        {
+            using var c = new SqliteConnection(existingOnly);
+            c.Open();
+            return Scalar(c, "SELECT COUNT(*) FROM jobs") is long;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Records a new job with its request (the request as given, image included, so it can be resumed).</summary>
-    public void Create(Job job, IMessage request)
+    public void Create(JobRecord job, IMessage request)
     {
         lock (writeLock)
         {
             using var c = Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "INSERT INTO jobs (id, kind, state, created, request, job) VALUES ($id, $kind, $state, $created, $request, $job)";
-            cmd.Parameters.AddWithValue("$id", job.JobId);
-            cmd.Parameters.AddWithValue("$kind", (int)job.Kind);
-            cmd.Parameters.AddWithValue("$state", (int)job.State);
-            cmd.Parameters.AddWithValue("$created", job.Created.ToDateTimeOffset().ToUnixTimeMilliseconds());
+            cmd.CommandText = $"INSERT INTO jobs ({Columns}, request) VALUES ($id, $kind, $state, $created, $started, $finished, $step, " +
+                              "$total_steps, $model_id, $adapter_id, $error, $trigger, $class_word, $method, $request)";
+            Bind(cmd, job);
             cmd.Parameters.AddWithValue("$request", request.ToByteArray());
-            cmd.Parameters.AddWithValue("$job", job.ToByteArray());
             cmd.ExecuteNonQuery();
         }
     }
 
     /// <summary>Stores the job's current record (state, step, adapter, ...).</summary>
-    public void Update(Job job)
+    public void Update(JobRecord job)
     {
         lock (writeLock)
         {
             using var c = Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "UPDATE jobs SET state = $state, job = $job WHERE id = $id";
-            cmd.Parameters.AddWithValue("$id", job.JobId);
-            cmd.Parameters.AddWithValue("$state", (int)job.State);
-            cmd.Parameters.AddWithValue("$job", job.ToByteArray());
+            cmd.CommandText = "UPDATE jobs SET kind = $kind, state = $state, created = $created, started = $started, finished = $finished, " +
+                              "step = $step, total_steps = $total_steps, model_id = $model_id, adapter_id = $adapter_id, error = $error, " +
+                              "trigger = $trigger, class_word = $class_word, method = $method WHERE id = $id";
+            Bind(cmd, job);
             if (cmd.ExecuteNonQuery() != 1) throw new KeyNotFoundException($"no job '{job.JobId}'");
         }
     }
 
-    public Job? Get(string jobId)
+    private static void Bind(SqliteCommand cmd, JobRecord job)
+    {
+        static object Db<T>(T? v) => (object?)v ?? DBNull.Value;
+        cmd.Parameters.AddWithValue("$id", job.JobId);
+        cmd.Parameters.AddWithValue("$kind", (int)job.Kind);
+        cmd.Parameters.AddWithValue("$state", (int)job.State);
+        cmd.Parameters.AddWithValue("$created", job.Created.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$started", Db(job.Started?.ToUnixTimeMilliseconds()));
+        cmd.Parameters.AddWithValue("$finished", Db(job.Finished?.ToUnixTimeMilliseconds()));
+        cmd.Parameters.AddWithValue("$step", job.Step);
+        cmd.Parameters.AddWithValue("$total_steps", job.TotalSteps);
+        cmd.Parameters.AddWithValue("$model_id", job.ModelId);
+        cmd.Parameters.AddWithValue("$adapter_id", Db(job.AdapterId));
+        cmd.Parameters.AddWithValue("$error", Db(job.Error));
+        cmd.Parameters.AddWithValue("$trigger", Db(job.Trigger));
+        cmd.Parameters.AddWithValue("$class_word", Db(job.ClassWord));
+        cmd.Parameters.AddWithValue("$method", Db(job.Method is { } m ? (int?)m : null));
+    }
+
+    public JobRecord? Get(string jobId)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT job, {LastSequenceColumn} FROM jobs WHERE id = $id";
+        cmd.CommandText = $"SELECT {Columns}, {LastSequenceColumn} FROM jobs WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", jobId);
         using var r = cmd.ExecuteReader();
-        return r.Read() ? WithLastSequence(r) : null;
+        return r.Read() ? Read(r) : null;
     }
 
     public T GetRequest<T>(string jobId, MessageParser<T> parser) where T : IMessage<T>
@@ -95,29 +150,36 @@ public sealed class JobStore
         return cmd.ExecuteScalar() is byte[] b ? parser.ParseFrom(b) : throw new KeyNotFoundException($"no job '{jobId}'");
     }
 
-    /// <summary>Newest first.</summary>
-    public List<Job> List(int limit, JobKind kind = JobKind.Unspecified, JobState? state = null)
+    /// <summary>Newest first; <paramref name="kind"/> and <paramref name="state"/> filter when given.</summary>
+    public List<JobRecord> List(int limit, JobKind? kind = null, JobState? state = null)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT job, {LastSequenceColumn} FROM jobs WHERE ($kind = 0 OR kind = $kind) AND ($state < 0 OR state = $state) ORDER BY created DESC, rowid DESC LIMIT $limit";
-        cmd.Parameters.AddWithValue("$kind", (int)kind);
-        cmd.Parameters.AddWithValue("$state", state is { } s ? (int)s : -1);
+        cmd.CommandText = $"SELECT {Columns}, {LastSequenceColumn} FROM jobs WHERE ($kind = 0 OR kind = $kind) AND ($state = 0 OR state = $state) " +
+                          "ORDER BY created DESC, rowid DESC LIMIT $limit";
+        cmd.Parameters.AddWithValue("$kind", kind is { } k ? (int)k : 0);
+        cmd.Parameters.AddWithValue("$state", state is { } s ? (int)s : 0);
         cmd.Parameters.AddWithValue("$limit", limit);
-        var result = new List<Job>();
+        var result = new List<JobRecord>();
         using var r = cmd.ExecuteReader();
-        while (r.Read()) result.Add(WithLastSequence(r));
+        while (r.Read()) result.Add(Read(r));
         return result;
     }
 
-    // Job.last_sequence: the job's newest stored event, read with the job so that a client knows where live events start.
+    // The job's newest stored event, read with the job so that a client knows where live events start.
     private const string LastSequenceColumn = "(SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.job_id = jobs.id)";
 
-    private static Job WithLastSequence(SqliteDataReader r)
+    private static JobRecord Read(SqliteDataReader r)
     {
-        var job = Job.Parser.ParseFrom((byte[])r[0]);
-        job.LastSequence = r.GetInt64(1);
-        return job;
+        static DateTimeOffset? Time(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
+        static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        return new JobRecord
+        {
+            JobId = r.GetString(0), Kind = (JobKind)r.GetInt32(1), State = (JobState)r.GetInt32(2), Created = Time(r, 3)!.Value,
+            Started = Time(r, 4), Finished = Time(r, 5), Step = r.GetInt32(6), TotalSteps = r.GetInt32(7), ModelId = r.GetString(8),
+            AdapterId = Text(r, 9), Error = Text(r, 10), Trigger = Text(r, 11), ClassWord = Text(r, 12),
+            Method = r.IsDBNull(13) ? null : (Engine.Adapters.AdapterMethod)r.GetInt32(13), LastSequence = r.GetInt64(14),
+        };
     }
 
     /// <summary>Appends an event, giving it the job's next sequence number, which is returned (events start at 1).
@@ -185,5 +247,6 @@ public sealed class JobStore
         return cmd.ExecuteScalar() as string;
     }
 
-    public static Timestamp Now() => Timestamp.FromDateTime(DateTime.UtcNow);
+    /// <summary>Now, to the millisecond (what the store keeps).</summary>
+    public static DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 }

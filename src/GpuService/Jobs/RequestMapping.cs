@@ -1,14 +1,15 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Pipelines;
 using TLoRA.Engine.Training;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using EngineMethod = TLoRA.Engine.Adapters.AdapterMethod;
 using EngineInit = TLoRA.Engine.Adapters.InitComponents;
-using ProtoMethod = TLoRA.Rpc.V1.AdapterMethod;
+using ProtoMethod = TLoRA.Contracts.V1.AdapterMethod;
 
 namespace TLoRA.GpuService.Jobs;
 
-/// <summary>Requests to engine settings (zero fields take the defaults) and engine results back to messages.</summary>
+/// <summary>Requests to engine settings (zero or unset fields take the engine's defaults, <see cref="TrainingOptions"/>)
+/// and engine results back to messages.</summary>
 public static class RequestMapping
 {
     public static TrainingOptions ToOptions(TrainRequest r, int nativeResolution)
@@ -21,31 +22,35 @@ public static class RequestMapping
             Rank = rank,
             MinRank = r.MinRank > 0 ? r.MinRank : null,
             Alpha = r.Alpha > 0 ? r.Alpha : d.Alpha,
-            Init = r.Init switch { Rpc.V1.InitComponents.Middle => EngineInit.Middle, Rpc.V1.InitComponents.Principal => EngineInit.Principal, _ => EngineInit.Last },
+            Init = r.Init switch { Contracts.V1.InitComponents.Middle => EngineInit.Middle, Contracts.V1.InitComponents.Principal => EngineInit.Principal, _ => EngineInit.Last },
             Steps = r.Steps > 0 ? r.Steps : d.Steps,
             LearningRate = r.LearningRate > 0 ? r.LearningRate : d.LearningRate,
             Seed = r.Seed,
             Resolution = r.Resolution > 0 ? r.Resolution : nativeResolution,
-            CheckpointInterval = r.CheckpointInterval > 0 ? r.CheckpointInterval : d.CheckpointInterval,
+            CheckpointInterval = r.HasCheckpointInterval ? r.CheckpointInterval : d.CheckpointInterval,
             Trigger = string.IsNullOrWhiteSpace(r.Trigger) ? d.Trigger : r.Trigger.Trim(),
             ClassWord = string.IsNullOrWhiteSpace(r.ClassWord) ? d.ClassWord : r.ClassWord.Trim(),
             ValidationPrompts = r.ValidationPrompts.Count > 0 ? r.ValidationPrompts.ToList() : d.ValidationPrompts,
             ImagesPerPrompt = r.ImagesPerPrompt > 0 ? r.ImagesPerPrompt : d.ImagesPerPrompt,
             PreviewSteps = r.PreviewSteps > 0 ? r.PreviewSteps : d.PreviewSteps,
-            PreviewGuidance = r.PreviewGuidance > 0 ? r.PreviewGuidance : d.PreviewGuidance,
+            PreviewGuidance = r.HasPreviewGuidance ? r.PreviewGuidance : d.PreviewGuidance,
         };
     }
 
-    public static SampleOptions ToOptions(SampleRequest r, int nativeResolution) => new(
-        r.Prompts.ToList(),
-        string.IsNullOrEmpty(r.NegativePrompt) ? null : r.NegativePrompt,
-        r.GuidanceScale > 0 ? r.GuidanceScale : 5.0,
-        r.Steps > 0 ? r.Steps : 25,
-        r.Seed,
-        r.Width > 0 ? r.Width : nativeResolution,
-        r.Height > 0 ? r.Height : nativeResolution,
-        r.ImagesPerPrompt > 0 ? r.ImagesPerPrompt : 1,
-        r.AdapterScale != 0 ? r.AdapterScale : 1.0);
+    public static SampleOptions ToOptions(SampleRequest r, int nativeResolution)
+    {
+        var d = new SampleOptions([]);
+        return new SampleOptions(
+            r.Prompts.ToList(),
+            string.IsNullOrEmpty(r.NegativePrompt) ? null : r.NegativePrompt,
+            r.HasGuidanceScale ? r.GuidanceScale : d.GuidanceScale,
+            r.Steps > 0 ? r.Steps : d.Steps,
+            r.Seed,
+            r.Width > 0 ? r.Width : nativeResolution,
+            r.Height > 0 ? r.Height : nativeResolution,
+            r.ImagesPerPrompt > 0 ? r.ImagesPerPrompt : d.ImagesPerPrompt,
+            r.HasAdapterScale ? r.AdapterScale : d.AdapterScale);
+    }
 
     public static EngineMethod ToEngine(ProtoMethod m) => m switch
     {
@@ -61,9 +66,9 @@ public static class RequestMapping
         _ => ProtoMethod.Tlora,
     };
 
-    public static Rpc.V1.InspectSummary ToProto(Engine.Adapters.InspectionSummary s)
+    public static Contracts.V1.InspectSummary ToProto(Engine.Adapters.InspectionSummary s)
     {
-        var p = new Rpc.V1.InspectSummary
+        var p = new Contracts.V1.InspectSummary
         {
             Layers = s.Layers, MeanEffectiveRank = s.MeanEffectiveRank, MeanQOrthogonalityError = s.MeanQOrthogonalityError,
             MeanPOrthogonalityError = s.MeanPOrthogonalityError,
@@ -72,9 +77,9 @@ public static class RequestMapping
         return p;
     }
 
-    public static Rpc.V1.LayerInspection ToProto(Engine.Adapters.LayerInspection l)
+    public static Contracts.V1.LayerInspection ToProto(Engine.Adapters.LayerInspection l)
     {
-        var p = new Rpc.V1.LayerInspection
+        var p = new Contracts.V1.LayerInspection
         {
             Layer = l.Layer, Block = l.Block, Rank = l.Rank, EffectiveRank = l.EffectiveRank,
             QOrthogonalityError = l.QOrthogonalityError, POrthogonalityError = l.POrthogonalityError,

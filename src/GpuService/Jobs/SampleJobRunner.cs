@@ -4,7 +4,7 @@ using TLoRA.Engine.Adapters;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
 using TLoRA.GpuService.Service;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using TLoRA.Torch;
 
 namespace TLoRA.GpuService.Jobs;
@@ -14,13 +14,13 @@ namespace TLoRA.GpuService.Jobs;
 internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, JobPaths paths)
 {
     /// <summary>Runs the job; returns its completion, which the caller publishes after storing the job as completed.</summary>
-    public SampleCompleted Run(Job job, CancellationToken cancellation)
+    public SampleCompleted Run(JobRecord job, CancellationToken cancellation)
     {
         var request = jobs.Store.GetRequest(job.JobId, SampleRequest.Parser);
         var pipeline = catalog.Get(request.ModelId);
         var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
         var clock = Stopwatch.StartNew();
-        Publish(job, new SampleEvent { Started = new SampleStarted { Images = options.Prompts.Count * options.ImagesPerPrompt, Steps = options.Steps, Prompts = options.Prompts.Count } });
+        Publish(job, new JobEvent { SampleStarted = new SampleStarted { Images = options.Prompts.Count * options.ImagesPerPrompt, Steps = options.Steps, Prompts = options.Prompts.Count } });
         using var network = string.IsNullOrEmpty(request.AdapterId) ? null
             : AdapterFile.Load(pipeline.Denoiser, jobs.Store.ArtifactPath(request.AdapterId, "adapter")!, pipeline.Device);
         using var scope = torch.NewDisposeScope();
@@ -29,7 +29,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
             images = pipeline.Sample(options, network, new StepReporter(p =>
             {
                 job.Step = p.Step;
-                Publish(job, new SampleEvent { Step = new SampleStep { PromptIndex = p.Image / options.ImagesPerPrompt, Step = p.Step, Steps = p.Steps, Timestep = p.Timestep } });
+                Publish(job, new JobEvent { SampleStep = new SampleStep { PromptIndex = p.Image / options.ImagesPerPrompt, Step = p.Step, Steps = p.Steps, Timestep = p.Timestep } });
             }), cancellation);
         var completed = new SampleCompleted();
         Directory.CreateDirectory(paths.ImagesDirectory(job.JobId));
@@ -42,9 +42,9 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
             ImageSaver.WriteAtomically(path, png);
             jobs.Store.AddArtifact(imageId, "image", path, job.JobId);
             completed.ImageIds.Add(imageId);
-            Publish(job, new SampleEvent
+            Publish(job, new JobEvent
             {
-                Image = new SampleImage
+                SampleImage = new SampleImage
                 {
                     Index = i, Prompt = options.Prompts[i / options.ImagesPerPrompt], ImageId = imageId, Png = ByteString.CopyFrom(png),
                     Width = (int)images.size(3), Height = (int)images.size(2),
@@ -55,14 +55,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
         return completed;
     }
 
-    private void Publish(Job job, SampleEvent e) =>
-        jobs.Bus.Publish(job.JobId, seq =>
-        {
-            e.JobId = job.JobId;
-            e.Sequence = seq;
-            e.Time = JobStore.Now();
-            return new JobEvent { Sample = e };
-        });
+    private void Publish(JobRecord job, JobEvent e) => jobs.Bus.Publish(job.JobId, e);
 
     private sealed class StepReporter(Action<SampleProgress> report) : IProgress<SampleProgress>
     {

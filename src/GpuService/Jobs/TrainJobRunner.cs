@@ -2,17 +2,18 @@ using Google.Protobuf;
 using TLoRA.Engine.Pipelines;
 using TLoRA.Engine.Training;
 using TLoRA.GpuService.Service;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Jobs;
 
-/// <summary>Runs one training job on the engine thread, turning the trainer's events into stored, broadcast TrainEvents.
-/// Checkpoint adapters and previews become downloadable artifacts ("{job}-sNNNNNN", "{job}-sNNNNNN-pK").</summary>
+/// <summary>Runs one training job on the engine thread, turning the trainer's events into stored, broadcast job events
+/// (with a train_previews event per denoising step of a checkpoint's previews). Checkpoint adapters and previews become
+/// downloadable artifacts ("{job}-sNNNNNN", "{job}-sNNNNNN-pK").</summary>
 internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobPaths paths)
 {
     /// <summary>Runs the job; returns its completion, which the caller publishes after storing the job as completed
     /// (a client that sees 'completed' and asks GetJob then finds the job completed).</summary>
-    public Rpc.V1.TrainCompleted Run(Job job, bool resume, CancellationToken cancellation)
+    public Contracts.V1.TrainCompleted Run(JobRecord job, bool resume, CancellationToken cancellation)
     {
         var request = jobs.Store.GetRequest(job.JobId, TrainRequest.Parser);
         var pipeline = catalog.Get(request.ModelId);
@@ -20,36 +21,39 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution);
         var resumeFrom = resume ? paths.LatestCheckpoint(job.JobId) : null;
         var trainer = new AdapterTrainer(pipeline, options, paths.RunDirectory(job.JobId));
-        Rpc.V1.TrainCompleted? completed = null;
-        foreach (var e in trainer.Run(image, resumeFrom, cancellation))
+        Contracts.V1.TrainCompleted? completed = null;
+        var previews = new PreviewReporter(p => jobs.Bus.Publish(job.JobId, new JobEvent
+        {
+            TrainPreviews = new TrainPreviews
+            {
+                Step = job.Step, Index = p.Image + 1, Count = p.Images, DenoisingStep = p.Step, DenoisingSteps = p.Steps,
+            },
+        }));
+        foreach (var e in trainer.Run(image, resumeFrom, cancellation, previews))
         {
             var message = Map(job, e);
+            if (message.TrainStarted is { } started) started.Prompt = options.TrainingPrompt;
             // the record first, then the event: whoever hears the event and reads the job sees at least that much
             if (e is Engine.Training.TrainStep or Engine.Training.TrainCheckpoint or Engine.Training.TrainCompleted) jobs.Store.Update(job);
-            if (message.EventCase == Rpc.V1.TrainEvent.EventOneofCase.Completed)
+            if (message.EventCase == JobEvent.EventOneofCase.TrainCompleted)
             {
-                completed = message.Completed;
+                completed = message.TrainCompleted;
                 continue;
             }
-            jobs.Bus.Publish(job.JobId, seq =>
-            {
-                message.Sequence = seq;
-                message.Time = JobStore.Now();
-                return new JobEvent { Train = message };
-            });
+            jobs.Bus.Publish(job.JobId, message);
         }
         return completed ?? throw new InvalidOperationException("the trainer ended without completing");
     }
 
-    private Rpc.V1.TrainEvent Map(Job job, Engine.Training.TrainEvent e)
+    private JobEvent Map(JobRecord job, Engine.Training.TrainEvent e)
     {
-        var m = new Rpc.V1.TrainEvent { JobId = job.JobId };
+        var m = new JobEvent();
         switch (e)
         {
             case Engine.Training.TrainStarted s:
                 job.TotalSteps = s.TotalSteps;
                 job.Step = s.StartStep;
-                m.Started = new Rpc.V1.TrainStarted
+                m.TrainStarted = new Contracts.V1.TrainStarted
                 {
                     TotalSteps = s.TotalSteps, StartStep = s.StartStep, AdaptedLayers = s.AdaptedLayers, TrainableParameters = s.TrainableParameters,
                     Method = RequestMapping.ToProto(s.Spec.Method), Rank = s.Spec.Rank, MinRank = s.Spec.MinRank, Alpha = s.Spec.Alpha,
@@ -57,7 +61,7 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                 break;
             case Engine.Training.TrainStep s:
                 job.Step = s.Step;
-                m.Step = new Rpc.V1.TrainStep
+                m.TrainStep = new Contracts.V1.TrainStep
                 {
                     Step = s.Step, TotalSteps = s.TotalSteps, Loss = s.Loss, Timestep = s.Timestep, Rank = s.Rank, LearningRate = s.LearningRate,
                     StepsPerSecond = s.StepsPerSecond, EtaSeconds = s.Eta.TotalSeconds,
@@ -67,7 +71,7 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                 var adapterId = $"{job.JobId}-s{c.Step:D6}";
                 jobs.Store.AddArtifact(adapterId, "adapter", c.AdapterPath, job.JobId);
                 job.AdapterId = adapterId;
-                var checkpoint = new Rpc.V1.TrainCheckpoint { Step = c.Step, AdapterId = adapterId };
+                var checkpoint = new Contracts.V1.TrainCheckpoint { Step = c.Step, AdapterId = adapterId };
                 foreach (var p in c.Previews)
                 {
                     var imageId = $"{adapterId}-p{checkpoint.Previews.Count}";
@@ -77,18 +81,23 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                         Prompt = p.Prompt, Index = p.Index, ImageId = imageId, ThumbnailPng = ByteString.CopyFrom(Thumbnails.Make(p.Png)),
                     });
                 }
-                m.Checkpoint = checkpoint;
+                m.TrainCheckpoint = checkpoint;
                 break;
             case Engine.Training.TrainCompleted d:
                 var finalId = $"{job.JobId}-final";
                 jobs.Store.AddArtifact(finalId, "adapter", d.AdapterPath, job.JobId);
                 job.AdapterId = finalId;
-                m.Completed = new Rpc.V1.TrainCompleted
+                m.TrainCompleted = new Contracts.V1.TrainCompleted
                 {
                     AdapterId = finalId, Steps = d.Steps, FinalLoss = d.FinalLoss, Summary = RequestMapping.ToProto(d.Summary), ElapsedSeconds = d.Elapsed.TotalSeconds,
                 };
                 break;
         }
         return m;
+    }
+
+    private sealed class PreviewReporter(Action<Engine.Pipelines.SampleProgress> report) : IProgress<Engine.Pipelines.SampleProgress>
+    {
+        public void Report(Engine.Pipelines.SampleProgress value) => report(value);
     }
 }

@@ -14,11 +14,23 @@ public sealed class GpuServiceOptions
     public string Device { get; set; } = "cpu";
     public string Dtype { get; set; } = "float32";
     public int Port { get; set; } = 50051;
+    /// <summary>The id every job id starts with; null: the one kept in the data directory, or a new one on first start
+    /// (see <see cref="ServiceIdentity"/>). A DNS label, e.g. the pod's name.</summary>
+    public string? ServiceId { get; set; }
     public int QueueCapacity { get; set; } = 16;
     /// <summary>Largest request message accepted (an uploaded image must fit); default 32 MiB.</summary>
     public int MaxReceiveMessageSize { get; set; } = 32 * 1024 * 1024;
+    /// <summary>Largest response message sent (a sample image event carries a PNG); default 32 MiB.</summary>
+    public int MaxSendMessageSize { get; set; } = 32 * 1024 * 1024;
     /// <summary>Largest accepted training image file.</summary>
     public int MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+    /// <summary>HTTP/2 keep-alive: the service pings a connection idle this long, so long streams through proxies
+    /// stay open and a vanished client is noticed.</summary>
+    public double KeepAlivePingSeconds { get; set; } = 30;
+    /// <summary>A connection whose ping is not answered within this is closed.</summary>
+    public double KeepAlivePingTimeoutSeconds { get; set; } = 20;
+    /// <summary>How often grpc.health.v1 Watch streams see the readiness checks run again.</summary>
+    public double HealthPublishSeconds { get; set; } = 5;
 
     /// <summary>Throws <see cref="ArgumentException"/> listing every invalid setting.</summary>
     public void Validate()
@@ -38,7 +50,13 @@ public sealed class GpuServiceOptions
         if (Dtype is not ("float32" or "bfloat16" or "float16")) errors.Add($"{Section}:Dtype must be float32, bfloat16 or float16, not '{Dtype}'");
         if (Port is < 0 or > 65535) errors.Add($"{Section}:Port {Port} is not a TCP port");
         if (QueueCapacity < 1) errors.Add($"{Section}:QueueCapacity must be at least 1, not {QueueCapacity}");
+        if (ServiceId is not null && !ServiceIdentity.IsValid(ServiceId))
+            errors.Add($"{Section}:ServiceId '{ServiceId}' is not a DNS label (lower-case letters, digits and inner hyphens, at most 63)");
         if (MaxReceiveMessageSize < 1024) errors.Add($"{Section}:MaxReceiveMessageSize {MaxReceiveMessageSize} is too small");
+        if (MaxSendMessageSize < 1024 * 1024) errors.Add($"{Section}:MaxSendMessageSize {MaxSendMessageSize} is too small (at least 1 MiB)");
+        if (KeepAlivePingSeconds is <= 0 or > 3600) errors.Add($"{Section}:KeepAlivePingSeconds must be in (0, 3600]");
+        if (KeepAlivePingTimeoutSeconds is <= 0 or > 3600) errors.Add($"{Section}:KeepAlivePingTimeoutSeconds must be in (0, 3600]");
+        if (HealthPublishSeconds is <= 0 or > 3600) errors.Add($"{Section}:HealthPublishSeconds must be in (0, 3600]");
         if (MaxImageBytes < 1 || MaxImageBytes > MaxReceiveMessageSize) errors.Add($"{Section}:MaxImageBytes must be in 1..MaxReceiveMessageSize");
         if (errors.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", errors));
     }

@@ -1,7 +1,7 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
 using TLoRA.Engine.Training;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Service;
 

@@ -1,0 +1,18 @@
+using System.Text.RegularExpressions;
+
+namespace TLoRA.GpuService.Jobs;
+
+/// <summary>Makes a message safe to send to clients: no server paths (a path keeps only its last part).</summary>
+internal static partial class SafeText
+{
+    public static string WithoutPaths(string message, IEnumerable<string> serverFolders)
+    {
+        foreach (var folder in serverFolders.Where(f => f.Length > 1).Select(f => Path.GetFullPath(f).TrimEnd('/')).OrderByDescending(f => f.Length))
+            message = message.Replace(folder, "", StringComparison.Ordinal);
+        return AbsolutePath().Replace(message, m => Path.GetFileName(m.Value.TrimEnd('/')) is { Length: > 0 } name ? name : "(a file)");
+    }
+
+    // "/a/b", "/a/b/c.safetensors": a slash that starts a token, then at least one more segment.
+    [GeneratedRegex(@"(?<![\w.~-])/[^\s'""`/:;,()\[\]{}]+(?:/[^\s'""`/:;,()\[\]{}]*)+")]
+    private static partial Regex AbsolutePath();
+}
