@@ -1,43 +1,42 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TLoRA.Rpc.Bench;
-using TLoRA.Rpc.Client;
-using TLoRA.Rpc.Server;
-using TLoRA.Rpc.Tests.Support;
-using TLoRA.Testing.V1;
+using TLoRA.Rpc.Bench.V1;
 
-// Loopback benchmark of the TLoRA.Rpc transport: unary latency and throughput, server-stream throughput and
-// per-event latency. Usage: dotnet run -c Release --project bench/Rpc.Bench -- [--quick] [--messages N] [--unary N]
-//   [--payload BYTES] [--serve PORT]   (--serve: only run the Echo server, for external clients such as nghttp or grpcurl)
+// Loopback benchmark of the gRPC stack the services use (Grpc.AspNetCore on Kestrel, Grpc.Net.Client): unary latency
+// and throughput, server-stream throughput and per-event latency. Usage: dotnet run -c Release --project
+// bench/Rpc.Bench -- [--quick] [--messages N] [--unary N] [--payload BYTES] [--serve PORT]
+// (--serve: only run the Echo server, for external clients such as grpcurl or ghz)
 var options = BenchOptions.Parse(args);
 
 var builder = WebApplication.CreateSlimBuilder();
-builder.WebHost.ConfigureKestrel(k => k.ListenRpc(IPAddress.Loopback, options.ServePort ?? 0));
+builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.ServePort ?? 0, l => l.Protocols = HttpProtocols.Http2));
 builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(options.ServePort is null ? LogLevel.Warning : LogLevel.Information);
-builder.Services.AddRpcServer();
-builder.Services.AddSingleton<EchoProbe>();
-builder.Services.AddScoped<EchoService>();
+builder.Services.AddGrpc();
 await using var app = builder.Build();
-app.MapGrpcService<EchoService>(EchoReflection.Descriptor.Services[0]);
-app.MapGrpcHealthService();
+app.MapGrpcService<EchoService>();
 if (options.ServePort is not null)
 {
     await app.RunAsync();
     return 0;
 }
 await app.StartAsync();
-var port = RpcServerHost.GetListeningAddresses(app.Services)[0].Port;
-using var channel = new RpcChannel(new Uri($"http://127.0.0.1:{port}"));
+var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+using var channel = GrpcChannel.ForAddress(address);
 
-Console.WriteLine($"TLoRA.Rpc loopback benchmark ({(Debugger.IsAttached || IsDebugBuild() ? "DEBUG build: numbers mean nothing" : "Release")}), " +
+Console.WriteLine($"gRPC loopback benchmark, Grpc.AspNetCore + Grpc.Net.Client ({(Debugger.IsAttached || IsDebugBuild() ? "DEBUG build: numbers mean nothing" : "Release")}), " +
                   $".NET {Environment.Version}, {Environment.ProcessorCount} cores, payload {options.Payload} B");
 
-var workloads = new Workloads(channel, options);
+var workloads = new Workloads(new Echo.EchoClient(channel), options);
 await workloads.WarmUpAsync();
 await workloads.UnaryLatencyAsync();
 await workloads.UnaryThroughputAsync(concurrency: 16);

@@ -1,21 +1,18 @@
 using System.Diagnostics;
 using Google.Protobuf;
-using TLoRA.Rpc.Client;
-using TLoRA.Testing.V1;
+using Grpc.Core;
+using TLoRA.Rpc.Bench.V1;
 
 namespace TLoRA.Rpc.Bench;
 
 /// <summary>The measured workloads; each prints one line.</summary>
-internal sealed class Workloads(RpcChannel channel, BenchOptions options)
+internal sealed class Workloads(Echo.EchoClient client, BenchOptions options)
 {
-    private const string Say = "/tlora.testing.v1.Echo/Say";
-    private const string Stream = "/tlora.testing.v1.Echo/Stream";
-
     private readonly EchoRequest _request = new() { Text = "bench", Payload = ByteString.CopyFrom(new byte[options.Payload]) };
 
     public async Task WarmUpAsync()
     {
-        for (var i = 0; i < 2_000; i++) await channel.UnaryAsync<EchoRequest, EchoReply>(Say, _request);
+        for (var i = 0; i < 2_000; i++) await client.SayAsync(_request);
         await DrainAsync(new StreamRequest { Count = 20_000, PayloadSize = options.Payload }, null);
     }
 
@@ -27,7 +24,7 @@ internal sealed class Workloads(RpcChannel channel, BenchOptions options)
         for (var i = 0; i < samples.Length; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            await channel.UnaryAsync<EchoRequest, EchoReply>(Say, _request);
+            await client.SayAsync(_request);
             samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
         Print($"unary, sequential ({samples.Length} calls)", samples.Length / total.Elapsed.TotalSeconds, "calls/s", samples);
@@ -44,7 +41,7 @@ internal sealed class Workloads(RpcChannel channel, BenchOptions options)
             for (var i = 0; i < perWorker; i++)
             {
                 var start = Stopwatch.GetTimestamp();
-                await channel.UnaryAsync<EchoRequest, EchoReply>(Say, _request);
+                await client.SayAsync(_request);
                 samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             }
             return samples;
@@ -77,9 +74,9 @@ internal sealed class Workloads(RpcChannel channel, BenchOptions options)
 
     private async Task DrainAsync(StreamRequest request, double[]? latencies)
     {
-        using var call = channel.ServerStreaming<StreamRequest, EchoReply>(Stream, request);
+        using var call = client.Stream(request);
         var i = 0;
-        await foreach (var reply in call)
+        await foreach (var reply in call.ResponseStream.ReadAllAsync())
         {
             if (latencies is not null) latencies[i] = Stopwatch.GetElapsedTime(reply.SentAtTicks).TotalMicroseconds;
             i++;

@@ -12,8 +12,9 @@ using TLoRA.WebUI.State;
 namespace TLoRA.Gateway;
 
 /// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health, /openapi/v1.json, the
-/// background health monitor and job feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"), and the
-/// WebUI (server-rendered Razor components, live through the hub) at every other path.</summary>
+/// generated gRPC clients of the GPU services (one per configured service), the background health monitor and job
+/// feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"), and the WebUI (server-rendered Razor
+/// components, live through the hub) at every other path.</summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -28,10 +29,15 @@ public static class GatewayHost
         configure?.Invoke(builder);
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        // the addresses are checked at start (ValidateOnStart); only valid ones get a client
+        gateway.Services = gateway.Services.Where(s => Uri.TryCreate(s, UriKind.Absolute, out _)).ToList();
+        builder.Services.AddGpuServiceClients(gateway);
         var maxUpload = builder.Configuration.GetSection(GatewayOptions.Section).GetValue<long?>(nameof(GatewayOptions.MaxUploadBytes)) ?? new GatewayOptions().MaxUploadBytes;
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxUpload + 64 * 1024);
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = maxUpload);
         builder.Services.AddSingleton<GpuServicePool>();
+        builder.Services.AddSingleton<ServiceRouter>();
         builder.Services.AddSingleton<GpuClient>();
         builder.Services.AddSingleton<HealthMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());

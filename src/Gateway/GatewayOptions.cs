@@ -13,8 +13,24 @@ public sealed class GatewayOptions
     /// <summary>Largest accepted request body (the multipart upload of POST /api/jobs); default 20 MiB.</summary>
     public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
 
-    /// <summary>How often each service's grpc.health.v1 Check runs.</summary>
+    /// <summary>How often each service's grpc.health.v1 Check (and its queue length) is read.</summary>
     public double HealthCheckIntervalSeconds { get; set; } = 5;
+
+    /// <summary>Deadline of every call that answers once (and of each download).</summary>
+    public double CallTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Deadline of a stream that follows jobs (WatchJob, WatchJobs): it is renewed before it runs out,
+    /// without losing or repeating an event.</summary>
+    public double WatchRenewMinutes { get; set; } = 30;
+
+    /// <summary>HTTP/2 keep-alive pings on the connections to the services while calls are open: long, quiet streams
+    /// stay open through proxies and a vanished service is noticed.</summary>
+    public double KeepAlivePingSeconds { get; set; } = 30;
+
+    public double KeepAlivePingTimeoutSeconds { get; set; } = 20;
+
+    /// <summary>Largest message accepted from a service (a sample image event carries a PNG); default 64 MiB.</summary>
+    public int MaxReceiveMessageSize { get; set; } = 64 * 1024 * 1024;
 }
 
 /// <summary>Rejects a configuration the gateway cannot run with, at start.</summary>
@@ -32,6 +48,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.Services.Distinct(StringComparer.OrdinalIgnoreCase).Count() != options.Services.Count) errors.Add("Gateway:Services lists an address twice");
         if (options.MaxUploadBytes < 1024) errors.Add("Gateway:MaxUploadBytes must be at least 1024");
         if (options.HealthCheckIntervalSeconds is <= 0 or > 3600) errors.Add("Gateway:HealthCheckIntervalSeconds must be in (0, 3600]");
+        if (options.CallTimeoutSeconds is <= 0 or > 3600) errors.Add("Gateway:CallTimeoutSeconds must be in (0, 3600]");
+        if (options.WatchRenewMinutes is <= 0 or > 24 * 60) errors.Add("Gateway:WatchRenewMinutes must be in (0, 1440]");
+        if (options.KeepAlivePingSeconds is <= 0 or > 3600) errors.Add("Gateway:KeepAlivePingSeconds must be in (0, 3600]");
+        if (options.KeepAlivePingTimeoutSeconds is <= 0 or > 3600) errors.Add("Gateway:KeepAlivePingTimeoutSeconds must be in (0, 3600]");
+        if (options.MaxReceiveMessageSize < 1024 * 1024) errors.Add("Gateway:MaxReceiveMessageSize must be at least 1 MiB");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -15,13 +15,16 @@ public sealed class ApiTests(GatewayFixture fx)
         Assert.Equal("train", job.GetProperty("kind").GetString());
 
         var events = await fx.EventsUntilEndAsync(id, TimeSpan.FromMinutes(3));
-        Assert.Equal("done", events[^1].GetProperty("type").GetString());
+        Assert.Equal("trainCompleted", events[^1].GetProperty("type").GetString());
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
-        Assert.All(events, e => Assert.Equal(id, e.GetProperty("data").GetProperty("jobId").GetString()));
+        Assert.All(events, e => Assert.Equal(id, e.GetProperty("jobId").GetString()));
+        Assert.Single(events, e => e.GetProperty("final").GetBoolean());
+        Assert.True(events[^1].GetProperty("final").GetBoolean());
         Assert.Equal("queued", events[0].GetProperty("type").GetString());
-        Assert.Equal(2, events.Count(e => e.GetProperty("type").GetString() == "step"));
+        Assert.Equal(2, events.Count(e => e.GetProperty("type").GetString() == "trainStep"));
+        Assert.Contains(events, e => e.GetProperty("type").GetString() == "trainPreviews");
 
-        var checkpoint = events.Last(e => e.GetProperty("type").GetString() == "checkpoint").GetProperty("data");
+        var checkpoint = events.Last(e => e.GetProperty("type").GetString() == "trainCheckpoint").GetProperty("data");
         var preview = checkpoint.GetProperty("previews")[0];
         Assert.StartsWith("data:image/png;base64,", preview.GetProperty("thumbnailDataUrl").GetString());
         var imageUrl = preview.GetProperty("imageUrl").GetString()!;
@@ -56,7 +59,7 @@ public sealed class ApiTests(GatewayFixture fx)
         var list = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/jobs");
         Assert.Contains(list!, j => j.GetProperty("jobId").GetString() == id);
         var tail = await fx.Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{id}/events?from={events.Count}");
-        Assert.Equal("done", Assert.Single(tail!).GetProperty("type").GetString());
+        Assert.Equal("trainCompleted", Assert.Single(tail!).GetProperty("type").GetString());
     }
 
     [Fact]
@@ -76,11 +79,15 @@ public sealed class ApiTests(GatewayFixture fx)
     }
 
     [Fact]
-    public async Task A_service_refusal_names_the_field()
+    public async Task A_service_refusal_names_every_bad_field_by_its_rest_name()
     {
         using var form = GatewayFixture.TinyForm(File.ReadAllBytes(Path.Combine(Engine.Tests.FixturePaths.Root, "concept", "toy-robot.jpg")), "r.jpg", steps: -3);
+        form.Add(new StringContent("9999"), "minRank");
+        form.Add(new StringContent("-1"), "checkpointInterval");
         using var response = await fx.Http.PostAsync("/api/jobs", form);
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "steps");
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "steps");
+        Assert.Equal(["checkpointInterval", "minRank", "steps"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
+        Assert.All(problem.GetProperty("errors").EnumerateObject(), p => Assert.False(string.IsNullOrWhiteSpace(p.Value[0].GetString())));
     }
 
     [Theory]
@@ -128,7 +135,7 @@ public sealed class ApiTests(GatewayFixture fx)
         var problem = JsonDocument.Parse(body).RootElement;
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
-        if (field is not null) Assert.Equal(field, problem.GetProperty("field").GetString());
+        if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no errors.{field} in {body}");
         return problem;
     }
 }

@@ -28,9 +28,9 @@ public sealed class HubTests(GatewayFixture fx)
         Assert.All(events, e => Assert.Equal(id, e.GetProperty("jobId").GetString()));
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
         Assert.Equal("queued", events[0].GetProperty("type").GetString());
-        Assert.Equal("done", events[^1].GetProperty("type").GetString());
-        Assert.Equal(12, events.Count(e => e.GetProperty("type").GetString() == "step"));
-        var checkpoint = events.First(e => e.GetProperty("type").GetString() == "checkpoint");
+        Assert.Equal("trainCompleted", events[^1].GetProperty("type").GetString());
+        Assert.Equal(12, events.Count(e => e.GetProperty("type").GetString() == "trainStep"));
+        var checkpoint = events.First(e => e.GetProperty("type").GetString() == "trainCheckpoint");
         Assert.StartsWith("/api/images/", checkpoint.GetProperty("previews")[0].GetProperty("imageUrl").GetString());
         Assert.Equal("data:image/png;base64,", checkpoint.GetProperty("previews")[0].GetProperty("thumbnail").GetString());
 
@@ -58,7 +58,7 @@ public sealed class HubTests(GatewayFixture fx)
         var events = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.TryGetProperty("jobId", out var j) && j.GetString() == id).ToList();
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
         Assert.Equal("queued", events[0].GetProperty("type").GetString());
-        Assert.Equal("done", events[^1].GetProperty("type").GetString());
+        Assert.Equal("trainCompleted", events[^1].GetProperty("type").GetString());
         var stored = await fx.Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{id}/events?from=1");
         Assert.Equal(stored!.Select(e => e.GetProperty("type").GetString()), events.Select(e => e.GetProperty("type").GetString()));
     }

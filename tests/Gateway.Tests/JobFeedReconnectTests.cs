@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TLoRA.Engine.Tests;
 using TLoRA.Gateway.Services;
 using TLoRA.GpuService.Tests;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.Gateway.Tests;
 
@@ -38,24 +38,18 @@ public sealed class JobFeedReconnectTests
             Assert.Equal(address.ToString(), await connections.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
             var jobId = await SampleAsync(service);
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!seen.Any(e => e.Sample?.JobId == jobId && e.Sample.EventCase == SampleEvent.EventOneofCase.Completed) && DateTime.UtcNow < deadline)
+            while (!seen.Any(e => e.JobId == jobId && e.EventCase == JobEvent.EventOneofCase.SampleCompleted) && DateTime.UtcNow < deadline)
                 await Task.Delay(50);
-            var mine = seen.Where(e => e.Sample?.JobId == jobId).Select(e => e.Sample).ToList();
+            var mine = seen.Where(e => e.JobId == jobId).ToList();
             Assert.Equal(Enumerable.Range(1, mine.Count).Select(i => (long)i), mine.Select(e => e.Sequence));
-            Assert.Equal(SampleEvent.EventOneofCase.Completed, mine[^1].EventCase);
+            Assert.Equal(JobEvent.EventOneofCase.SampleCompleted, mine[^1].EventCase);
         }
         await gateway.StopAsync();
     }
 
     /// <summary>Queues a tiny sampling job on the service itself (the feed follows every job, whoever submits it).</summary>
-    private static async Task<string> SampleAsync(ServiceHost service)
-    {
-        using var call = service.Channel.ServerStreaming<SampleRequest, SampleEvent>("/tlora.v1.TLoRAService/Sample",
-            new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2, Seed = 1 });
-        await using var e = call.GetAsyncEnumerator();
-        Assert.True(await e.MoveNextAsync());
-        return e.Current.JobId;
-    }
+    private static async Task<string> SampleAsync(ServiceHost service) =>
+        (await service.Client.SubmitSampleAsync(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2, Seed = 1 })).JobId;
 
     private static int FreePort()
     {

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using TLoRA.Gateway.Services;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
+using TLoRA.Gateway.Api;
 
 namespace TLoRA.Gateway.Tests;
 
@@ -26,13 +27,13 @@ public sealed class JobFeedTests(GatewayFixture fx)
         var stored = await fx.EventsUntilEndAsync(id, TimeSpan.FromMinutes(3));
         // The feed hands over each event right after the service stores it; allow it a moment to deliver the last.
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (seen.Count(e => JobId(e) == id) < stored.Count && DateTime.UtcNow < deadline) await Task.Delay(50);
+        while (seen.Count(e => e.JobId == id) < stored.Count && DateTime.UtcNow < deadline) await Task.Delay(50);
 
-        var mine = seen.Where(e => JobId(e) == id).ToList();
-        Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), mine.Select(JobEvents.Sequence));
+        var mine = seen.Where(e => e.JobId == id).ToList();
+        Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), mine.Select(e => e.Sequence));
         Assert.Equal(stored.Select(e => e.GetProperty("type").GetString()), mine.Select(JobEvents.Type));
         Assert.All(mine, e => Assert.Equal(JobEvents.ToDto(e).Type, JobEvents.Type(e)));
-        Assert.Equal(JobEvents.Done, JobEvents.Type(mine[^1]));
+        Assert.Equal(JobEvents.TrainCompleted, JobEvents.Type(mine[^1]));
         Assert.True(Volatile.Read(ref calls) >= mine.Count, "the failing subscriber was called for every event too");
 
         // unsubscribed handlers are no longer called
@@ -43,6 +44,4 @@ public sealed class JobFeedTests(GatewayFixture fx)
         await fx.EventsUntilEndAsync(next.GetProperty("jobId").GetString()!, TimeSpan.FromMinutes(3));
         Assert.Equal(before, seen.Count);
     }
-
-    private static string JobId(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.JobId : e.Sample.JobId;
 }

@@ -1,16 +1,18 @@
 using Google.Protobuf;
 using TLoRA.Gateway.Services;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.Gateway.Api;
 
+/// <summary>A job: its state and progress; <c>LastSequence</c> is its newest event (join the hub after it);
+/// <c>ServiceId</c> the GPU service that runs it (the prefix of its id).</summary>
 public sealed record JobDto(string JobId, string Kind, string State, int QueuePosition, DateTimeOffset? Created, DateTimeOffset? Started,
     DateTimeOffset? Finished, long LastSequence, int Step, int TotalSteps, string ModelId, string? AdapterId, string? Error, string? Trigger,
-    string? ClassWord, string? Method)
+    string? ClassWord, string? Method, string ServiceId)
 {
     public static JobDto From(Job j) => new(j.JobId, j.Kind == JobKind.Sample ? "sample" : "train", j.State.ToString().ToLowerInvariant(), j.QueuePosition,
         j.Created?.ToDateTimeOffset(), j.Started?.ToDateTimeOffset(), j.Finished?.ToDateTimeOffset(), j.LastSequence, j.Step, j.TotalSteps, j.ModelId,
-        Empty(j.AdapterId), Empty(j.Error), Empty(j.Trigger), Empty(j.ClassWord), JobEvents.Method(j.Method));
+        Empty(j.AdapterId), Empty(j.Error), Empty(j.Trigger), Empty(j.ClassWord), JobEvents.Method(j.Method), j.ServiceId);
 
     private static string? Empty(string s) => s.Length == 0 ? null : s;
 }
@@ -22,7 +24,8 @@ public sealed record ModelDto(string ModelId, string PipelineClass, int NativeRe
     public static ModelDto From(ModelInfo m) => new(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable, [.. m.ValidationPrompts], m.MaxRank);
 }
 
-public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt);
+/// <summary>One GPU service as the gateway sees it: health, the id its jobs carry, queued plus running jobs.</summary>
+public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt, string? ServiceId, int? Load);
 
 public sealed record HealthDto(string Status, string Gateway, IReadOnlyList<ServiceHealthDto> Services);
 
@@ -36,8 +39,9 @@ public static class Endpoints
         {
             var job = await client.SubmitTrainAsync(await Forms.ParseTrainAsync(request, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobDto.From(job));
-        }).Accepts<TrainForm>("multipart/form-data").Produces<JobDto>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(503)
-          .WithSummary("Queue a training job: multipart form with the image file and the options as fields");
+        }).Accepts<TrainForm>("multipart/form-data").Produces<JobDto>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+          .ProducesProblem(429).ProducesProblem(503)
+          .WithSummary("Queue a training job on the least-loaded GPU service: multipart form with the image file and the options as fields");
         api.MapGet("/jobs", async (int? limit, GpuClient client, CancellationToken ct) =>
             (await client.ListJobsAsync(limit ?? 50, ct).ConfigureAwait(false)).Select(JobDto.From).ToArray());
         api.MapGet("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
@@ -46,12 +50,14 @@ public static class Endpoints
             JobDto.From(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
         api.MapGet("/jobs/{id}/events", async (string id, long? from, GpuClient client, CancellationToken ct) =>
             (await client.EventsAsync(id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
-            .WithSummary("The job's stored events from sequence `from` (type: the hub's client method name)").ProducesProblem(404);
+            .Produces<JobEventDto[]>().ProducesProblem(404)
+            .WithSummary("The job's stored events from sequence `from`, as the hub's \"event\" messages carry them");
         api.MapPost("/samples", async (SampleBody body, GpuClient client, CancellationToken ct) =>
         {
             var job = await client.SubmitSampleAsync(body.ToRequest(), ct).ConfigureAwait(false);
             return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobDto.From(job));
-        }).ProducesProblem(400).ProducesProblem(429);
+        }).Produces<JobDto>(StatusCodes.Status202Accepted).ProducesValidationProblem().ProducesProblem(429).ProducesProblem(503)
+          .WithSummary("Queue a sampling job on the least-loaded GPU service");
         api.MapGet("/images/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404);
         api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
@@ -64,7 +70,7 @@ public static class Endpoints
         app.MapGet("/health", (GpuServicePool pool) =>
         {
             var services = pool.Endpoints.Select(e => new ServiceHealthDto(e.Address.ToString(),
-                e.Healthy switch { true => "healthy", false => "unavailable", null => "unknown" }, e.LastError, e.CheckedAt)).ToArray();
+                e.Healthy switch { true => "healthy", false => "unavailable", null => "unknown" }, e.LastError, e.CheckedAt, e.ServiceId, e.Load)).ToArray();
             var any = pool.Endpoints.Any(e => e.Healthy == true);
             return Results.Json(new HealthDto(any ? "healthy" : "degraded", "healthy", services), statusCode: any ? 200 : 503);
         }).Produces<HealthDto>(200).Produces<HealthDto>(503);
@@ -73,7 +79,7 @@ public static class Endpoints
     /// <summary>Streams a stored file from the service; errors before the first chunk become problem+json.</summary>
     private static async Task StreamAsync(HttpContext context, GpuClient client, string id, bool adapter, CancellationToken ct)
     {
-        await using var download = await client.DownloadAsync(id, adapter, ct).ConfigureAwait(false);
+        using var download = await client.DownloadAsync(id, adapter, ct).ConfigureAwait(false);
         var response = context.Response;
         response.ContentType = adapter ? "application/octet-stream" : "image/png";
         if (download.First is { } first)
@@ -92,4 +98,5 @@ public static class Endpoints
 
 /// <summary>The form fields of POST /api/jobs, for the OpenAPI description (the handler reads the form itself).</summary>
 public sealed record TrainForm(IFormFile Image, string ModelId, string? Trigger, string? ClassWord, string? Method, int? Rank, int? MinRank, double? Alpha,
-    int? Steps, int? CheckpointInterval, ulong? Seed, int? Resolution, string[]? ValidationPrompts, double? LearningRate, int? PreviewSteps, int? ImagesPerPrompt);
+    int? Steps, int? CheckpointInterval, ulong? Seed, int? Resolution, string[]? ValidationPrompts, double? LearningRate, int? PreviewSteps, int? ImagesPerPrompt,
+    double? PreviewGuidance);

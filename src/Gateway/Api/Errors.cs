@@ -1,6 +1,7 @@
-using System.Text.RegularExpressions;
+using System.Text;
+using Google.Rpc;
+using Grpc.Core;
 using TLoRA.Gateway.Services;
-using TLoRA.Rpc;
 
 namespace TLoRA.Gateway.Api;
 
@@ -9,12 +10,16 @@ public sealed class ApiException(int status, string? field, string message) : Ex
 {
     public int Status { get; } = status;
     public string? Field { get; } = field;
+    public string Description { get; } = message;
 
     public static ApiException Invalid(string field, string message) => new(StatusCodes.Status400BadRequest, field, message);
 }
 
-/// <summary>Turns failures into problem+json: gRPC INVALID_ARGUMENT → 400 (with the field), NOT_FOUND → 404,
-/// RESOURCE_EXHAUSTED → 429, FAILED_PRECONDITION → 409, UNAVAILABLE (or no service) → 503.</summary>
+/// <summary>
+/// Turns failures into problem+json: INVALID_ARGUMENT → 400 with <c>errors</c> by field (from the google.rpc.BadRequest
+/// detail the service sends, proto field names in REST's camelCase: min_rank → minRank), NOT_FOUND → 404,
+/// RESOURCE_EXHAUSTED → 429, FAILED_PRECONDITION → 409, UNAVAILABLE (or no service) → 503, DEADLINE_EXCEEDED → 504.
+/// </summary>
 public static partial class Errors
 {
     public static IApplicationBuilder UseProblemErrors(this IApplicationBuilder app) => app.Use(async (context, next) =>
@@ -26,44 +31,64 @@ public static partial class Errors
         catch (Exception e) when (!context.Response.HasStarted && ToProblem(e) is { } problem)
         {
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("TLoRA.Gateway.Errors");
-            LogRefused(logger, context.Request.Method, context.Request.Path, problem.Status, e.Message);
+            LogRefused(logger, context.Request.Method, context.Request.Path, problem.Status, problem.Detail);
             context.Response.Clear();
-            await Results.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title,
-                extensions: problem.Field is null ? null : new Dictionary<string, object?> { ["field"] = problem.Field }).ExecuteAsync(context).ConfigureAwait(false);
+            var result = problem.Errors is { Count: > 0 } errors
+                ? Results.ValidationProblem(errors, problem.Detail, statusCode: problem.Status, title: problem.Title)
+                : Results.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title);
+            await result.ExecuteAsync(context).ConfigureAwait(false);
         }
     });
 
-    public sealed record Problem(int Status, string Title, string Detail, string? Field);
+    /// <summary>A problem: status, title, detail and, for invalid requests, the errors of each field (REST names).</summary>
+    public sealed record Problem(int Status, string Title, string Detail, IReadOnlyDictionary<string, string[]>? Errors = null);
 
     public static Problem? ToProblem(Exception e) => e switch
     {
-        ApiException a => new(a.Status, a.Status == 413 ? "Request too large" : "Invalid request", a.Message, a.Field),
-        ServiceUnavailableException s => new(503, "GPU service unavailable", s.Message, null),
+        ApiException a => new(a.Status, a.Status == 413 ? "Request too large" : "Invalid request", a.Message,
+            a.Field is null ? null : new Dictionary<string, string[]> { [a.Field] = [a.Description] }),
+        ServiceUnavailableException s => new(503, "GPU service unavailable", s.Message),
+        UnknownOwnerException u => new(404, "Not found", u.Message),
         RpcException r => FromRpc(r),
-        BadHttpRequestException b => new(b.StatusCode, "Bad request", b.Message, null),
+        BadHttpRequestException b => new(b.StatusCode, "Bad request", b.Message),
         _ => null,
     };
 
-    private static Problem? FromRpc(RpcException e) => e.StatusCode switch
+    private static Problem FromRpc(RpcException e) => e.StatusCode switch
     {
-        StatusCode.InvalidArgument => new(400, "Invalid request", e.Status.Detail, FieldOf(e.Status.Detail)),
-        StatusCode.NotFound => new(404, "Not found", e.Status.Detail, null),
-        StatusCode.ResourceExhausted => new(429, "GPU service busy", e.Status.Detail, null),
-        StatusCode.FailedPrecondition => new(409, "Conflict", e.Status.Detail, null),
-        StatusCode.Unavailable => new(503, "GPU service unavailable", e.Status.Detail, null),
-        StatusCode.DeadlineExceeded => new(504, "GPU service timed out", e.Status.Detail, null),
-        _ => new(502, "GPU service error", $"{e.StatusCode}: {e.Status.Detail}", null),
+        StatusCode.InvalidArgument => new(400, "Invalid request", e.Status.Detail, FieldErrors(e)),
+        StatusCode.NotFound => new(404, "Not found", e.Status.Detail),
+        StatusCode.ResourceExhausted => new(429, "GPU service busy", e.Status.Detail),
+        StatusCode.FailedPrecondition => new(409, "Conflict", e.Status.Detail),
+        StatusCode.Unavailable => new(503, "GPU service unavailable", e.Status.Detail),
+        StatusCode.DeadlineExceeded => new(504, "GPU service timed out", e.Status.Detail),
+        _ => new(502, "GPU service error", $"{e.StatusCode}: {e.Status.Detail}"),
     };
 
-    /// <summary>"class_word: required" → "classWord" (the REST field name).</summary>
-    public static string? FieldOf(string detail)
+    /// <summary>The field violations of the status's google.rpc.BadRequest detail, by REST field name.</summary>
+    public static IReadOnlyDictionary<string, string[]>? FieldErrors(RpcException e)
     {
-        var m = FieldPattern().Match(detail);
-        return m.Success ? Regex.Replace(m.Groups[1].Value, "_([a-z])", x => x.Groups[1].Value.ToUpperInvariant()) : null;
+        if (e.GetRpcStatus()?.GetDetail<BadRequest>() is not { FieldViolations.Count: > 0 } bad) return null;
+        return bad.FieldViolations.GroupBy(v => RestName(v.Field)).ToDictionary(g => g.Key, g => g.Select(v => v.Description).ToArray());
     }
 
-    [GeneratedRegex("^([a-z][a-z0-9_]*): ")]
-    private static partial Regex FieldPattern();
+    /// <summary>A proto field name as REST (and the UI) call it: "class_word" → "classWord".</summary>
+    public static string RestName(string protoField)
+    {
+        var name = new StringBuilder(protoField.Length);
+        var upper = false;
+        foreach (var c in protoField)
+        {
+            if (c == '_')
+            {
+                upper = true;
+                continue;
+            }
+            name.Append(upper ? char.ToUpperInvariant(c) : c);
+            upper = false;
+        }
+        return name.ToString();
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} answered {Status}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string method, string path, int status, string reason);

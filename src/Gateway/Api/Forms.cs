@@ -1,11 +1,12 @@
 using System.Globalization;
 using Google.Protobuf;
 using Microsoft.Extensions.Primitives;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.Gateway.Api;
 
-/// <summary>POST /api/jobs: a multipart form with the image file and the options as fields.</summary>
+/// <summary>POST /api/jobs: a multipart form with the image file and the options as fields (absent fields take the
+/// service's defaults; checkpointInterval 0 saves only at the end).</summary>
 public static class Forms
 {
     public static async Task<TrainRequest> ParseTrainAsync(HttpRequest request, CancellationToken ct)
@@ -35,13 +36,14 @@ public static class Forms
             MinRank = Int(form, "minRank"),
             Alpha = Double(form, "alpha"),
             Steps = Int(form, "steps"),
-            CheckpointInterval = Int(form, "checkpointInterval"),
             Seed = Text(form, "seed") is { } seed ? ulong.TryParse(seed, CultureInfo.InvariantCulture, out var v) ? v : throw ApiException.Invalid("seed", "must be a non-negative integer") : 0,
             Resolution = Int(form, "resolution"),
             LearningRate = Double(form, "learningRate"),
             PreviewSteps = Int(form, "previewSteps"),
             ImagesPerPrompt = Int(form, "imagesPerPrompt"),
         };
+        if (Text(form, "checkpointInterval") is not null) r.CheckpointInterval = Int(form, "checkpointInterval");
+        if (Text(form, "previewGuidance") is not null) r.PreviewGuidance = Double(form, "previewGuidance");
         r.ValidationPrompts.AddRange(form["validationPrompts"].Where(p => !string.IsNullOrWhiteSpace(p))!);
         return r;
     }
@@ -69,7 +71,8 @@ public static class Forms
         : double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : throw ApiException.Invalid(name, $"'{s}' is not a number");
 }
 
-/// <summary>POST /api/samples.</summary>
+/// <summary>POST /api/samples (absent fields take the service's defaults; adapterScale 0 switches the adapter off,
+/// guidanceScale 0 or 1 turns guidance off).</summary>
 public sealed record SampleBody(string? ModelId, string? AdapterId, string[]? Prompts, string? NegativePrompt, double? GuidanceScale, int? Steps,
     ulong? Seed, int? Width, int? Height, int? ImagesPerPrompt, double? AdapterScale)
 {
@@ -78,9 +81,10 @@ public sealed record SampleBody(string? ModelId, string? AdapterId, string[]? Pr
         var r = new SampleRequest
         {
             ModelId = ModelId ?? throw ApiException.Invalid("modelId", "required"), AdapterId = AdapterId ?? "", NegativePrompt = NegativePrompt ?? "",
-            GuidanceScale = GuidanceScale ?? 0, Steps = Steps ?? 0, Seed = Seed ?? 0, Width = Width ?? 0, Height = Height ?? 0,
-            ImagesPerPrompt = ImagesPerPrompt ?? 0, AdapterScale = AdapterScale ?? 0,
+            Steps = Steps ?? 0, Seed = Seed ?? 0, Width = Width ?? 0, Height = Height ?? 0, ImagesPerPrompt = ImagesPerPrompt ?? 0,
         };
+        if (GuidanceScale is { } guidance) r.GuidanceScale = guidance;
+        if (AdapterScale is { } scale) r.AdapterScale = scale;
         r.Prompts.AddRange(Prompts ?? []);
         return r;
     }

@@ -1,97 +1,117 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
-namespace TLoRA.Gateway;
+namespace TLoRA.Gateway.Api;
 
+/// <summary>
+/// A job event as REST (GET /api/jobs/{id}/events) and the hub (client method "event") send it: the envelope of
+/// tlora.v1.JobEvent (job, sequence, time), its type — the name of the proto oneof case in camelCase — whether it is
+/// the job's last event, and the data of that type (one of the records below).
+/// </summary>
+public sealed record JobEventDto(string JobId, long Sequence, DateTimeOffset? Time, string Type, bool Final, object Data);
+
+public sealed record QueuedData(int Position);
+public sealed record TrainStartedData(int TotalSteps, int StartStep, string? Method, int Rank, int MinRank, double Alpha, string? Prompt,
+    int AdaptedLayers, long TrainableParameters);
+public sealed record TrainStepData(int Step, int TotalSteps, double Loss, double Timestep, int Rank, double LearningRate, double StepsPerSecond,
+    double EtaSeconds);
+/// <summary>Rendering preview <c>Index</c> of <c>Count</c> of the checkpoint at <c>Step</c>, denoising step
+/// <c>DenoisingStep</c> of <c>DenoisingSteps</c>.</summary>
+public sealed record TrainPreviewsData(int Step, int Index, int Count, int DenoisingStep, int DenoisingSteps);
 public sealed record PreviewDto(string Prompt, int Index, string ImageId, string ImageUrl, string? ThumbnailDataUrl, int Width, int Height);
+public sealed record TrainCheckpointData(int Step, string AdapterId, string AdapterUrl, IReadOnlyList<PreviewDto> Previews);
+public sealed record TrainCompletedData(string AdapterId, string AdapterUrl, int Steps, double FinalLoss, double? MeanEffectiveRank,
+    double ElapsedSeconds);
+public sealed record SampleStartedData(int Images, int Steps, int Prompts);
+public sealed record SampleStepData(int PromptIndex, int Step, int Steps, double Timestep);
+public sealed record SampleImageData(PreviewDto Image);
+public sealed record SampleCompletedData(IReadOnlyList<string> ImageIds, double ElapsedSeconds);
+public sealed record FailedData(int Code, string Message);
+public sealed record CancelledData(int Step, string? LastAdapterId);
 
-public sealed record QueuedDto(string JobId, long Sequence, DateTimeOffset? Time, int Position);
-public sealed record StartedDto(string JobId, long Sequence, DateTimeOffset? Time, int TotalSteps, int StartStep, string? Method, int Rank, int MinRank, double Alpha, string? Prompt);
-public sealed record StepDto(string JobId, long Sequence, DateTimeOffset? Time, int Step, int TotalSteps, double? Loss, double Timestep, int? Rank, double? StepsPerSecond, double? EtaSeconds, int? PromptIndex);
-public sealed record CheckpointDto(string JobId, long Sequence, DateTimeOffset? Time, int Step, string AdapterId, IReadOnlyList<PreviewDto> Previews);
-public sealed record SampleDto(string JobId, long Sequence, DateTimeOffset? Time, PreviewDto Image);
-public sealed record DoneDto(string JobId, long Sequence, DateTimeOffset? Time, string? AdapterId, int Steps, double? FinalLoss, double? MeanEffectiveRank, IReadOnlyList<string> ImageIds, double ElapsedSeconds);
-public sealed record FailedDto(string JobId, long Sequence, DateTimeOffset? Time, int Code, string Message);
-public sealed record CancelledDto(string JobId, long Sequence, DateTimeOffset? Time, int Step, string? LastAdapterId);
+/// <summary>What the "jobs:all" hub group receives (client method "activity") for every event of every job: enough
+/// for a dashboard to show all jobs live and fetch details when it needs them.</summary>
+public sealed record JobActivityDto(string JobId, long Sequence, DateTimeOffset? Time, string Type, bool Final);
 
-/// <summary>A job event as REST returns it: the hub method name, the sequence and the payload.</summary>
-public sealed record EventEnvelope(string Type, long Sequence, object Data);
-
-/// <summary>Maps tlora.v1 events to the small DTOs the hub and REST send; the type is the hub's client method name.</summary>
+/// <summary>tlora.v1.JobEvent to the gateway's event shapes: one switch over the oneof.</summary>
 public static class JobEvents
 {
-    public const string Queued = "queued", Started = "started", Step = "step", Checkpoint = "checkpoint", Sample = "sample",
-        Done = "done", Failed = "failed", Cancelled = "cancelled";
+    public const string Queued = "queued", TrainStarted = "trainStarted", TrainStep = "trainStep", TrainPreviews = "trainPreviews",
+        TrainCheckpoint = "trainCheckpoint", TrainCompleted = "trainCompleted", SampleStarted = "sampleStarted", SampleStep = "sampleStep",
+        SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled";
 
-    public static long Sequence(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.Sequence : e.Sample?.Sequence ?? 0;
+    /// <summary>The types a job's events end with.</summary>
+    public static readonly IReadOnlySet<string> FinalTypes = new HashSet<string> { TrainCompleted, SampleCompleted, Failed, Cancelled };
 
-    public static bool IsTerminal(string type) => type is Done or Failed or Cancelled;
+    public static bool IsTerminal(JobEvent e) => e.EventCase is JobEvent.EventOneofCase.TrainCompleted or JobEvent.EventOneofCase.SampleCompleted
+        or JobEvent.EventOneofCase.Failed or JobEvent.EventOneofCase.Cancelled;
 
-    /// <summary>The event's type as <see cref="ToDto(JobEvent)"/> names it, without building its payload.</summary>
+    /// <summary>The event's type, without building its data.</summary>
     public static string Type(JobEvent e) => e.EventCase switch
     {
-        JobEvent.EventOneofCase.Train => e.Train.EventCase switch
-        {
-            TrainEvent.EventOneofCase.Queued => Queued,
-            TrainEvent.EventOneofCase.Started => Started,
-            TrainEvent.EventOneofCase.Step => Step,
-            TrainEvent.EventOneofCase.Checkpoint => Checkpoint,
-            TrainEvent.EventOneofCase.Completed => Done,
-            TrainEvent.EventOneofCase.Cancelled => Cancelled,
-            _ => Failed,
-        },
-        JobEvent.EventOneofCase.Sample => e.Sample.EventCase switch
-        {
-            SampleEvent.EventOneofCase.Queued => Queued,
-            SampleEvent.EventOneofCase.Started => Started,
-            SampleEvent.EventOneofCase.Step => Step,
-            SampleEvent.EventOneofCase.Image => Sample,
-            SampleEvent.EventOneofCase.Completed => Done,
-            SampleEvent.EventOneofCase.Cancelled => Cancelled,
-            _ => Failed,
-        },
-        _ => Failed,
+        JobEvent.EventOneofCase.Queued => Queued,
+        JobEvent.EventOneofCase.TrainStarted => TrainStarted,
+        JobEvent.EventOneofCase.TrainStep => TrainStep,
+        JobEvent.EventOneofCase.TrainPreviews => TrainPreviews,
+        JobEvent.EventOneofCase.TrainCheckpoint => TrainCheckpoint,
+        JobEvent.EventOneofCase.TrainCompleted => TrainCompleted,
+        JobEvent.EventOneofCase.SampleStarted => SampleStarted,
+        JobEvent.EventOneofCase.SampleStep => SampleStep,
+        JobEvent.EventOneofCase.SampleImage => SampleImage,
+        JobEvent.EventOneofCase.SampleCompleted => SampleCompleted,
+        JobEvent.EventOneofCase.Failed => Failed,
+        JobEvent.EventOneofCase.Cancelled => Cancelled,
+        _ => "unknown",
     };
 
-    public static EventEnvelope ToDto(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Train ? ToDto(e.Train) : ToDto(e.Sample);
+    public static JobEventDto ToDto(JobEvent e) => new(e.JobId, e.Sequence, e.Time?.ToDateTimeOffset(), Type(e), IsTerminal(e), Data(e));
+
+    public static JobActivityDto ToActivity(JobEvent e) => new(e.JobId, e.Sequence, e.Time?.ToDateTimeOffset(), Type(e), IsTerminal(e));
+
+    private static object Data(JobEvent e)
+    {
+        switch (e.EventCase)
+        {
+            case JobEvent.EventOneofCase.Queued:
+                return new QueuedData(e.Queued.Position);
+            case JobEvent.EventOneofCase.TrainStarted:
+                var s = e.TrainStarted;
+                return new TrainStartedData(s.TotalSteps, s.StartStep, Method(s.Method), s.Rank, s.MinRank, s.Alpha, NullIfEmpty(s.Prompt),
+                    s.AdaptedLayers, s.TrainableParameters);
+            case JobEvent.EventOneofCase.TrainStep:
+                var t = e.TrainStep;
+                return new TrainStepData(t.Step, t.TotalSteps, t.Loss, t.Timestep, t.Rank, t.LearningRate, t.StepsPerSecond, t.EtaSeconds);
+            case JobEvent.EventOneofCase.TrainPreviews:
+                var p = e.TrainPreviews;
+                return new TrainPreviewsData(p.Step, p.Index, p.Count, p.DenoisingStep, p.DenoisingSteps);
+            case JobEvent.EventOneofCase.TrainCheckpoint:
+                var k = e.TrainCheckpoint;
+                return new TrainCheckpointData(k.Step, k.AdapterId, AdapterUrl(k.AdapterId),
+                    k.Previews.Select(v => Preview(v.Prompt, v.Index, v.ImageId, v.ThumbnailPng.ToByteArray(), v.Width, v.Height)).ToArray());
+            case JobEvent.EventOneofCase.TrainCompleted:
+                var c = e.TrainCompleted;
+                return new TrainCompletedData(c.AdapterId, AdapterUrl(c.AdapterId), c.Steps, c.FinalLoss, c.Summary?.MeanEffectiveRank, c.ElapsedSeconds);
+            case JobEvent.EventOneofCase.SampleStarted:
+                return new SampleStartedData(e.SampleStarted.Images, e.SampleStarted.Steps, e.SampleStarted.Prompts);
+            case JobEvent.EventOneofCase.SampleStep:
+                var q = e.SampleStep;
+                return new SampleStepData(q.PromptIndex, q.Step, q.Steps, q.Timestep);
+            case JobEvent.EventOneofCase.SampleImage:
+                var i = e.SampleImage;
+                return new SampleImageData(Preview(i.Prompt, i.Index, i.ImageId, i.Png.ToByteArray(), i.Width, i.Height));
+            case JobEvent.EventOneofCase.SampleCompleted:
+                return new SampleCompletedData([.. e.SampleCompleted.ImageIds], e.SampleCompleted.ElapsedSeconds);
+            case JobEvent.EventOneofCase.Failed:
+                return new FailedData(e.Failed.Code, e.Failed.Message);
+            case JobEvent.EventOneofCase.Cancelled:
+                return new CancelledData(e.Cancelled.Step, NullIfEmpty(e.Cancelled.LastAdapterId));
+            default:
+                return new FailedData(2, "an event of a kind this gateway does not know");
+        }
+    }
 
     public static string ImageUrl(string imageId) => $"/api/images/{Uri.EscapeDataString(imageId)}";
 
-    private static EventEnvelope ToDto(TrainEvent e)
-    {
-        var (id, seq, t) = (e.JobId, e.Sequence, e.Time?.ToDateTimeOffset());
-        return e.EventCase switch
-        {
-            TrainEvent.EventOneofCase.Queued => new(Queued, seq, new QueuedDto(id, seq, t, e.Queued.Position)),
-            TrainEvent.EventOneofCase.Started => new(Started, seq, new StartedDto(id, seq, t, e.Started.TotalSteps, e.Started.StartStep, Method(e.Started.Method),
-                e.Started.Rank, e.Started.MinRank, e.Started.Alpha, e.Started.Prompt)),
-            TrainEvent.EventOneofCase.Step => new(Step, seq, new StepDto(id, seq, t, e.Step.Step, e.Step.TotalSteps, e.Step.Loss, e.Step.Timestep, e.Step.Rank,
-                e.Step.StepsPerSecond, e.Step.EtaSeconds, null)),
-            TrainEvent.EventOneofCase.Checkpoint => new(Checkpoint, seq, new CheckpointDto(id, seq, t, e.Checkpoint.Step, e.Checkpoint.AdapterId,
-                e.Checkpoint.Previews.Select(p => Preview(p.Prompt, p.Index, p.ImageId, p.ThumbnailPng.ToByteArray(), p.Width, p.Height)).ToArray())),
-            TrainEvent.EventOneofCase.Completed => new(Done, seq, new DoneDto(id, seq, t, e.Completed.AdapterId, e.Completed.Steps, e.Completed.FinalLoss,
-                e.Completed.Summary?.MeanEffectiveRank, [], e.Completed.ElapsedSeconds)),
-            TrainEvent.EventOneofCase.Failed => new(Failed, seq, new FailedDto(id, seq, t, e.Failed.Code, e.Failed.Message)),
-            TrainEvent.EventOneofCase.Cancelled => new(Cancelled, seq, new CancelledDto(id, seq, t, e.Cancelled.Step, NullIfEmpty(e.Cancelled.LastAdapterId))),
-            _ => new(Failed, seq, new FailedDto(id, seq, t, 2, $"unknown event {e.EventCase}")),
-        };
-    }
-
-    private static EventEnvelope ToDto(SampleEvent e)
-    {
-        var (id, seq, t) = (e.JobId, e.Sequence, e.Time?.ToDateTimeOffset());
-        return e.EventCase switch
-        {
-            SampleEvent.EventOneofCase.Queued => new(Queued, seq, new QueuedDto(id, seq, t, e.Queued.Position)),
-            SampleEvent.EventOneofCase.Started => new(Started, seq, new StartedDto(id, seq, t, e.Started.Steps, 0, null, 0, 0, 0, null)),
-            SampleEvent.EventOneofCase.Step => new(Step, seq, new StepDto(id, seq, t, e.Step.Step, e.Step.Steps, null, e.Step.Timestep, null, null, null, e.Step.PromptIndex)),
-            SampleEvent.EventOneofCase.Image => new(Sample, seq, new SampleDto(id, seq, t,
-                Preview(e.Image.Prompt, e.Image.Index, e.Image.ImageId, e.Image.Png.ToByteArray(), e.Image.Width, e.Image.Height))),
-            SampleEvent.EventOneofCase.Completed => new(Done, seq, new DoneDto(id, seq, t, null, 0, null, null, [.. e.Completed.ImageIds], e.Completed.ElapsedSeconds)),
-            SampleEvent.EventOneofCase.Failed => new(Failed, seq, new FailedDto(id, seq, t, e.Failed.Code, e.Failed.Message)),
-            SampleEvent.EventOneofCase.Cancelled => new(Cancelled, seq, new CancelledDto(id, seq, t, e.Cancelled.Step, NullIfEmpty(e.Cancelled.LastAdapterId))),
-            _ => new(Failed, seq, new FailedDto(id, seq, t, 2, $"unknown event {e.EventCase}")),
-        };
-    }
+    public static string AdapterUrl(string adapterId) => $"/api/adapters/{Uri.EscapeDataString(adapterId)}";
 
     private static PreviewDto Preview(string prompt, int index, string imageId, byte[] png, int width, int height) =>
         new(prompt, index, imageId, ImageUrl(imageId), png.Length > 0 ? "data:image/png;base64," + Convert.ToBase64String(png) : null, width, height);

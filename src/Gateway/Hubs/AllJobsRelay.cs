@@ -1,14 +1,9 @@
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
+using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Services;
-using TLoRA.Rpc.V1;
 
 namespace TLoRA.Gateway.Hubs;
-
-/// <summary>What the "jobs:all" group receives for every event of every job (client method "job"): enough for a
-/// dashboard to show all jobs live and fetch details when it needs them. <c>Type</c> is the hub's per-job client
-/// method name (queued, started, step, checkpoint, sample, done, failed, cancelled).</summary>
-public sealed record JobActivityDto(string JobId, string Type, long Sequence);
 
 /// <summary>
 /// Relays the <see cref="JobFeed"/> to the SignalR group <see cref="Group"/>: each event becomes a small
@@ -17,12 +12,12 @@ public sealed record JobActivityDto(string JobId, string Type, long Sequence);
 public sealed partial class AllJobsRelay(JobFeed feed, IHubContext<JobsHub> hub, ILogger<AllJobsRelay> logger) : BackgroundService
 {
     public const string Group = "jobs:all";
-    public const string Method = "job";
+    public const string Method = "activity";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var queue = Channel.CreateUnbounded<JobActivityDto>(new UnboundedChannelOptions { SingleReader = true });
-        using var subscription = feed.Subscribe(e => queue.Writer.TryWrite(ToDto(e)));
+        using var subscription = feed.Subscribe(e => queue.Writer.TryWrite(JobEvents.ToActivity(e)));
         try
         {
             await foreach (var dto in queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -41,9 +36,6 @@ public sealed partial class AllJobsRelay(JobFeed feed, IHubContext<JobsHub> hub,
         {
         }
     }
-
-    public static JobActivityDto ToDto(JobEvent e) =>
-        new(e.EventCase == JobEvent.EventOneofCase.Train ? e.Train.JobId : e.Sample?.JobId ?? "", JobEvents.Type(e), JobEvents.Sequence(e));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending job {JobId} event {Sequence} to the all-jobs group failed")]
     private static partial void LogSendFailed(ILogger logger, string jobId, long sequence, Exception exception);

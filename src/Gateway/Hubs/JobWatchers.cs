@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
+using Grpc.Core;
+using TLoRA.Contracts.V1;
+using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Services;
-using TLoRA.Rpc;
-using TLoRA.Rpc.V1;
 
 namespace TLoRA.Gateway.Hubs;
 
 /// <summary>
-/// One WatchJob stream per watched job, fanned out to the job's SignalR group. A joiner takes the watcher's lock,
+/// One WatchJob stream per watched job, fanned out to the job's SignalR group as "event" messages (<see cref="JobEventDto"/>). A joiner takes the watcher's lock,
 /// receives the history up to the last event the group has been sent (its own WatchJob from its sequence), and joins
 /// the group before the lock is released: the next live event is the one after, so nothing is missed or repeated.
 /// </summary>
@@ -39,7 +40,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                     {
                         var dto = JobEvents.ToDto(e);
                         if (dto.Sequence > w.Last) break;
-                        await hub.Clients.Client(connectionId).SendAsync(dto.Type, dto.Data, ct).ConfigureAwait(false);
+                        await hub.Clients.Client(connectionId).SendAsync(JobsHub.EventMethod, dto, ct).ConfigureAwait(false);
                         if (dto.Sequence >= w.Last) break;
                     }
                 }
@@ -114,14 +115,14 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                     {
                         if (dto.Sequence <= w.Last) continue;
                         w.Last = dto.Sequence;
-                        await hub.Clients.Group(Group(w.JobId)).SendAsync(dto.Type, dto.Data, token).ConfigureAwait(false);
+                        await hub.Clients.Group(Group(w.JobId)).SendAsync(JobsHub.EventMethod, dto, token).ConfigureAwait(false);
                     }
                     finally
                     {
                         w.Gate.Release();
                     }
                     next = dto.Sequence + 1;
-                    if (JobEvents.IsTerminal(dto.Type)) break;
+                    if (dto.Final) break;
                 }
                 done = true;
             }

@@ -3,14 +3,17 @@ using Microsoft.AspNetCore.SignalR;
 namespace TLoRA.Gateway.Hubs;
 
 /// <summary>
-/// /hubs/jobs. <c>Join(jobId, fromSequence)</c> sends the job's events from that sequence, then its live events,
-/// each exactly once and in order, to the client methods queued, started, step, checkpoint, sample, done, failed and
-/// cancelled (camelCase JSON, each with jobId and sequence). <c>Leave(jobId)</c> stops them. <c>JoinAll()</c> adds the
-/// connection to the "jobs:all" group, which receives the client method "job" with {jobId, type, sequence} for every
-/// live event of every job (no history: load it over REST); <c>LeaveAll()</c> stops that.
+/// /hubs/jobs. <c>Join(jobId, fromSequence)</c> sends the job's events from that sequence, then its live events, each
+/// exactly once and in order, to the client method "event": {jobId, sequence, time, type, final, data}, the same
+/// shape as GET /api/jobs/{id}/events (<see cref="Api.JobEventDto"/>; <c>final</c> marks the job's last event).
+/// <c>Leave(jobId)</c> stops them. <c>JoinAll()</c> adds the connection to the "jobs:all" group, which receives the
+/// client method "activity" with {jobId, sequence, time, type, final} for every live event of every job (no history:
+/// load it over REST); <c>LeaveAll()</c> stops that.
 /// </summary>
 public sealed class JobsHub(JobWatchers watchers) : Hub
 {
+    public const string EventMethod = "event";
+
     public Task Join(string jobId, long fromSequence)
     {
         if (string.IsNullOrWhiteSpace(jobId)) throw new HubException("jobId: required");

@@ -1,90 +1,123 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Google.Protobuf;
-using TLoRA.Rpc;
-using TLoRA.Rpc.Client;
-using TLoRA.Rpc.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using TLoRA.Contracts.V1;
+using TLoRA.Gateway.Api;
+using Client = TLoRA.Contracts.V1.TLoRAService.TLoRAServiceClient;
 
 namespace TLoRA.Gateway.Services;
 
 /// <summary>
-/// The typed tlora.v1.TLoRAService client over the pool. New jobs go round-robin to an available service; calls
-/// about a job, image or adapter go to the service that owns it (learnt at submission, else found by asking each).
-/// A call failing with UNAVAILABLE marks its service down; when none is left it throws <see cref="ServiceUnavailableException"/>.
+/// The gateway's calls to the GPU services, through their generated clients, each with a deadline. A new job goes to
+/// the least-loaded healthy service (each asked for its queue at that moment, see <see cref="ServiceRouter"/>);
+/// a call about a job, adapter or image goes to the service whose id starts it, which the gateway learns from the
+/// services themselves, so any replica finds it after any restart. A call failing with UNAVAILABLE marks its service
+/// down; when none is left it throws <see cref="ServiceUnavailableException"/>.
 /// </summary>
-public sealed partial class GpuClient(GpuServicePool pool, ILogger<GpuClient> logger)
+public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router, IOptions<GatewayOptions> options, ILogger<GpuClient> logger)
 {
-    private const string Service = "/tlora.v1.TLoRAService/";
-    private readonly ConcurrentDictionary<string, ServiceEndpoint> owners = new();
+    private DateTime CallDeadline => DateTime.UtcNow.AddSeconds(options.Value.CallTimeoutSeconds);
+    private DateTime StreamDeadline => DateTime.UtcNow.AddMinutes(options.Value.WatchRenewMinutes);
 
-    public Task<Job> SubmitTrainAsync(TrainRequest request, CancellationToken ct) => SubmitAsync<TrainRequest, TrainEvent>("Train", request, e => e.JobId, ct);
+    public Task<Job> SubmitTrainAsync(TrainRequest request, CancellationToken ct) =>
+        SubmitAsync("training", c => c.SubmitTrainAsync(request, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
-    public Task<Job> SubmitSampleAsync(SampleRequest request, CancellationToken ct) => SubmitAsync<SampleRequest, SampleEvent>("Sample", request, e => e.JobId, ct);
+    public Task<Job> SubmitSampleAsync(SampleRequest request, CancellationToken ct) =>
+        SubmitAsync("sampling", c => c.SubmitSampleAsync(request, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
     public Task<Job> GetJobAsync(string jobId, CancellationToken ct) =>
-        OnOwnerAsync(jobId, (e, o) => e.Channel.UnaryAsync<GetJobRequest, Job>(Service + "GetJob", new GetJobRequest { JobId = jobId }, o), ct);
+        OnOwnerAsync(jobId, c => c.GetJobAsync(new GetJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
     public Task<Job> CancelJobAsync(string jobId, CancellationToken ct) =>
-        OnOwnerAsync(jobId, (e, o) => e.Channel.UnaryAsync<CancelJobRequest, Job>(Service + "CancelJob", new CancelJobRequest { JobId = jobId }, o), ct);
+        OnOwnerAsync(jobId, c => c.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
     public Task<InspectReply> InspectAsync(string adapterId, bool layers, CancellationToken ct) =>
-        OnOwnerAsync(adapterId, (e, o) => e.Channel.UnaryAsync<InspectRequest, InspectReply>(Service + "InspectAdapter",
-            new InspectRequest { AdapterId = adapterId, IncludeLayers = layers }, o), ct);
+        OnOwnerAsync(adapterId, c => c.InspectAdapterAsync(new InspectRequest { AdapterId = adapterId, IncludeLayers = layers },
+            deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
+    /// <summary>The newest jobs of every available service, newest first.</summary>
     public async Task<IReadOnlyList<Job>> ListJobsAsync(int limit, CancellationToken ct)
     {
-        var replies = await OnEachAsync((e, o) => e.Channel.UnaryAsync<ListJobsRequest, ListJobsReply>(Service + "ListJobs", new ListJobsRequest { Limit = limit }, o), ct).ConfigureAwait(false);
-        return replies.SelectMany(r => r.Reply.Jobs.Select(j => (j, r.Endpoint))).Select(x => { owners.TryAdd(x.j.JobId, x.Endpoint); return x.j; })
-            .OrderByDescending(j => j.Created?.ToDateTimeOffset()).Take(limit > 0 ? limit : 50).ToArray();
+        var replies = await OnEachAsync(c => c.ListJobsAsync(new ListJobsRequest { Limit = limit }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
+            .ConfigureAwait(false);
+        return replies.SelectMany(r => r.Jobs).OrderByDescending(j => j.Created?.ToDateTimeOffset()).Take(limit > 0 ? limit : 50).ToArray();
     }
 
+    /// <summary>The models of every available service (each id once).</summary>
     public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken ct)
     {
-        var replies = await OnEachAsync((e, o) => e.Channel.UnaryAsync<ListModelsRequest, ListModelsReply>(Service + "ListModels", new ListModelsRequest(), o), ct).ConfigureAwait(false);
-        return replies.SelectMany(r => r.Reply.Models).DistinctBy(m => m.ModelId).ToArray();
+        var replies = await OnEachAsync(c => c.ListModelsAsync(new ListModelsRequest(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
+            .ConfigureAwait(false);
+        return replies.SelectMany(r => r.Models).DistinctBy(m => m.ModelId).ToArray();
     }
 
-    /// <summary>Replays a job's events from <paramref name="fromSequence"/> and follows it live until it ends.</summary>
+    /// <summary>Replays a job's events from <paramref name="fromSequence"/> and follows it live until it ends. A
+    /// stream that reaches its deadline is reopened from the next sequence, so none is lost or repeated.</summary>
     public async IAsyncEnumerable<JobEvent> WatchAsync(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken ct)
     {
-        var (call, first) = await OpenStreamAsync<WatchJobRequest, JobEvent>(jobId, "WatchJob", new WatchJobRequest { JobId = jobId, FromSequence = fromSequence }, ct).ConfigureAwait(false);
-        await using (call.ConfigureAwait(false))
+        var next = Math.Max(fromSequence, 1);
+        while (true)
         {
-            if (first is null) yield break;
-            yield return first;
-            while (await call.Enumerator.MoveNextAsync().ConfigureAwait(false)) yield return call.Enumerator.Current;
+            var from = next;
+            var (call, first) = await OpenAsync(jobId, c => c.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = from },
+                deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
+            using (call)
+            {
+                var e = first;
+                while (e is not null)
+                {
+                    yield return e;
+                    next = e.Sequence + 1;
+                    if (JobEvents.IsTerminal(e)) yield break;
+                    (e, var renew) = await NextAsync(call, ct).ConfigureAwait(false);
+                    if (e is null && !renew) yield break;
+                }
+                if (first is null) yield break;
+            }
         }
     }
 
-    /// <summary>Opens WatchJobs on <paramref name="endpoint"/> (every job's live events, no replay) and returns once
-    /// the service is watching: its response headers have arrived, so no event published afterwards is missed.
-    /// Disposing the handle ends the call.</summary>
-    public async Task<StreamHandle<JobEvent>> OpenJobsFeedAsync(ServiceEndpoint endpoint, CancellationToken ct)
+    /// <summary>The next event; (null, true) when the stream reached its deadline and should be reopened.</summary>
+    private static async Task<(JobEvent? Event, bool Renew)> NextAsync(AsyncServerStreamingCall<JobEvent> call, CancellationToken ct)
     {
-        var call = endpoint.Channel.ServerStreaming<WatchJobsRequest, JobEvent>(Service + "WatchJobs", new WatchJobsRequest(), new CallOptions(CancellationToken: ct));
-        var handle = new StreamHandle<JobEvent>(call, call.GetAsyncEnumerator(ct));
+        try
+        {
+            return await call.ResponseStream.MoveNext(ct).ConfigureAwait(false) ? (call.ResponseStream.Current, false) : (null, false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded && !ct.IsCancellationRequested)
+        {
+            return (null, true);
+        }
+    }
+
+    /// <summary>Opens WatchJobs on <paramref name="endpoint"/> (every job's live events, no replay; its deadline a
+    /// little after <see cref="GatewayOptions.WatchRenewMinutes"/>) and returns once the service is watching: its
+    /// response headers have arrived, so no event published afterwards is missed. Disposing the call ends it.</summary>
+    public async Task<AsyncServerStreamingCall<JobEvent>> OpenJobsFeedAsync(ServiceEndpoint endpoint, CancellationToken ct)
+    {
+        var call = pool.Client(endpoint).WatchJobs(new WatchJobsRequest(), deadline: StreamDeadline.AddMinutes(2), cancellationToken: ct);
         try
         {
             await call.ResponseHeadersAsync.WaitAsync(ct).ConfigureAwait(false);
             // A trailers-only answer (UNIMPLEMENTED from an older service, UNAVAILABLE while it stops) ends the call
             // with its headers: that is a refusal, not a connection.
             if (Ended(call) is { StatusCode: not StatusCode.OK } refused) throw new RpcException(refused);
-            return handle;
+            return call;
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !ct.IsCancellationRequested)
+        catch (RpcException e) when (IsUnavailable(e, ct))
         {
-            await handle.DisposeAsync().ConfigureAwait(false);
+            call.Dispose();
             MarkDown(endpoint, e);
             throw;
         }
         catch
         {
-            await handle.DisposeAsync().ConfigureAwait(false);
+            call.Dispose();
             throw;
         }
     }
 
-    private static Status? Ended<T>(ServerStreamingCall<T> call) where T : IMessage<T>, new()
+    private static Status? Ended(AsyncServerStreamingCall<JobEvent> call)
     {
         try
         {
@@ -105,7 +138,7 @@ public sealed partial class GpuClient(GpuServicePool pool, ILogger<GpuClient> lo
         await foreach (var e in WatchAsync(jobId, fromSequence, ct).ConfigureAwait(false))
         {
             events.Add(e);
-            if (JobEvents.Sequence(e) >= job.LastSequence) break;
+            if (e.Sequence >= job.LastSequence) break;
         }
         return events;
     }
@@ -114,14 +147,14 @@ public sealed partial class GpuClient(GpuServicePool pool, ILogger<GpuClient> lo
     /// NOT_FOUND surfaces before a response starts.</summary>
     public async Task<Download> DownloadAsync(string id, bool adapter, CancellationToken ct)
     {
-        var (call, first) = adapter
-            ? await OpenStreamAsync<DownloadAdapterRequest, FileChunk>(id, "DownloadAdapter", new DownloadAdapterRequest { AdapterId = id }, ct).ConfigureAwait(false)
-            : await OpenStreamAsync<DownloadImageRequest, FileChunk>(id, "DownloadImage", new DownloadImageRequest { ImageId = id }, ct).ConfigureAwait(false);
-        return new Download(call, first);
+        var (call, first) = await OpenAsync(id, c => adapter
+            ? c.DownloadAdapter(new DownloadAdapterRequest { AdapterId = id }, deadline: StreamDeadline, cancellationToken: ct)
+            : c.DownloadImage(new DownloadImageRequest { ImageId = id }, deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
+        return new Download(call, first, ct);
     }
 
     /// <summary>A download: the first chunk (its name and size) and the rest.</summary>
-    public sealed class Download(StreamHandle<FileChunk> call, FileChunk? first) : IAsyncDisposable
+    public sealed class Download(AsyncServerStreamingCall<FileChunk> call, FileChunk? first, CancellationToken ct) : IDisposable
     {
         public FileChunk? First { get; } = first;
 
@@ -129,123 +162,118 @@ public sealed partial class GpuClient(GpuServicePool pool, ILogger<GpuClient> lo
         {
             if (First is null) yield break;
             yield return First;
-            while (await call.Enumerator.MoveNextAsync().ConfigureAwait(false)) yield return call.Enumerator.Current;
+            while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false)) yield return call.ResponseStream.Current;
         }
 
-        public ValueTask DisposeAsync() => call.DisposeAsync();
+        public void Dispose() => call.Dispose();
     }
 
-    /// <summary>An open server stream: the call and its enumerator (disposing cancels the call).</summary>
-    public sealed class StreamHandle<T>(ServerStreamingCall<T> call, IAsyncEnumerator<T> enumerator) : IAsyncDisposable where T : IMessage<T>, new()
+    private async Task<Job> SubmitAsync(string kind, Func<Client, Task<Job>> submit, CancellationToken ct)
     {
-        public IAsyncEnumerator<T> Enumerator { get; } = enumerator;
-
-        public async ValueTask DisposeAsync()
-        {
-            await Enumerator.DisposeAsync().ConfigureAwait(false);
-            call.Dispose();
-        }
-    }
-
-    private async Task<Job> SubmitAsync<TReq, TEvent>(string method, TReq request, Func<TEvent, string> jobIdOf, CancellationToken ct)
-        where TReq : IMessage<TReq> where TEvent : IMessage<TEvent>, new()
-    {
-        foreach (var endpoint in pool.Available())
+        RpcException? busy = null;
+        foreach (var endpoint in await router.ByLoadAsync(ct).ConfigureAwait(false))
         {
             try
             {
-                string jobId;
-                // The first event (queued) names the job; closing the stream does not stop the job.
-                using (var call = endpoint.Channel.ServerStreaming<TReq, TEvent>(Service + method, request, new CallOptions(CancellationToken: ct)))
-                {
-                    await using var e = call.GetAsyncEnumerator(ct);
-                    if (!await e.MoveNextAsync().ConfigureAwait(false)) throw new RpcException(new Status(StatusCode.Internal, $"{method} returned no event"));
-                    jobId = jobIdOf(e.Current);
-                }
-                owners[jobId] = endpoint;
-                LogSubmitted(logger, method, jobId, endpoint.Address);
-                return await endpoint.Channel.UnaryAsync<GetJobRequest, Job>(Service + "GetJob", new GetJobRequest { JobId = jobId }, new CallOptions(CancellationToken: ct)).ConfigureAwait(false);
+                var job = await submit(pool.Client(endpoint)).ConfigureAwait(false);
+                endpoint.Learn(job.ServiceId, (endpoint.Load ?? 0) + 1);
+                LogSubmitted(logger, kind, job.JobId, endpoint.Address);
+                return job;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !ct.IsCancellationRequested)
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                busy = e; // its queue is full: the next service may have room
+            }
+            catch (RpcException e) when (IsUnavailable(e, ct))
             {
                 MarkDown(endpoint, e);
             }
         }
-        throw new ServiceUnavailableException(UnavailableReason());
+        throw busy ?? (Exception)new ServiceUnavailableException(pool.UnavailableReason());
     }
 
-    private async Task<(StreamHandle<TRes> Call, TRes? First)> OpenStreamAsync<TReq, TRes>(string key, string method, TReq request, CancellationToken ct)
-        where TReq : IMessage<TReq> where TRes : IMessage<TRes>, new() =>
-        await OnOwnerAsync(key, async (e, o) =>
+    /// <summary>Opens a server stream on the owner of <paramref name="id"/> and reads its first message.</summary>
+    private Task<(AsyncServerStreamingCall<T> Call, T? First)> OpenAsync<T>(string id, Func<Client, AsyncServerStreamingCall<T>> open,
+        CancellationToken ct) where T : class =>
+        OnOwnerAsync(id, async c =>
         {
-            var call = e.Channel.ServerStreaming<TReq, TRes>(Service + method, request, o);
-            var handle = new StreamHandle<TRes>(call, call.GetAsyncEnumerator(ct));
+            var call = open(c);
             try
             {
-                var any = await handle.Enumerator.MoveNextAsync().ConfigureAwait(false);
-                return (handle, any ? handle.Enumerator.Current : default);
+                var any = await call.ResponseStream.MoveNext(ct).ConfigureAwait(false);
+                return (call, any ? call.ResponseStream.Current : null);
             }
             catch
             {
-                await handle.DisposeAsync().ConfigureAwait(false);
+                call.Dispose();
                 throw;
             }
-        }, ct).ConfigureAwait(false);
+        }, ct);
 
-    /// <summary>Runs <paramref name="call"/> on the service that owns <paramref name="key"/>: the known owner, else
-    /// each available service in turn until one does not answer NOT_FOUND.</summary>
-    private async Task<T> OnOwnerAsync<T>(string key, Func<ServiceEndpoint, CallOptions, Task<T>> call, CancellationToken ct)
+    /// <summary>Runs <paramref name="call"/> on the service that owns <paramref name="id"/> (the prefix of the id);
+    /// an id that names no service is looked for on each available service until one does not answer NOT_FOUND.</summary>
+    private async Task<T> OnOwnerAsync<T>(string id, Func<Client, Task<T>> call, CancellationToken ct)
     {
-        var options = new CallOptions(CancellationToken: ct);
-        var candidates = owners.TryGetValue(key, out var known) ? [known] : pool.Available();
+        if (await router.OwnerAsync(id, ct).ConfigureAwait(false) is { } owner)
+        {
+            try
+            {
+                return await call(pool.Client(owner)).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (IsUnavailable(e, ct))
+            {
+                MarkDown(owner, e);
+                throw new ServiceUnavailableException($"the GPU service that owns '{id}' ({owner.Address}) is unavailable: {e.Status.Detail}");
+            }
+        }
+        var candidates = pool.Available();
         RpcException? notFound = null;
         foreach (var endpoint in candidates)
         {
             try
             {
-                var result = await call(endpoint, options).ConfigureAwait(false);
-                owners.TryAdd(key, endpoint);
-                return result;
+                return await call(pool.Client(endpoint)).ConfigureAwait(false);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && candidates.Count > 1)
             {
                 notFound = e;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !ct.IsCancellationRequested)
+            catch (RpcException e) when (IsUnavailable(e, ct))
             {
                 MarkDown(endpoint, e);
             }
         }
-        throw notFound ?? (Exception)new ServiceUnavailableException(UnavailableReason());
+        throw notFound ?? (Exception)new ServiceUnavailableException(pool.UnavailableReason());
     }
 
-    private async Task<IReadOnlyList<(ServiceEndpoint Endpoint, T Reply)>> OnEachAsync<T>(Func<ServiceEndpoint, CallOptions, Task<T>> call, CancellationToken ct)
+    private async Task<IReadOnlyList<T>> OnEachAsync<T>(Func<Client, Task<T>> call, CancellationToken ct)
     {
-        var results = new List<(ServiceEndpoint, T)>();
+        var results = new List<T>();
         foreach (var endpoint in pool.Available())
         {
             try
             {
-                results.Add((endpoint, await call(endpoint, new CallOptions(CancellationToken: ct)).ConfigureAwait(false)));
+                results.Add(await call(pool.Client(endpoint)).ConfigureAwait(false));
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !ct.IsCancellationRequested)
+            catch (RpcException e) when (IsUnavailable(e, ct))
             {
                 MarkDown(endpoint, e);
             }
         }
-        return results.Count > 0 ? results : throw new ServiceUnavailableException(UnavailableReason());
+        return results.Count > 0 ? results : throw new ServiceUnavailableException(pool.UnavailableReason());
     }
 
-    private void MarkDown(ServiceEndpoint endpoint, RpcException e)
+    /// <summary>The service did not answer (as opposed to answering with an error of the call's own).</summary>
+    internal static bool IsUnavailable(RpcException e, CancellationToken ct) =>
+        !ct.IsCancellationRequested && e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded;
+
+    internal void MarkDown(ServiceEndpoint endpoint, RpcException e)
     {
-        if (endpoint.Mark(false, e.Status.Detail)) LogDown(logger, endpoint.Address, e.Status.Detail);
+        if (endpoint.Mark(false, $"{e.StatusCode}: {e.Status.Detail}")) LogDown(logger, endpoint.Address, e.Status.Detail);
     }
 
-    private string UnavailableReason() =>
-        "no GPU service is available (" + string.Join("; ", pool.Endpoints.Select(e => $"{e.Address}: {e.LastError ?? "unavailable"}")) + ")";
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} job {JobId} queued on {Address}")]
-    private static partial void LogSubmitted(ILogger logger, string method, string jobId, Uri address);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} job {JobId} queued on {Address}")]
+    private static partial void LogSubmitted(ILogger logger, string kind, string jobId, Uri address);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GPU service {Address} is unavailable: {Reason}")]
     private static partial void LogDown(ILogger logger, Uri address, string reason);

@@ -1,34 +1,36 @@
+using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.Options;
+using TLoRA.Contracts.V1;
+using Health = Grpc.Health.V1.Health;
 
 namespace TLoRA.Gateway.Services;
 
-/// <summary>The configured GPU services. Calls go to services that are healthy or not yet checked; the health
-/// monitor (and every call that fails with UNAVAILABLE) keeps the marks current, so a service that comes back is used
-/// again without a restart.</summary>
-public sealed class GpuServicePool : IDisposable
+/// <summary>The configured GPU services and their generated clients. Calls go to services that are healthy or not yet
+/// checked; the health monitor (and every call that fails with UNAVAILABLE) keeps the marks current, so a service
+/// that comes back is used again without a restart.</summary>
+public sealed class GpuServicePool(IOptions<GatewayOptions> options, IServiceProvider services)
 {
-    private int next;
+    // Resolved when first used: with no valid service configured there is no client factory, and the options
+    // validation at start says why.
+    private GrpcClientFactory Clients => services.GetRequiredService<GrpcClientFactory>();
 
-    public GpuServicePool(IOptions<GatewayOptions> options) =>
-        Endpoints = options.Value.Services.Select(s => new ServiceEndpoint(new Uri(s))).ToArray();
+    public IReadOnlyList<ServiceEndpoint> Endpoints { get; } = options.Value.Services
+        .Where(s => Uri.TryCreate(s, UriKind.Absolute, out _)).Select((s, i) => new ServiceEndpoint(new Uri(s), i)).ToArray();
 
-    public IReadOnlyList<ServiceEndpoint> Endpoints { get; }
+    public TLoRAService.TLoRAServiceClient Client(ServiceEndpoint e) => Clients.CreateClient<TLoRAService.TLoRAServiceClient>(e.ClientName);
 
-    /// <summary>Services worth calling now, round-robin ordered; throws when there are none.</summary>
+    public Health.HealthClient HealthClient(ServiceEndpoint e) => Clients.CreateClient<Health.HealthClient>(e.HealthClientName);
+
+    /// <summary>Services worth calling now; throws <see cref="ServiceUnavailableException"/> when there are none.</summary>
     public IReadOnlyList<ServiceEndpoint> Available()
     {
         var usable = Endpoints.Where(e => e.Healthy != false).ToArray();
-        if (usable.Length == 0)
-        {
-            var reasons = string.Join("; ", Endpoints.Select(e => $"{e.Address}: {e.LastError ?? "unavailable"}"));
-            throw new ServiceUnavailableException($"no GPU service is available ({reasons})");
-        }
-        var start = (int)((uint)Interlocked.Increment(ref next) % (uint)usable.Length);
-        return [.. usable[start..], .. usable[..start]];
+        return usable.Length > 0 ? usable : throw new ServiceUnavailableException(UnavailableReason());
     }
 
-    public void Dispose()
-    {
-        foreach (var e in Endpoints) e.Dispose();
-    }
+    /// <summary>The service whose job ids start with <paramref name="serviceId"/>, if known.</summary>
+    public ServiceEndpoint? WithId(string serviceId) => Endpoints.FirstOrDefault(e => e.ServiceId == serviceId);
+
+    public string UnavailableReason() =>
+        "no GPU service is available (" + string.Join("; ", Endpoints.Select(e => $"{e.Address}: {e.LastError ?? "unavailable"}")) + ")";
 }

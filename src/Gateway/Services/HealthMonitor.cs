@@ -1,15 +1,14 @@
+using Grpc.Core;
 using Grpc.Health.V1;
 using Microsoft.Extensions.Options;
-using TLoRA.Rpc;
-using TLoRA.Rpc.Client;
 
 namespace TLoRA.Gateway.Services;
 
-/// <summary>Checks every service with grpc.health.v1 Check on a timer and marks it healthy or not.</summary>
-public sealed partial class HealthMonitor(GpuServicePool pool, IOptions<GatewayOptions> options, ILogger<HealthMonitor> logger) : BackgroundService
+/// <summary>Checks every service with grpc.health.v1 Check on a timer and marks it healthy (SERVING) or not; a healthy
+/// one is also asked for its id and queue (GetServiceInfo), which routing uses.</summary>
+public sealed partial class HealthMonitor(GpuServicePool pool, ServiceRouter router, IOptions<GatewayOptions> options, ILogger<HealthMonitor> logger)
+    : BackgroundService
 {
-    public const string CheckMethod = "/grpc.health.v1.Health/Check";
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = TimeSpan.FromSeconds(options.Value.HealthCheckIntervalSeconds);
@@ -34,8 +33,8 @@ public sealed partial class HealthMonitor(GpuServicePool pool, IOptions<GatewayO
         string? error = null;
         try
         {
-            var reply = await endpoint.Channel.UnaryAsync<HealthCheckRequest, HealthCheckResponse>(CheckMethod, new HealthCheckRequest(),
-                new CallOptions(DateTime.UtcNow.AddSeconds(3), CancellationToken: cancellationToken)).ConfigureAwait(false);
+            var reply = await pool.HealthClient(endpoint).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(3),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             healthy = reply.Status == HealthCheckResponse.Types.ServingStatus.Serving;
             if (!healthy) error = $"health status {reply.Status}";
         }
@@ -48,6 +47,7 @@ public sealed partial class HealthMonitor(GpuServicePool pool, IOptions<GatewayO
         {
             return;
         }
+        if (healthy && await router.RefreshAsync(endpoint, cancellationToken).ConfigureAwait(false) is null) return;
         if (endpoint.Mark(healthy, error))
         {
             if (healthy) LogHealthy(logger, endpoint.Address);

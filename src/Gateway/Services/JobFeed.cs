@@ -1,14 +1,21 @@
-using TLoRA.Rpc.V1;
+using System.Threading.Channels;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using TLoRA.Contracts.V1;
+using TLoRA.Gateway.Api;
 
 namespace TLoRA.Gateway.Services;
 
 /// <summary>
 /// Keeps one WatchJobs stream open per GPU service in the pool and hands every event, of every job, to in-process
-/// subscribers as it happens. A stream that ends or fails is reopened after a short backoff (1 s, doubling to 10 s;
-/// back to 1 s once connected); <see cref="Connected"/> fires after each (re)connection, since events published
-/// while a stream was down are not replayed.
+/// subscribers as it happens. Each stream has a deadline: before it runs out the next stream is opened, and only once
+/// that one is watching is the old one ended, so nothing falls between them (events both streams carry are passed on
+/// once). A stream that fails is reopened after a short backoff (1 s, doubling to 10 s; back to 1 s once connected);
+/// <see cref="Connected"/> fires after each such (re)connection, since events published while a stream was down are
+/// not replayed.
 /// </summary>
-public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, ILogger<JobFeed> logger) : BackgroundService
+public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOptions<GatewayOptions> options, ILogger<JobFeed> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(10);
@@ -33,26 +40,31 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, ILogg
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(pool.Endpoints.Select(e => Task.Run(() => FollowAsync(e, stoppingToken), CancellationToken.None)));
 
-    /// <summary>One service's stream, reopened until the gateway stops.</summary>
+    /// <summary>One service's streams, renewed and reopened until the gateway stops.</summary>
     private async Task FollowAsync(ServiceEndpoint endpoint, CancellationToken ct)
     {
         var address = endpoint.Address.ToString();
+        var renew = TimeSpan.FromMinutes(options.Value.WatchRenewMinutes);
         var delay = FirstRetry;
+        var dedup = new Deduplicator();
         while (!ct.IsCancellationRequested)
         {
-            var connected = false;
+            FeedStream? stream = null;
             try
             {
-                var stream = await client.OpenJobsFeedAsync(endpoint, ct).ConfigureAwait(false);
-                await using (stream.ConfigureAwait(false))
+                stream = new FeedStream(await client.OpenJobsFeedAsync(endpoint, ct).ConfigureAwait(false));
+                delay = FirstRetry;
+                LogConnected(logger, address);
+                RaiseConnected(address);
+                while (true)
                 {
-                    connected = true;
-                    delay = FirstRetry;
-                    LogConnected(logger, address);
-                    RaiseConnected(address);
-                    while (await stream.Enumerator.MoveNextAsync().ConfigureAwait(false)) Dispatch(stream.Enumerator.Current);
+                    await stream.ReadUntilAsync(DateTime.UtcNow + renew, e => Dispatch(dedup, e), ct).ConfigureAwait(false);
+                    var next = new FeedStream(await client.OpenJobsFeedAsync(endpoint, ct).ConfigureAwait(false));
+                    await stream.EndAsync(e => Dispatch(dedup, e)).ConfigureAwait(false);
+                    dedup.Forget();
+                    stream = next;
+                    LogRenewed(logger, address);
                 }
-                LogLost(logger, address, "the stream ended", delay.TotalSeconds);
             }
             catch (Exception) when (ct.IsCancellationRequested)
             {
@@ -60,8 +72,11 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, ILogg
             }
             catch (Exception e)
             {
-                if (connected) LogLost(logger, address, e.Message, delay.TotalSeconds);
-                else LogConnectFailed(logger, address, e.Message, delay.TotalSeconds);
+                LogLost(logger, address, e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message, delay.TotalSeconds);
+            }
+            finally
+            {
+                stream?.Dispose();
             }
             try
             {
@@ -75,8 +90,9 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, ILogg
         }
     }
 
-    private void Dispatch(JobEvent e)
+    private void Dispatch(Deduplicator dedup, JobEvent e)
     {
+        if (!dedup.IsNew(e)) return;
         Action<JobEvent>[] current;
         lock (gate) current = subscribers;
         foreach (var s in current)
@@ -117,6 +133,101 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, ILogg
         }
     }
 
+    /// <summary>One WatchJobs call, read into a queue by its own loop so that it can be ended while another is open.</summary>
+    private sealed class FeedStream : IDisposable
+    {
+        private readonly AsyncServerStreamingCall<JobEvent> call;
+        private readonly Channel<JobEvent> events = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly CancellationTokenSource end = new();
+
+        public FeedStream(AsyncServerStreamingCall<JobEvent> call)
+        {
+            this.call = call;
+            _ = Task.Run(PumpAsync);
+        }
+
+        private async Task PumpAsync()
+        {
+            try
+            {
+                while (await call.ResponseStream.MoveNext(end.Token).ConfigureAwait(false)) await events.Writer.WriteAsync(call.ResponseStream.Current).ConfigureAwait(false);
+                events.Writer.TryComplete(new RpcException(new Status(StatusCode.Unavailable, "the service ended the stream")));
+            }
+            catch (Exception e)
+            {
+                events.Writer.TryComplete(e);
+            }
+        }
+
+        /// <summary>Hands over events until <paramref name="until"/>; throws when the stream ends or fails first.</summary>
+        public async Task ReadUntilAsync(DateTime until, Action<JobEvent> onEvent, CancellationToken ct)
+        {
+            while (true)
+            {
+                var left = until - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return;
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timer.CancelAfter(left);
+                try
+                {
+                    if (!await events.Reader.WaitToReadAsync(timer.Token).ConfigureAwait(false)) await events.Reader.Completion.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                while (events.Reader.TryRead(out var e)) onEvent(e);
+            }
+        }
+
+        /// <summary>Ends the call and hands over what it had received.</summary>
+        public async Task EndAsync(Action<JobEvent> onEvent)
+        {
+            await end.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await events.Reader.Completion.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // ended on purpose
+            }
+            while (events.Reader.TryRead(out var e)) onEvent(e);
+        }
+
+        public void Dispose()
+        {
+            end.Cancel();
+            call.Dispose();
+            end.Dispose();
+        }
+    }
+
+    /// <summary>Each job's newest sequence passed on, so an event two overlapping streams carry goes out once. A job
+    /// that finished is forgotten two renewals later: by then every stream that could repeat its end has been read.</summary>
+    private sealed class Deduplicator
+    {
+        private readonly Dictionary<string, long> newest = [];
+        private List<string> finishedBefore = [];
+        private List<string> finished = [];
+
+        public bool IsNew(JobEvent e)
+        {
+            if (newest.TryGetValue(e.JobId, out var last) && e.Sequence <= last) return false;
+            newest[e.JobId] = e.Sequence;
+            if (JobEvents.IsTerminal(e)) finished.Add(e.JobId);
+            return true;
+        }
+
+        /// <summary>Called at each renewal, once the older stream has been read to its end.</summary>
+        public void Forget()
+        {
+            foreach (var id in finishedBefore) newest.Remove(id);
+            finishedBefore = finished;
+            finished = [];
+        }
+    }
+
     private sealed class Subscription(JobFeed feed, Action<JobEvent> onEvent) : IDisposable
     {
         private int disposed;
@@ -130,11 +241,11 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, ILogg
     [LoggerMessage(Level = LogLevel.Information, Message = "Following every job of GPU service {Address}")]
     private static partial void LogConnected(ILogger logger, string address);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Renewed the job feed of GPU service {Address}")]
+    private static partial void LogRenewed(ILogger logger, string address);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Lost the job feed of GPU service {Address}: {Reason}; reconnecting in {DelaySeconds} s")]
     private static partial void LogLost(ILogger logger, string address, string reason, double delaySeconds);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not open the job feed of GPU service {Address}: {Reason}; retrying in {DelaySeconds} s")]
-    private static partial void LogConnectFailed(ILogger logger, string address, string reason, double delaySeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A job feed subscriber failed")]
     private static partial void LogSubscriberFailed(ILogger logger, Exception exception);

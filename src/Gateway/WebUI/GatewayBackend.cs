@@ -2,14 +2,14 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Services;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using TLoRA.WebUI.Backend;
 
 namespace TLoRA.Gateway.WebUI;
 
 /// <summary>
 /// The WebUI's backend inside the gateway: the same GPU-service client the REST API uses, with failures turned into
-/// the same statuses and field names REST answers with (a refusal that names "min_rank" reaches the form as "minRank").
+/// the same statuses and field errors REST answers with (a refusal that names "min_rank" reaches the form as "minRank").
 /// </summary>
 public sealed class GatewayBackend(GpuClient client, IOptions<GatewayOptions> options) : IJobBackend
 {
@@ -17,7 +17,7 @@ public sealed class GatewayBackend(GpuClient client, IOptions<GatewayOptions> op
 
     public string ImageUrl(string imageId) => JobEvents.ImageUrl(imageId);
 
-    public string AdapterUrl(string adapterId) => $"/api/adapters/{Uri.EscapeDataString(adapterId)}";
+    public string AdapterUrl(string adapterId) => JobEvents.AdapterUrl(adapterId);
 
     public Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken ct) => Call(() => client.ListModelsAsync(ct));
 
@@ -72,7 +72,7 @@ public sealed class GatewayBackend(GpuClient client, IOptions<GatewayOptions> op
     {
         if (e is OperationCanceledException && ct.IsCancellationRequested) return null;
         if (e is BackendException) return null;
-        return Errors.ToProblem(e) is { } p ? new BackendException(p.Status, p.Title, p.Detail, p.Field, e)
+        return Errors.ToProblem(e) is { } p ? new BackendException(p.Status, p.Title, p.Detail, p.Errors, e)
             : new BackendException(502, "Gateway error", e.Message, null, e);
     }
 }

@@ -23,7 +23,10 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-4 };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL };
         var resolution = new Option<int?>("--resolution") { Description = "default: the model's native size" };
-        var every = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 100 };
+        var every = new Option<int>("--checkpoint-every")
+        {
+            Description = "save an adapter with previews every N steps; 0: only at the end", DefaultValueFactory = _ => new TrainingOptions().CheckpointInterval,
+        };
         var trigger = new Option<string>("--trigger") { DefaultValueFactory = _ => "sks" };
         var classWord = new Option<string>("--class") { DefaultValueFactory = _ => "dog" };
         var prompts = new Option<string[]>("--prompt") { Description = "validation prompt ({0} = trigger + class); repeatable", AllowMultipleArgumentsPerToken = false };
@@ -68,7 +71,9 @@ internal static class TrainCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("preparing", maxValue: options.Steps);
-                    foreach (var e in new AdapterTrainer(pipeline, options, output).Run(image, resume, cts.Token))
+                    var previews = new Progress(p => task.Description =
+                        Markup.Escape($"step {task.Value}/{options.Steps}: rendering preview {p.Image + 1} of {p.Images}, {p.Step}/{p.Steps}"));
+                    foreach (var e in new AdapterTrainer(pipeline, options, output).Run(image, resume, cts.Token, previews))
                     {
                         switch (e)
                         {
@@ -101,5 +106,11 @@ internal static class TrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>Reports on the calling thread (the trainer's), unlike <see cref="Progress{T}"/>.</summary>
+    private sealed class Progress(Action<SampleProgress> report) : IProgress<SampleProgress>
+    {
+        public void Report(SampleProgress value) => report(value);
     }
 }

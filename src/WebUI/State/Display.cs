@@ -1,5 +1,5 @@
 using System.Globalization;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.WebUI.State;
 

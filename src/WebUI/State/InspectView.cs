@@ -1,4 +1,4 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.WebUI.State;
 

@@ -1,4 +1,4 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.WebUI.State;
 
@@ -7,6 +7,9 @@ public sealed record StepPoint(int Step, double Loss, double SmoothedLoss, doubl
 public sealed record PreviewImage(string Prompt, int Index, string ImageId, string? ThumbnailDataUrl, int Width, int Height);
 
 public sealed record CheckpointView(int Step, string AdapterId, IReadOnlyList<PreviewImage> Previews);
+
+/// <summary>Rendering preview <see cref="Index"/> of <see cref="Count"/> for the checkpoint at <see cref="Step"/>.</summary>
+public sealed record PreviewProgress(int Step, int Index, int Count, int DenoisingStep, int DenoisingSteps);
 
 /// <summary>
 /// A job as its page shows it, folded from its events in sequence order. The page seeds it from the job record, then
@@ -47,6 +50,8 @@ public sealed class JobTimeline
     public double? ElapsedSeconds { get; private set; }
     public double? MeanEffectiveRank { get; private set; }
     public DateTimeOffset? Created { get; private set; }
+    /// <summary>While a checkpoint's previews are rendered: which one and how far; null otherwise.</summary>
+    public PreviewProgress? Previews { get; private set; }
 
     // Events arrive on a background thread while the page renders: lists are handed out as copies.
     public IReadOnlyList<StepPoint> Steps { get { lock (sync) return steps.ToArray(); } }
@@ -91,125 +96,106 @@ public sealed class JobTimeline
     /// <summary>Applies one event; false when it is not this job's or was already applied.</summary>
     public bool Apply(JobEvent e)
     {
-        var (jobId, seq) = e.EventCase switch
-        {
-            JobEvent.EventOneofCase.Train => (e.Train.JobId, e.Train.Sequence),
-            JobEvent.EventOneofCase.Sample => (e.Sample.JobId, e.Sample.Sequence),
-            _ => ("", 0L),
-        };
         lock (sync)
         {
-            if (jobId != JobId || seq <= LastSequence) return false;
-            LastSequence = seq;
-            if (e.EventCase == JobEvent.EventOneofCase.Train) Apply(e.Train);
-            else Apply(e.Sample);
+            if (e.JobId != JobId || e.Sequence <= LastSequence) return false;
+            LastSequence = e.Sequence;
+            ApplyLocked(e);
             return true;
         }
     }
 
-    private void Apply(TrainEvent e)
+    private void ApplyLocked(JobEvent e)
     {
-        Kind = JobKind.Train;
         switch (e.EventCase)
         {
-            case TrainEvent.EventOneofCase.Queued:
-                Queued(e.Queued.Position);
+            case JobEvent.EventOneofCase.Queued:
+                State = JobState.Queued;
+                QueuePosition = e.Queued.Position;
                 break;
-            case TrainEvent.EventOneofCase.Started:
+            case JobEvent.EventOneofCase.TrainStarted:
+                Kind = JobKind.Train;
                 State = JobState.Running;
                 QueuePosition = 0;
-                TotalSteps = e.Started.TotalSteps;
-                Step = e.Started.StartStep;
-                Method = e.Started.Method;
-                Rank = e.Started.Rank;
-                MinRank = e.Started.MinRank;
-                Alpha = e.Started.Alpha;
-                Prompt = NullIfEmpty(e.Started.Prompt);
+                TotalSteps = e.TrainStarted.TotalSteps;
+                Step = e.TrainStarted.StartStep;
+                Method = e.TrainStarted.Method;
+                Rank = e.TrainStarted.Rank;
+                MinRank = e.TrainStarted.MinRank;
+                Alpha = e.TrainStarted.Alpha;
+                Prompt = NullIfEmpty(e.TrainStarted.Prompt);
                 // A resumed job replays its steps from the checkpoint on: forget the steps after it.
-                steps.RemoveAll(p => p.Step > e.Started.StartStep);
+                steps.RemoveAll(p => p.Step > e.TrainStarted.StartStep);
                 break;
-            case TrainEvent.EventOneofCase.Step:
-                var s = e.Step;
+            case JobEvent.EventOneofCase.TrainStep:
+                Kind = JobKind.Train;
+                var s = e.TrainStep;
                 State = JobState.Running;
                 Step = s.Step;
                 TotalSteps = s.TotalSteps;
                 StepsPerSecond = s.StepsPerSecond > 0 ? s.StepsPerSecond : StepsPerSecond;
                 EtaSeconds = s.EtaSeconds;
+                Previews = null;
                 var smoothed = steps.Count == 0 ? s.Loss : steps[^1].SmoothedLoss + SmoothingWeight * (s.Loss - steps[^1].SmoothedLoss);
                 steps.Add(new StepPoint(s.Step, s.Loss, smoothed, s.Timestep, s.Rank));
                 break;
-            case TrainEvent.EventOneofCase.Checkpoint:
-                AdapterId = e.Checkpoint.AdapterId;
-                checkpoints.Add(new CheckpointView(e.Checkpoint.Step, e.Checkpoint.AdapterId,
-                    e.Checkpoint.Previews.Select(p => Preview(p.Prompt, p.Index, p.ImageId, p.ThumbnailPng, p.Width, p.Height)).ToArray()));
+            case JobEvent.EventOneofCase.TrainPreviews:
+                Kind = JobKind.Train;
+                var p = e.TrainPreviews;
+                Previews = new PreviewProgress(p.Step, p.Index, p.Count, p.DenoisingStep, p.DenoisingSteps);
                 break;
-            case TrainEvent.EventOneofCase.Completed:
+            case JobEvent.EventOneofCase.TrainCheckpoint:
+                Kind = JobKind.Train;
+                Previews = null;
+                AdapterId = e.TrainCheckpoint.AdapterId;
+                checkpoints.Add(new CheckpointView(e.TrainCheckpoint.Step, e.TrainCheckpoint.AdapterId,
+                    e.TrainCheckpoint.Previews.Select(v => Preview(v.Prompt, v.Index, v.ImageId, v.ThumbnailPng, v.Width, v.Height)).ToArray()));
+                break;
+            case JobEvent.EventOneofCase.TrainCompleted:
+                Kind = JobKind.Train;
                 State = JobState.Completed;
-                AdapterId = e.Completed.AdapterId;
-                Step = e.Completed.Steps;
+                AdapterId = e.TrainCompleted.AdapterId;
+                Step = e.TrainCompleted.Steps;
                 EtaSeconds = 0;
-                ElapsedSeconds = e.Completed.ElapsedSeconds;
-                MeanEffectiveRank = e.Completed.Summary?.MeanEffectiveRank;
+                ElapsedSeconds = e.TrainCompleted.ElapsedSeconds;
+                MeanEffectiveRank = e.TrainCompleted.Summary?.MeanEffectiveRank;
                 break;
-            case TrainEvent.EventOneofCase.Failed:
-                Failed(e.Failed.Message);
-                break;
-            case TrainEvent.EventOneofCase.Cancelled:
-                State = JobState.Cancelled;
-                Step = e.Cancelled.Step;
-                AdapterId = NullIfEmpty(e.Cancelled.LastAdapterId) ?? AdapterId;
-                EtaSeconds = null;
-                break;
-        }
-    }
-
-    private void Apply(SampleEvent e)
-    {
-        Kind = JobKind.Sample;
-        switch (e.EventCase)
-        {
-            case SampleEvent.EventOneofCase.Queued:
-                Queued(e.Queued.Position);
-                break;
-            case SampleEvent.EventOneofCase.Started:
+            case JobEvent.EventOneofCase.SampleStarted:
+                Kind = JobKind.Sample;
                 State = JobState.Running;
                 QueuePosition = 0;
-                TotalSteps = Math.Max(1, e.Started.Prompts) * e.Started.Steps;
+                TotalSteps = Math.Max(1, e.SampleStarted.Prompts) * e.SampleStarted.Steps;
                 break;
-            case SampleEvent.EventOneofCase.Step:
+            case JobEvent.EventOneofCase.SampleStep:
+                Kind = JobKind.Sample;
                 State = JobState.Running;
-                Step = e.Step.PromptIndex * e.Step.Steps + e.Step.Step;
+                Step = e.SampleStep.PromptIndex * e.SampleStep.Steps + e.SampleStep.Step;
                 break;
-            case SampleEvent.EventOneofCase.Image:
-                var i = e.Image;
+            case JobEvent.EventOneofCase.SampleImage:
+                Kind = JobKind.Sample;
+                var i = e.SampleImage;
                 samples.Add(Preview(i.Prompt, i.Index, i.ImageId, i.Png, i.Width, i.Height));
                 break;
-            case SampleEvent.EventOneofCase.Completed:
+            case JobEvent.EventOneofCase.SampleCompleted:
+                Kind = JobKind.Sample;
                 State = JobState.Completed;
                 Step = TotalSteps;
-                ElapsedSeconds = e.Completed.ElapsedSeconds;
+                ElapsedSeconds = e.SampleCompleted.ElapsedSeconds;
                 break;
-            case SampleEvent.EventOneofCase.Failed:
-                Failed(e.Failed.Message);
+            case JobEvent.EventOneofCase.Failed:
+                State = JobState.Failed;
+                Error = e.Failed.Message;
+                EtaSeconds = null;
+                Previews = null;
                 break;
-            case SampleEvent.EventOneofCase.Cancelled:
+            case JobEvent.EventOneofCase.Cancelled:
                 State = JobState.Cancelled;
+                if (Kind != JobKind.Sample) Step = e.Cancelled.Step;
+                AdapterId = NullIfEmpty(e.Cancelled.LastAdapterId) ?? AdapterId;
+                EtaSeconds = null;
+                Previews = null;
                 break;
         }
-    }
-
-    // The event kinds both job families share (the two proto oneofs have their own case enums).
-    private void Queued(int position)
-    {
-        State = JobState.Queued;
-        QueuePosition = position;
-    }
-
-    private void Failed(string message)
-    {
-        State = JobState.Failed;
-        Error = message;
-        EtaSeconds = null;
     }
 
     private static PreviewImage Preview(string prompt, int index, string imageId, Google.Protobuf.ByteString png, int width, int height) =>

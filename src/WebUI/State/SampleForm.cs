@@ -1,4 +1,4 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.WebUI.State;
 
@@ -60,8 +60,9 @@ public sealed class SampleForm
             Steps = Steps,
             Seed = Seed,
             ImagesPerPrompt = ImagesPerPrompt,
-            AdapterScale = AdapterId.Trim().Length > 0 ? AdapterScale : 0,
         };
+        // with no adapter the scale means nothing: left unset (0 would switch an adapter off)
+        if (AdapterId.Trim().Length > 0) r.AdapterScale = AdapterScale;
         r.Prompts.AddRange(PromptList);
         return r;
     }

@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 
 namespace TLoRA.WebUI.State;
 
@@ -7,7 +7,7 @@ public sealed record MethodChoice(AdapterMethod Value, string Text);
 
 /// <summary>
 /// The new-training form: the paper's defaults (rank 64 capped by the model, r_min = rank/2, α = 1, 800 steps,
-/// checkpoint every 100), inline validation that names each bad field the way the service would, and the request.
+/// checkpoint every 100; 0: only at the end), inline validation that names each bad field the way the service would, and the request.
 /// Field keys are the REST/camelCase names the gateway uses, so the service's own refusals land on the same field.
 /// </summary>
 public sealed class TrainForm
@@ -77,7 +77,7 @@ public sealed class TrainForm
         Check(EffectiveMinRank >= 1 && EffectiveMinRank <= Rank, "minRank", $"must be in 1..rank ({Rank})");
         Check(Alpha > 0 && double.IsFinite(Alpha), "alpha", "must be positive");
         Check(Steps is >= 1 and <= 100_000, "steps", "must be in 1..100000");
-        Check(CheckpointInterval >= 1 && CheckpointInterval <= Math.Max(1, Steps), "checkpointInterval", $"must be in 1..steps ({Steps})");
+        Check(CheckpointInterval >= 0 && CheckpointInterval <= Math.Max(1, Steps), "checkpointInterval", $"must be in 0..steps ({Steps}); 0: only at the end");
         Check(PreviewSteps is >= 1 and <= 200, "previewSteps", "must be in 1..200");
         Check(Prompts.Count <= 32, "validationPrompts", $"at most 32 prompts, got {Prompts.Count}");
         return errors;

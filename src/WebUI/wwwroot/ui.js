@@ -5,7 +5,6 @@
 (() => {
   "use strict";
   const REFRESH_MS = 300;
-  const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
   function liveRegion() { return document.querySelector("[data-live-url]"); }
 
@@ -55,14 +54,13 @@
     if (jobId && region.dataset.finished === "true") return;
     let next = Number(region.dataset.nextSequence || "1");
     const connection = new signalR.HubConnectionBuilder().withUrl("/hubs/jobs").withAutomaticReconnect().build();
-    const onEvent = type => data => {
-      if (data && data.sequence >= next) next = data.sequence + 1;
+    // "event": one job's events {jobId, sequence, time, type, final, data}; "activity": every job's, without data.
+    connection.on("event", e => {
+      if (e.sequence >= next) next = e.sequence + 1;
       scheduleRefresh();
-      if (jobId && TERMINAL.has(type)) connection.stop();
-    };
-    for (const type of ["queued", "started", "step", "checkpoint", "sample", "done", "failed", "cancelled"])
-      connection.on(type, onEvent(type));
-    connection.on("job", () => scheduleRefresh());
+      if (e.final) connection.stop();
+    });
+    connection.on("activity", () => scheduleRefresh());
     const join = () => jobId ? connection.invoke("Join", jobId, next) : connection.invoke("JoinAll");
     connection.onreconnecting(() => setStatus("Connection to the gateway lost — reconnecting…"));
     connection.onreconnected(async () => { setStatus(null); await join(); scheduleRefresh(); });

@@ -23,7 +23,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         service = await ServiceHost.StartAsync();
-        Gateway = BuildGateway(service.Channel.Address.ToString());
+        Gateway = BuildGateway(service.Address.ToString());
         // Every test here may rely on the job feed being live: wait for its first connection.
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Gateway.Services.GetRequiredService<JobFeed>().Connected += _ => connected.TrySetResult();
@@ -94,7 +94,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         return form;
     }
 
-    /// <summary>Polls GET /api/jobs/{id}/events until a terminal event; returns every event.</summary>
+    /// <summary>Polls GET /api/jobs/{id}/events until the job's final event; returns every event.</summary>
     public async Task<List<JsonElement>> EventsUntilEndAsync(string jobId, TimeSpan timeout)
     {
         var events = new List<JsonElement>();
@@ -103,7 +103,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         {
             var batch = await Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{jobId}/events?from={events.Count + 1}");
             events.AddRange(batch!);
-            if (events.Count > 0 && events[^1].GetProperty("type").GetString() is "done" or "failed" or "cancelled") return events;
+            if (events.Count > 0 && events[^1].GetProperty("final").GetBoolean()) return events;
             await Task.Delay(200);
         }
         throw new TimeoutException($"job {jobId} did not end within {timeout}; events so far: {events.Count}");

@@ -1,6 +1,6 @@
 // A dashboard's all-jobs view: connects to the gateway's /hubs/jobs with @microsoft/signalr, calls JoinAll and prints
-// {"event":"joined"}; then prints one JSON line per "job" message ({jobId, type, sequence}, any job). It reads a job id
-// from stdin; once that job's terminal event has arrived it calls LeaveAll, prints {"event":"left"} and exits.
+// {"event":"joined"}; then prints one JSON line per "activity" message ({jobId, type, sequence}, any job). It reads a job
+// id from stdin; once that job's final event has arrived it calls LeaveAll, prints {"event":"left"} and exits.
 // Usage: node watch_all.js <gateway base url>   (then write a job id and a newline to stdin)
 "use strict";
 const signalR = require("@microsoft/signalr");
@@ -10,7 +10,6 @@ if (!baseUrl) {
   console.error("usage: node watch_all.js <gateway base url>");
   process.exit(64);
 }
-const terminal = new Set(["done", "failed", "cancelled"]);
 
 const connection = new signalR.HubConnectionBuilder()
   .withUrl(`${baseUrl.replace(/\/$/, "")}/hubs/jobs`)
@@ -41,9 +40,9 @@ async function finishIfDone() {
   process.exit(0);
 }
 
-connection.on("job", (m) => {
+connection.on("activity", (m) => {
   console.log(JSON.stringify({ jobId: m.jobId, type: m.type, sequence: m.sequence }));
-  if (terminal.has(m.type)) ended.add(m.jobId);
+  if (m.final) ended.add(m.jobId);
   finishIfDone().catch(fail);
 });
 

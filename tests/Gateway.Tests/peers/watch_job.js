@@ -1,5 +1,5 @@
 // A dashboard as the web UI will be one: connects to the gateway's /hubs/jobs with @microsoft/signalr, joins a job
-// from a sequence number and prints one JSON line per event ({type, jobId, sequence}) until the job ends.
+// from a sequence number and prints one JSON line per "event" message ({type, jobId, sequence}) until the job's final one.
 // Usage: node watch_job.js <gateway base url> <job id> <from sequence>
 "use strict";
 const signalR = require("@microsoft/signalr");
@@ -9,8 +9,6 @@ if (!baseUrl || !jobId) {
   console.error("usage: node watch_job.js <gateway base url> <job id> <from sequence>");
   process.exit(64);
 }
-const methods = ["queued", "started", "step", "checkpoint", "sample", "done", "failed", "cancelled"];
-const terminal = new Set(["done", "failed", "cancelled"]);
 
 const connection = new signalR.HubConnectionBuilder()
   .withUrl(`${baseUrl.replace(/\/$/, "")}/hubs/jobs`)
@@ -26,19 +24,19 @@ const timer = setTimeout(() => {
 // once the invocation has settled (stopping earlier cancels it and would look like a hub error).
 let joined = Promise.resolve();
 
-for (const method of methods) {
-  connection.on(method, async (event) => {
-    const line = { type: method, jobId: event.jobId, sequence: event.sequence };
-    if (method === "checkpoint") line.previews = (event.previews || []).map((p) => ({ imageUrl: p.imageUrl, thumbnail: (p.thumbnailDataUrl || "").slice(0, 22) }));
-    console.log(JSON.stringify(line));
-    if (terminal.has(method)) {
-      clearTimeout(timer);
-      await joined.catch(() => {});
-      await connection.stop();
-      process.exit(0);
-    }
-  });
-}
+connection.on("event", async (event) => {
+  const line = { type: event.type, jobId: event.jobId, sequence: event.sequence };
+  if (event.type === "trainCheckpoint") {
+    line.previews = (event.data.previews || []).map((p) => ({ imageUrl: p.imageUrl, thumbnail: (p.thumbnailDataUrl || "").slice(0, 22) }));
+  }
+  console.log(JSON.stringify(line));
+  if (event.final) {
+    clearTimeout(timer);
+    await joined.catch(() => {});
+    await connection.stop();
+    process.exit(0);
+  }
+});
 
 (async () => {
   try {

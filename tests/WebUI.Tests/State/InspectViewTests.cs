@@ -1,4 +1,4 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using TLoRA.WebUI.State;
 
 namespace TLoRA.WebUI.Tests.State;

@@ -1,4 +1,4 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using TLoRA.WebUI.State;
 using static TLoRA.WebUI.Tests.State.Events;
 
@@ -23,15 +23,18 @@ public sealed class JobTimelineTests
         Assert.Equal(0.5, t.Progress);
         Assert.Equal(1.0, t.EtaSeconds);
         Assert.Equal(2, t.StepsPerSecond);
-        t.Apply(Checkpoint("j1", 5, 2, "a-2", [0x89, 0x50]));
+        t.Apply(Previews("j1", 5, step: 2, index: 1, count: 2));
+        Assert.Equal(new PreviewProgress(2, 1, 2, 1, 2), t.Previews);
+        t.Apply(Checkpoint("j1", 6, 2, "a-2", [0x89, 0x50]));
+        Assert.Null(t.Previews);
         Assert.Equal("a-2", t.AdapterId);
         var preview = Assert.Single(Assert.Single(t.Checkpoints).Previews);
         Assert.Equal("data:image/png;base64,iVA=", preview.ThumbnailDataUrl);
-        t.Apply(Train("j1", 6, e => e.Completed = new TrainCompleted { AdapterId = "a-final", Steps = 4, ElapsedSeconds = 3.5, Summary = new InspectSummary { MeanEffectiveRank = 2.5 } }));
+        t.Apply(Of("j1", 7, e => e.TrainCompleted = new TrainCompleted { AdapterId = "a-final", Steps = 4, ElapsedSeconds = 3.5, Summary = new InspectSummary { MeanEffectiveRank = 2.5 } }));
         Assert.Equal(JobState.Completed, t.State);
         Assert.True(t.IsFinished);
         Assert.Equal(("a-final", 4, 3.5, 2.5), (t.AdapterId, t.Step, t.ElapsedSeconds!.Value, t.MeanEffectiveRank!.Value));
-        Assert.Equal(6, t.LastSequence);
+        Assert.Equal(7, t.LastSequence);
     }
 
     [Fact]
@@ -75,13 +78,13 @@ public sealed class JobTimelineTests
     {
         var t = new JobTimeline("j");
         t.Apply(Checkpoint("j", 1, 2, "a-2", [1]));
-        t.Apply(Train("j", 2, e => e.Cancelled = new Cancelled { Step = 3, LastAdapterId = "" }));
+        t.Apply(Of("j", 2, e => e.Cancelled = new Cancelled { Step = 3, LastAdapterId = "" }));
         Assert.Equal(JobState.Cancelled, t.State);
         Assert.Equal("a-2", t.AdapterId);
         Assert.Equal(3, t.Step);
 
         var f = new JobTimeline("k");
-        f.Apply(Train("k", 1, e => e.Failed = new Failed { Code = 8, Message = "out of memory on cuda:0" }));
+        f.Apply(Of("k", 1, e => e.Failed = new Failed { Code = 8, Message = "out of memory on cuda:0" }));
         Assert.Equal(JobState.Failed, f.State);
         Assert.Equal("out of memory on cuda:0", f.Error);
     }
@@ -90,14 +93,14 @@ public sealed class JobTimelineTests
     public void Sampling_progress_counts_prompts_times_steps()
     {
         var t = new JobTimeline("s");
-        t.Apply(Sample("s", 1, e => e.Started = new SampleStarted { Images = 4, Steps = 10, Prompts = 2 }));
+        t.Apply(Of("s", 1, e => e.SampleStarted = new SampleStarted { Images = 4, Steps = 10, Prompts = 2 }));
         Assert.Equal(20, t.TotalSteps);
-        t.Apply(Sample("s", 2, e => e.Step = new SampleStep { PromptIndex = 1, Step = 5, Steps = 10 }));
+        t.Apply(Of("s", 2, e => e.SampleStep = new SampleStep { PromptIndex = 1, Step = 5, Steps = 10 }));
         Assert.Equal(15, t.Step);
         Assert.Equal(0.75, t.Progress);
-        t.Apply(Sample("s", 3, e => e.Image = new SampleImage { Index = 0, Prompt = "p", ImageId = "s-i0", Width = 64, Height = 64 }));
+        t.Apply(Of("s", 3, e => e.SampleImage = new SampleImage { Index = 0, Prompt = "p", ImageId = "s-i0", Width = 64, Height = 64 }));
         Assert.Null(Assert.Single(t.Samples).ThumbnailDataUrl);
-        t.Apply(Sample("s", 4, e => e.Completed = new SampleCompleted { ElapsedSeconds = 1 }));
+        t.Apply(Of("s", 4, e => e.SampleCompleted = new SampleCompleted { ElapsedSeconds = 1 }));
         Assert.Equal(1.0, t.Progress);
         Assert.Equal(JobKind.Sample, t.Kind);
     }

@@ -1,4 +1,4 @@
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using TLoRA.WebUI.State;
 
 namespace TLoRA.WebUI.Tests.State;
@@ -51,7 +51,7 @@ public sealed class TrainFormTests
     [Theory]
     [InlineData("rank", "at most 32 for this model (its attention dims)")]
     [InlineData("minRank", "must be in 1..rank (8)")]
-    [InlineData("checkpointInterval", "must be in 1..steps (10)")]
+    [InlineData("checkpointInterval", "must be in 0..steps (10); 0: only at the end")]
     [InlineData("trigger", "one word, e.g. sks")]
     [InlineData("classWord", "the concept's class, e.g. dog")]
     [InlineData("alpha", "must be positive")]
@@ -110,5 +110,15 @@ public sealed class TrainFormReadTests
         // a new upload replaces the kept image
         var g = TrainForm.Read(n => fields.GetValueOrDefault(n), ("notes.txt", "hello"u8.ToArray(), 5), 1024, errors);
         Assert.Equal("'notes.txt' is not a PNG or JPEG file", g.Validate()["image"]);
+    }
+
+    [Fact]
+    public void A_checkpoint_interval_of_0_means_only_at_the_end_and_is_sent_as_set()
+    {
+        var f = new TrainForm { ModelId = "sdxl-tiny", ClassWord = "robot", Image = [0xFF, 0xD8, 0xFF, 0xE0], CheckpointInterval = 0 };
+        Assert.Empty(f.Validate());
+        var r = f.ToRequest();
+        Assert.True(r.HasCheckpointInterval);
+        Assert.Equal(0, r.CheckpointInterval);
     }
 }

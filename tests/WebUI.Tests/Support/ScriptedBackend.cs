@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using TLoRA.Rpc.V1;
+using TLoRA.Contracts.V1;
 using TLoRA.WebUI.Backend;
 
 namespace TLoRA.WebUI.Tests.Support;
