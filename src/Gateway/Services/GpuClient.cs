@@ -52,27 +52,26 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     }
 
     /// <summary>Replays a job's events from <paramref name="fromSequence"/> and follows it live until it ends. A
-    /// stream that reaches its deadline is reopened from the next sequence, so none is lost or repeated.</summary>
+    /// stream that reaches its deadline (before or after its first event: a job may wait in a queue, or render, for
+    /// longer) is reopened from the next sequence, so none is lost or repeated.</summary>
     public async IAsyncEnumerable<JobEvent> WatchAsync(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken ct)
     {
         var next = Math.Max(fromSequence, 1);
         while (true)
         {
             var from = next;
-            var (call, first) = await OpenAsync(jobId, c => c.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = from },
+            var (call, e, renew) = await OpenAsync(jobId, c => c.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = from },
                 deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
             using (call)
             {
-                var e = first;
                 while (e is not null)
                 {
                     yield return e;
                     next = e.Sequence + 1;
                     if (JobEvents.IsTerminal(e)) yield break;
-                    (e, var renew) = await NextAsync(call, ct).ConfigureAwait(false);
-                    if (e is null && !renew) yield break;
+                    (e, renew) = await NextAsync(call, ct).ConfigureAwait(false);
                 }
-                if (first is null) yield break;
+                if (!renew) yield break;
             }
         }
     }
@@ -147,10 +146,12 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     /// NOT_FOUND surfaces before a response starts.</summary>
     public async Task<Download> DownloadAsync(string id, bool adapter, CancellationToken ct)
     {
-        var (call, first) = await OpenAsync(id, c => adapter
+        var (call, first, expired) = await OpenAsync(id, c => adapter
             ? c.DownloadAdapter(new DownloadAdapterRequest { AdapterId = id }, deadline: StreamDeadline, cancellationToken: ct)
             : c.DownloadImage(new DownloadImageRequest { ImageId = id }, deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
-        return new Download(call, first, ct);
+        if (!expired) return new Download(call, first, ct);
+        call.Dispose();
+        throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the GPU service did not start sending '{id}' in time"));
     }
 
     /// <summary>A download: the first chunk (its name and size) and the rest.</summary>
@@ -192,16 +193,21 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
         throw busy ?? (Exception)new ServiceUnavailableException(pool.UnavailableReason());
     }
 
-    /// <summary>Opens a server stream on the owner of <paramref name="id"/> and reads its first message.</summary>
-    private Task<(AsyncServerStreamingCall<T> Call, T? First)> OpenAsync<T>(string id, Func<Client, AsyncServerStreamingCall<T>> open,
-        CancellationToken ct) where T : class =>
+    /// <summary>Opens a server stream on the owner of <paramref name="id"/> and reads its first message; Expired when
+    /// the stream's deadline came first (the caller decides whether that is a failure or a renewal).</summary>
+    private Task<(AsyncServerStreamingCall<T> Call, T? First, bool Expired)> OpenAsync<T>(string id,
+        Func<Client, AsyncServerStreamingCall<T>> open, CancellationToken ct) where T : class =>
         OnOwnerAsync(id, async c =>
         {
             var call = open(c);
             try
             {
                 var any = await call.ResponseStream.MoveNext(ct).ConfigureAwait(false);
-                return (call, any ? call.ResponseStream.Current : null);
+                return (call, any ? call.ResponseStream.Current : null, false);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded && !ct.IsCancellationRequested)
+            {
+                return (call, null, true);
             }
             catch
             {

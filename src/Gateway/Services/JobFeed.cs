@@ -61,6 +61,7 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOpti
                     await stream.ReadUntilAsync(DateTime.UtcNow + renew, e => Dispatch(dedup, e), ct).ConfigureAwait(false);
                     var next = new FeedStream(await client.OpenJobsFeedAsync(endpoint, ct).ConfigureAwait(false));
                     await stream.EndAsync(e => Dispatch(dedup, e)).ConfigureAwait(false);
+                    stream.Dispose();
                     dedup.Forget();
                     stream = next;
                     LogRenewed(logger, address);
@@ -186,13 +187,13 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOpti
             await end.CancelAsync().ConfigureAwait(false);
             try
             {
-                await events.Reader.Completion.ConfigureAwait(false);
+                while (await events.Reader.WaitToReadAsync().ConfigureAwait(false))
+                    while (events.Reader.TryRead(out var e)) onEvent(e);
             }
             catch (Exception)
             {
-                // ended on purpose
+                // the call ended as asked (its reader completes with the cancellation)
             }
-            while (events.Reader.TryRead(out var e)) onEvent(e);
         }
 
         public void Dispose()

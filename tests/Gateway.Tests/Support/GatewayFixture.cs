@@ -42,9 +42,13 @@ public sealed class GatewayFixture : IAsyncLifetime
     }
 
     /// <summary>A gateway for <paramref name="services"/> on 127.0.0.1, port 0, not yet started.</summary>
-    public static WebApplication BuildGateway(params string[] services)
+    public static WebApplication BuildGateway(params string[] services) => BuildGateway(services, []);
+
+    /// <summary>As above, with more "Gateway:" settings (name → value).</summary>
+    public static WebApplication BuildGateway(string[] services, Dictionary<string, string> gateway)
     {
         var settings = new Dictionary<string, string?> { ["Gateway:HealthCheckIntervalSeconds"] = "0.5" };
+        foreach (var (name, value) in gateway) settings[$"Gateway:{name}"] = value;
         for (var i = 0; i < services.Length; i++) settings[$"Gateway:Services:{i}"] = services[i];
         return GatewayHost.Build([], b =>
         {
