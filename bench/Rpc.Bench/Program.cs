@@ -41,6 +41,7 @@ await workloads.WarmUpAsync();
 await workloads.UnaryLatencyAsync();
 await workloads.UnaryThroughputAsync(concurrency: 16);
 await workloads.StreamThroughputAsync();
+await workloads.StreamThroughputAsync(coalesce: true);
 await workloads.PacedStreamLatencyAsync();
 await app.StopAsync();
 return 0;

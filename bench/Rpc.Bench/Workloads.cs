@@ -14,6 +14,7 @@ internal sealed class Workloads(Echo.EchoClient client, BenchOptions options)
     {
         for (var i = 0; i < 2_000; i++) await client.SayAsync(_request);
         await DrainAsync(new StreamRequest { Count = 20_000, PayloadSize = options.Payload }, null);
+        await DrainAsync(new StreamRequest { Count = 20_000, PayloadSize = options.Payload, Coalesce = true }, null);
     }
 
     /// <summary>Sequential unary calls: one in flight at a time.</summary>
@@ -50,15 +51,16 @@ internal sealed class Workloads(Echo.EchoClient client, BenchOptions options)
         Print($"unary, {concurrency} concurrent ({all.Length} calls)", all.Length / total.Elapsed.TotalSeconds, "calls/s", all);
     }
 
-    /// <summary>One server stream as fast as it goes; latency = server write to client read (includes queueing).</summary>
-    public async Task StreamThroughputAsync()
+    /// <summary>One server stream as fast as it goes; latency = server write to client read (includes queueing).
+    /// <paramref name="coalesce"/>: written as the GPU service writes its event streams instead of a flush per message.</summary>
+    public async Task StreamThroughputAsync(bool coalesce = false)
     {
         var samples = new double[options.Messages];
         var total = Stopwatch.StartNew();
-        await DrainAsync(new StreamRequest { Count = options.Messages, PayloadSize = options.Payload }, samples);
+        await DrainAsync(new StreamRequest { Count = options.Messages, PayloadSize = options.Payload, Coalesce = coalesce }, samples);
         var seconds = total.Elapsed.TotalSeconds;
         var perMessageBytes = new EchoReply { Index = options.Messages, Payload = _request.Payload, SentAtTicks = long.MaxValue }.CalculateSize() + 5;
-        Print($"server stream, flat out ({options.Messages} msgs)", options.Messages / seconds, "msgs/s", samples,
+        Print($"server stream, flat out{(coalesce ? ", coalesced" : "")} ({options.Messages} msgs)", options.Messages / seconds, "msgs/s", samples,
             $"{options.Messages * (double)perMessageBytes / seconds / 1e6:0.0} MB/s");
     }
 

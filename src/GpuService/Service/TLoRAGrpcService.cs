@@ -100,11 +100,8 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
         return Follow(job.JobId, request.FromSequence, responseStream, context);
     }
 
-    private async Task Follow(string jobId, long fromSequence, IServerStreamWriter<JobEvent> stream, ServerCallContext context)
-    {
-        await foreach (var e in jobs.Bus.Watch(jobId, fromSequence, context.CancellationToken).ConfigureAwait(false))
-            await stream.WriteAsync(e, context.CancellationToken).ConfigureAwait(false);
-    }
+    private Task Follow(string jobId, long fromSequence, IServerStreamWriter<JobEvent> stream, ServerCallContext context) =>
+        stream.WriteAllAsync(jobs.Bus.Watch(jobId, fromSequence, context.CancellationToken), context.CancellationToken);
 
     /// <summary>Every job's live events until the client cancels or the service stops (no replay). The response
     /// headers go out once the bus subscription is in place, so a client holding them misses no later event.</summary>
