@@ -4,7 +4,9 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using TLoRA.Contracts.V1;
 using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Jobs;
@@ -124,6 +126,23 @@ public class CompanionServicesTests
         var ex = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.SubmitTrainAsync(request));
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
         Assert.Empty(host.App.Services.GetRequiredService<JobStore>().List(10));
+    }
+
+    [Fact]
+    public async Task Keep_alive_pings_and_message_limits_come_from_the_settings()
+    {
+        await using var host = await ServiceHost.StartAsync(configure: o =>
+        {
+            o.KeepAlivePingSeconds = 7;
+            o.KeepAlivePingTimeoutSeconds = 3;
+            o.MaxSendMessageSize = 2 * 1024 * 1024;
+            o.MaxReceiveMessageSize = 3 * 1024 * 1024;
+            o.MaxImageBytes = 1024 * 1024;
+        });
+        var kestrel = host.App.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+        Assert.Equal((TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(3)), (kestrel.Limits.Http2.KeepAlivePingDelay, kestrel.Limits.Http2.KeepAlivePingTimeout));
+        var grpc = host.App.Services.GetRequiredService<IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>>().Value;
+        Assert.Equal((2 * 1024 * 1024, 3 * 1024 * 1024), (grpc.MaxSendMessageSize, grpc.MaxReceiveMessageSize));
     }
 
     [Fact]

@@ -123,6 +123,10 @@ public abstract class PeerRun : IAsyncLifetime
 
     protected static string Protos => Path.Combine(RepoRoot, "protos");
 
+    /// <summary>What every peer script takes: SCRIPT HOST:PORT PROTOS_DIR GOOGLE_RPC_PROTOS_DIR IMAGE MAX_MESSAGE_BYTES.</summary>
+    protected static string[] Arguments(string script, string target, string googleRpcProtos) =>
+        [script, target, Protos, googleRpcProtos, Image, MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+
     protected static string Which(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
         .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists)
@@ -142,8 +146,7 @@ public sealed class PythonPeerRun : PeerRun
                                            "protobuf-compiler-grpc grpc-proto (bash .ci/setup does it)");
         var peers = Path.Combine(RepoRoot, "tests", "GpuService.Tests", "peers", "python");
         var start = new ProcessStartInfo(python) { WorkingDirectory = peers };
-        foreach (var a in new[] { Path.Combine(peers, "tlora_peer.py"), target, Protos, googleRpcProtos, Image, MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(a);
+        foreach (var a in Arguments(Path.Combine(peers, "tlora_peer.py"), target, googleRpcProtos)) start.ArgumentList.Add(a);
         return Task.FromResult(start);
     }
 }
@@ -159,8 +162,7 @@ public sealed class NodePeerRun : PeerRun
         Assert.True(File.Exists(Path.Combine(peers, "node_modules", "@grpc", "grpc-js", "package.json")),
             $"the node peer's packages are missing: run `npm ci` in {peers} (bash .ci/setup does it)");
         var start = new ProcessStartInfo(Which("node")) { WorkingDirectory = peers };
-        foreach (var a in new[] { Path.Combine(peers, "tlora_peer.js"), target, Protos, googleRpcProtos, Image, MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(a);
+        foreach (var a in Arguments(Path.Combine(peers, "tlora_peer.js"), target, googleRpcProtos)) start.ArgumentList.Add(a);
         return Task.FromResult(start);
     }
 }
