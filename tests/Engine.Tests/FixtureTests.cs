@@ -1,5 +1,6 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
@@ -40,7 +41,7 @@ public sealed class FixtureTests
             using var t = file.Read(name);
             Assert.Equal(entry.Shape, t.shape);
             Assert.Equal(entry.Dtype, t.dtype);
-            Assert.Equal(raw.AsSpan((int)entry.FileOffset, (int)entry.ByteLength).ToArray(), t.ToBytes());
+            Assert.Equal(raw.AsSpan((int)entry.FileOffset, (int)entry.ByteLength).ToArray(), t.bytes.ToArray());
             if (!entry.Dtype.IsFloatingPoint() || t.numel() == 0) continue;
             var nonFinite = t.isfinite().logical_not().sum().item<long>();
             if (KnownNonFinite.Contains((relative.Replace('\\', '/'), name)))
@@ -73,7 +74,7 @@ public sealed class FixtureTests
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var baseline = torch.live_tensor_count;
+        var baseline = LiveTensors.Count;
         long total = 0;
         using (torch.NewDisposeScope())
         {
@@ -84,9 +85,9 @@ public sealed class FixtureTests
                 Assert.Equal(file.Count, all.Count);
                 total += all.Count;
             }
-            Assert.Equal(baseline + total, torch.live_tensor_count);
+            Assert.Equal(baseline + total, LiveTensors.Count);
         }
         Assert.True(total > 1000);
-        Assert.Equal(baseline, torch.live_tensor_count);
+        Assert.Equal(baseline, LiveTensors.Count);
     }
 }

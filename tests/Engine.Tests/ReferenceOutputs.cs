@@ -1,5 +1,6 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
@@ -19,8 +20,8 @@ internal static class ReferenceOutputs
     public static double RelativeError(Tensor expected, Tensor actual)
     {
         using var scope = torch.NewDisposeScope();
-        var e = expected.detach().to(Device.CPU, ScalarType.Float64);
-        var a = actual.detach().to(Device.CPU, ScalarType.Float64);
-        return (e - a).abs().amax().item() / e.abs().amax().item();
+        var e = expected.detach().to(ScalarType.Float64, torch.CPU);
+        var a = actual.detach().to(ScalarType.Float64, torch.CPU);
+        return (e - a).abs().amax().ToDouble() / e.abs().amax().ToDouble();
     }
 }

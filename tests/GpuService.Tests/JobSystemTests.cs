@@ -3,7 +3,8 @@ using TLoRA.Engine.IO;
 using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Jobs;
 using TLoRA.Rpc.V1;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Tests;
 

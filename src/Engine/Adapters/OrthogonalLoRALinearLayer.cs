@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -20,16 +22,16 @@ public sealed class OrthogonalLoRALinearLayer : Module
     public readonly Parameter base_lambda;
 
     public OrthogonalLoRALinearLayer(long in_features, long out_features, int rank, InitComponents init = InitComponents.Last,
-        Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(OrthogonalLoRALinearLayer))
     {
         if (rank > Math.Min(in_features, out_features))
             throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank {rank} exceeds the layer's dims {out_features}×{in_features}");
-        q_layer = new Linear(in_features, rank, hasBias: false, dtype, device);
-        p_layer = new Linear(rank, out_features, hasBias: false, dtype, device);
-        base_q = new Linear(in_features, rank, hasBias: false, dtype, device);
-        base_p = new Linear(rank, out_features, hasBias: false, dtype, device);
-        lambda_layer = new Parameter(torch.ones([1, rank], dtype, device));
-        base_lambda = new Parameter(torch.ones([1, rank], dtype, device), requires_grad: false);
+        q_layer = Linear(in_features, rank, hasBias: false, device: device, dtype: dtype);
+        p_layer = Linear(rank, out_features, hasBias: false, device: device, dtype: dtype);
+        base_q = Linear(in_features, rank, hasBias: false, device: device, dtype: dtype);
+        base_p = Linear(rank, out_features, hasBias: false, device: device, dtype: dtype);
+        lambda_layer = new Parameter(torch.ones([1, rank], device: device, dtype: dtype));
+        base_lambda = new Parameter(torch.ones([1, rank], device: device, dtype: dtype), requires_grad: false);
         Initialise(in_features, out_features, rank, init, generator);
         base_q.requires_grad_(false);
         base_p.requires_grad_(false);
@@ -42,8 +44,8 @@ public sealed class OrthogonalLoRALinearLayer : Module
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var r = torch.randn([outF, inF], generator, ScalarType.Float32) * (1.0 / rank);
-        var (u, s, vh) = torch.linalg.svd(r, full_matrices: false);
+        var r = torch.randn([outF, inF], dtype: ScalarType.Float32, generator: generator) * (1.0 / rank);
+        var (u, s, vh) = torch.linalg.svd(r, fullMatrices: false);
         var k = s.size(0);
         var start = init switch
         {

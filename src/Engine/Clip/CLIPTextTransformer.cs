@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Clip;
 
@@ -17,14 +19,14 @@ public sealed class CLIPTextTransformer : Module<Tensor, CLIPTextModelOutput>
     public readonly CLIPEncoder encoder;
     public readonly LayerNorm final_layer_norm;
 
-    public CLIPTextTransformer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPTextTransformer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPTextTransformer))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         this.config = config;
-        embeddings = new CLIPTextEmbeddings(config, dtype, device);
-        encoder = new CLIPEncoder(config, dtype, device);
-        final_layer_norm = new LayerNorm(config.HiddenSize, config.LayerNormEps, dtype: dtype, device: device);
+        embeddings = new CLIPTextEmbeddings(config, device: device, dtype: dtype);
+        encoder = new CLIPEncoder(config, device: device, dtype: dtype);
+        final_layer_norm = LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -36,7 +38,7 @@ public sealed class CLIPTextTransformer : Module<Tensor, CLIPTextModelOutput>
     {
         ArgumentNullException.ThrowIfNull(input_ids);
         using var scope = torch.NewDisposeScope();
-        var device = final_layer_norm.weight?.device ?? embeddings.token_embedding.weight.device;
+        var device = final_layer_norm.weight?.device ?? embeddings.token_embedding.weight!.device;
         var ids = input_ids.reshape(-1, input_ids.size(-1)).to(device);
         var states = encoder.call(embeddings.call(ids));
         var last = final_layer_norm.call(states[^1]);

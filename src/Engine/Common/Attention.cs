@@ -1,7 +1,8 @@
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Common;
 
@@ -21,7 +22,7 @@ public sealed class Attention : Module, IAdaptableAttention
     public readonly Linear to_q;
     public readonly Linear to_k;
     public readonly Linear to_v;
-    /// <summary>The output projection (index 0, a <see cref="Linear"/>) and a dropout (index 1), so keys read to_out.0.weight.</summary>
+    /// <summary>The output projection (index 0, a <see cref="TorchSharp.Modules.Linear"/>) and a dropout (index 1), so keys read to_out.0.weight.</summary>
     public readonly ModuleList<Module> to_out;
 
     /// <param name="query_dim">Channels of the queries (and of the output).</param>
@@ -39,7 +40,7 @@ public sealed class Attention : Module, IAdaptableAttention
     /// <param name="device">Parameter device.</param>
     public Attention(long query_dim, long? cross_attention_dim = null, long heads = 8, long dim_head = 64, double dropout = 0.0,
         bool bias = false, bool out_bias = true, bool residual_connection = false, double rescale_output_factor = 1.0,
-        long? norm_num_groups = null, double eps = 1e-5, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        long? norm_num_groups = null, double eps = 1e-5, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Attention))
     {
         var inner = heads * dim_head;
         var context = cross_attention_dim ?? query_dim;
@@ -47,11 +48,11 @@ public sealed class Attention : Module, IAdaptableAttention
         this.residual_connection = residual_connection;
         this.rescale_output_factor = rescale_output_factor;
         is_cross_attention = cross_attention_dim is not null;
-        if (norm_num_groups is { } g) group_norm = new GroupNorm(g, query_dim, eps, true, dtype, device);
-        to_q = new Linear(query_dim, inner, bias, dtype, device);
-        to_k = new Linear(context, inner, bias, dtype, device);
-        to_v = new Linear(context, inner, bias, dtype, device);
-        to_out = new ModuleList<Module>(new Linear(inner, query_dim, out_bias, dtype, device), new Dropout(dropout));
+        if (norm_num_groups is { } g) group_norm = Layers.GroupNorm(g, query_dim, eps, true, device: device, dtype: dtype);
+        to_q = Linear(query_dim, inner, bias, device: device, dtype: dtype);
+        to_k = Linear(context, inner, bias, device: device, dtype: dtype);
+        to_v = Linear(context, inner, bias, device: device, dtype: dtype);
+        to_out = new ModuleList<Module>(Linear(inner, query_dim, out_bias, device: device, dtype: dtype), Dropout(dropout));
         RegisterComponents();
     }
 
@@ -80,7 +81,7 @@ public sealed class Attention : Module, IAdaptableAttention
     /// adapter is unregistered, not disposed: whoever made it owns it.</summary>
     public void SetAdapter(AttentionAdapter? adapter)
     {
-        unregister_module("processor");
+        register_module("processor", null!); // null unregisters
         processor = adapter;
         if (adapter is not null) register_module("processor", adapter);
     }

@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Flux;
 
@@ -21,10 +22,10 @@ public sealed class AdaLayerNormContinuous : Module
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public AdaLayerNormContinuous(long embedding_dim, long conditioning_embedding_dim, bool elementwise_affine = true, double eps = 1e-5,
-        bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(AdaLayerNormContinuous))
     {
-        linear = new Linear(conditioning_embedding_dim, embedding_dim * 2, bias, dtype, device);
-        norm = new LayerNorm(embedding_dim, eps, elementwise_affine, bias, dtype, device);
+        linear = Linear(conditioning_embedding_dim, embedding_dim * 2, bias, device: device, dtype: dtype);
+        norm = LayerNorm(embedding_dim, eps, elementwise_affine, bias, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Flux;
 
@@ -18,10 +19,10 @@ public sealed class AdaLayerNormZero : Module
     /// <param name="bias">Whether <see cref="linear"/> has a bias.</param>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
-    public AdaLayerNormZero(long embedding_dim, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public AdaLayerNormZero(long embedding_dim, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(AdaLayerNormZero))
     {
-        linear = new Linear(embedding_dim, 6 * embedding_dim, bias, dtype, device);
-        norm = new LayerNorm(embedding_dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
+        linear = Linear(embedding_dim, 6 * embedding_dim, bias, device: device, dtype: dtype);
+        norm = LayerNorm(embedding_dim, 1e-6, elementwise_affine: false, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Flux;
 
@@ -13,7 +15,7 @@ public sealed class FluxPosEmbed : Module
 {
     /// <param name="theta">Base of the frequencies (FLUX: 10000).</param>
     /// <param name="axes_dim">Channels per axis (even; they sum to the head dim).</param>
-    public FluxPosEmbed(double theta, IReadOnlyList<int> axes_dim)
+    public FluxPosEmbed(double theta, IReadOnlyList<int> axes_dim) : base(nameof(FluxPosEmbed))
     {
         if (axes_dim.Any(d => d <= 0 || d % 2 != 0)) throw new ArgumentException($"axes_dim [{string.Join(", ", axes_dim)}] must be positive and even");
         this.theta = theta;

@@ -1,6 +1,8 @@
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Flux;
 
@@ -27,15 +29,15 @@ public sealed class FluxTransformerBlock : Module
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public FluxTransformerBlock(long dim, long num_attention_heads, long attention_head_dim, double eps = 1e-6,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(FluxTransformerBlock))
     {
-        norm1 = new AdaLayerNormZero(dim, dtype: dtype, device: device);
-        norm1_context = new AdaLayerNormZero(dim, dtype: dtype, device: device);
-        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: dim, pre_only: false, eps, dtype, device);
-        norm2 = new LayerNorm(dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
-        ff = new FeedForward(dim, dim, activation_fn: "gelu-approximate", dtype: dtype, device: device);
-        norm2_context = new LayerNorm(dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
-        ff_context = new FeedForward(dim, dim, activation_fn: "gelu-approximate", dtype: dtype, device: device);
+        norm1 = new AdaLayerNormZero(dim, device: device, dtype: dtype);
+        norm1_context = new AdaLayerNormZero(dim, device: device, dtype: dtype);
+        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: dim, pre_only: false, eps, device: device, dtype: dtype);
+        norm2 = LayerNorm(dim, 1e-6, elementwise_affine: false, device: device, dtype: dtype);
+        ff = new FeedForward(dim, dim, activation_fn: "gelu-approximate", device: device, dtype: dtype);
+        norm2_context = LayerNorm(dim, 1e-6, elementwise_affine: false, device: device, dtype: dtype);
+        ff_context = new FeedForward(dim, dim, activation_fn: "gelu-approximate", device: device, dtype: dtype);
         RegisterComponents();
     }
 

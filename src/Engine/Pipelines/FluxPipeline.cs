@@ -3,8 +3,10 @@ using TLoRA.Engine.Flux;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Schedulers;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -92,7 +94,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var index = ModelIndex.Load(folder);
         if (index.ClassName != ClassName)
             throw new ArgumentException($"'{folder}' holds a {index.ClassName}, not a FLUX pipeline ({ClassName})");
-        var dev = device ?? Device.CPU;
+        var dev = device ?? torch.CPU;
         var disposables = new List<IDisposable>();
         try
         {
@@ -121,10 +123,10 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var dtype = TransformerDtype;
         using var scope = torch.NewDisposeScope();
         var batch = packedLatents.size(0);
-        var context = Batch(conditioning.prompt_embeds, batch).to(Device, dtype);
-        var pooled = Batch(conditioning.pooled_prompt_embeds, batch).to(Device, dtype);
+        var context = Batch(conditioning.prompt_embeds, batch).to(dtype, Device);
+        var pooled = Batch(conditioning.pooled_prompt_embeds, batch).to(dtype, Device);
         var guide = transformer.config.guidance_embeds ? guidance : null;
-        var output = transformer.forward(packedLatents.to(Device, dtype), context, pooled, timestep, imageIds, conditioning.text_ids, guide);
+        var output = transformer.forward(packedLatents.to(dtype, Device), context, pooled, timestep, imageIds, conditioning.text_ids, guide);
         return output.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
@@ -151,9 +153,9 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         var ex = (FluxTrainingExample)example;
         using var scope = torch.NewDisposeScope();
-        var eps = torch.randn(ex.Mean.shape, generator, ScalarType.Float32, Device);
+        var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var x0 = ModelInput(ex.Mean + ex.Std * eps);
-        var noise = torch.randn(x0.shape, generator, ScalarType.Float32, Device);
+        var noise = torch.randn(x0.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var (sigma, timestep) = NoiseScheduler.SampleTrainingSigma(generator);
         var step = TrainingStep(ex.Conditioning, x0, noise, sigma, timestep, network);
         return (step.Loss.MoveToOuterDisposeScope(), timestep);
@@ -213,7 +215,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
         using var scope = torch.NewDisposeScope();
         var z = FluxLatents.Unpack(packedLatents, height, width, VaeScaleFactor) / vae.config.scaling_factor;
         if (vae.config.shift_factor is { } shift) z = z + shift;
-        return vae.decode(z).to(Device.CPU, ScalarType.Float32).MoveToOuterDisposeScope();
+        return vae.decode(z).to(ScalarType.Float32, torch.CPU).MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the encoders, the transformer and the VAE.</summary>

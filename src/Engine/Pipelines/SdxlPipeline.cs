@@ -4,8 +4,10 @@ using TLoRA.Engine.IO;
 using TLoRA.Engine.Schedulers;
 using TLoRA.Engine.Unet;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -52,7 +54,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         var index = ModelIndex.Load(folder);
         if (index.ClassName != ClassName)
             throw new ArgumentException($"'{folder}' holds a {index.ClassName}, not an SD-XL pipeline ({ClassName})");
-        var dev = device ?? Device.CPU;
+        var dev = device ?? torch.CPU;
         var disposables = new List<IDisposable>();
         try
         {
@@ -81,7 +83,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
 
     /// <summary>add_time_ids: original (h, w), crop top-left, target (h, w).</summary>
     public Tensor TimeIds(int originalH, int originalW, int cropTop, int cropLeft, int targetH, int targetW) =>
-        torch.tensor(new float[] { originalH, originalW, cropTop, cropLeft, targetH, targetW }, 1, 6).to(Device, UnetDtype);
+        torch.tensor(new float[] { originalH, originalW, cropTop, cropLeft, targetH, targetW }, 1, 6).to(UnetDtype, Device);
 
     public ITrainingExample PrepareTraining(ConceptImage image, string prompt)
     {
@@ -104,12 +106,12 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         var ex = (SdxlTrainingExample)example;
         using var scope = torch.NewDisposeScope();
         // the posterior is sampled every step, as the trainers' vae.encode(...).latent_dist.sample() does
-        var eps = torch.randn(ex.Mean.shape, generator, ScalarType.Float32, Device);
+        var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var latents = (ex.Mean + ex.Std * eps) * vae.config.scaling_factor;
-        var noise = torch.randn(latents.shape, generator, ScalarType.Float32, Device);
+        var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
-        var timestep = t.item();
+        var timestep = t.ToDouble();
         network.SetTimesteps([timestep]);
         var prediction = Predict(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);
@@ -134,7 +136,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         using var scope = torch.NewDisposeScope();
         var z = latents / vae.config.scaling_factor;
         if (vae.config.shift_factor is { } shift) z = z + shift;
-        return vae.decode(z).to(Device.CPU, ScalarType.Float32).MoveToOuterDisposeScope();
+        return vae.decode(z).to(ScalarType.Float32, torch.CPU).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -1,7 +1,8 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Clip;
 using TLoRA.Engine.Schedulers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -30,7 +31,7 @@ internal sealed class SdxlSampler(SdxlPipeline pipeline)
                 using var embeds = pipeline.text.Encode(o.Prompts[p], do_classifier_free_guidance: guided, negative_prompt: o.NegativePrompt);
                 var scale = pipeline.ResolutionMultiple;
                 var channels = pipeline.unet.config.in_channels;
-                var noise = torch.randn([o.ImagesPerPrompt, channels, o.Height / scale, o.Width / scale], generator, ScalarType.Float32, pipeline.Device);
+                var noise = torch.randn([o.ImagesPerPrompt, channels, o.Height / scale, o.Width / scale], dtype: ScalarType.Float32, device: pipeline.Device, generator: generator);
                 var latents = Denoise(noise, embeds, o, network,
                     (step, t) => progress?.Report(new SampleProgress(p * o.ImagesPerPrompt, total, step, o.Steps, t)), cancellation);
                 images.Add(pipeline.Decode(latents).MoveToOuterDisposeScope());

@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Schedulers;
 
@@ -56,7 +57,7 @@ public sealed class DDPMScheduler
 
         using var scope = torch.NewDisposeScope();
         var device = originalSamples.device;
-        var table = torch.tensor(alphasCumprod).to(device, originalSamples.dtype);
+        var table = torch.tensor(alphasCumprod).to(originalSamples.dtype, device);
         var picked = table.index_select(0, torch.tensor(t).to(device));
         var shape = new long[originalSamples.dim()];
         Array.Fill(shape, 1L);
@@ -74,6 +75,6 @@ public sealed class DDPMScheduler
     public Tensor SampleTimesteps(long batch, Generator? generator = null, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        return torch.randint(0, NumTrainTimesteps, [batch], generator, torch.int64, device);
+        return torch.randint(0, NumTrainTimesteps, [batch], dtype: torch.int64, device: device, generator: generator);
     }
 }

@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Schedulers;
 
@@ -185,7 +186,7 @@ public sealed class FlowMatchEulerDiscreteScheduler
     /// <param name="generator">A seeded generator, or null for the global one.</param>
     public (float Sigma, float Timestep) SampleTrainingSigma(Generator? generator = null)
     {
-        using var u = torch.rand([1], generator);
+        using var u = torch.rand([1], generator: generator);
         return TrainingSigmaAt(u.item<float>());
     }
 

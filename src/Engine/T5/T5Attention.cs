@@ -1,6 +1,8 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using F = TLoRA.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
 
 namespace TLoRA.Engine.T5;
 
@@ -19,7 +21,7 @@ public sealed class T5Attention : Module
     /// <summary>The learned bias per (bucket, head); null in every block but the first.</summary>
     public readonly Embedding? relative_attention_bias;
 
-    public T5Attention(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5Attention(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5Attention))
     {
         ArgumentNullException.ThrowIfNull(config);
         n_heads = config.NumHeads;
@@ -28,11 +30,11 @@ public sealed class T5Attention : Module
         relative_attention_num_buckets = config.RelativeAttentionNumBuckets;
         relative_attention_max_distance = config.RelativeAttentionMaxDistance;
         dropout = config.DropoutRate;
-        q = new Linear(config.DModel, inner_dim, hasBias: false, dtype, device);
-        k = new Linear(config.DModel, inner_dim, hasBias: false, dtype, device);
-        v = new Linear(config.DModel, inner_dim, hasBias: false, dtype, device);
-        o = new Linear(inner_dim, config.DModel, hasBias: false, dtype, device);
-        if (has_relative_attention_bias) relative_attention_bias = new Embedding(relative_attention_num_buckets, n_heads, dtype, device);
+        q = Linear(config.DModel, inner_dim, hasBias: false, device: device, dtype: dtype);
+        k = Linear(config.DModel, inner_dim, hasBias: false, device: device, dtype: dtype);
+        v = Linear(config.DModel, inner_dim, hasBias: false, device: device, dtype: dtype);
+        o = Linear(inner_dim, config.DModel, hasBias: false, device: device, dtype: dtype);
+        if (has_relative_attention_bias) relative_attention_bias = Embedding(relative_attention_num_buckets, n_heads, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -85,11 +87,11 @@ public sealed class T5Attention : Module
     {
         if (relative_attention_bias is null) throw new InvalidOperationException("only the first block's attention has a relative_attention_bias");
         using var scope = torch.NewDisposeScope();
-        device ??= relative_attention_bias.weight.device;
+        device ??= relative_attention_bias.weight!.device;
         var relative = new long[query_length * key_length]; // memory position − context position
         for (long i = 0; i < query_length; i++)
             for (long j = 0; j < key_length; j++) relative[i * key_length + j] = j - i;
-        var relative_position = torch.tensor(relative, query_length, key_length).to(device.Value);
+        var relative_position = torch.tensor(relative, query_length, key_length).to(device);
         var buckets = RelativePositionBucket(relative_position, bidirectional: true, relative_attention_num_buckets, relative_attention_max_distance);
         var values = relative_attention_bias.call(buckets);
         return values.permute(2, 0, 1).unsqueeze(0).MoveToOuterDisposeScope();

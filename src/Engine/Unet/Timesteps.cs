@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -16,7 +17,7 @@ public sealed class Timesteps : Module<Tensor, Tensor>
     /// <param name="downscale_freq_shift">The shift in the frequency denominator (SD and SD-XL: 0).</param>
     /// <param name="scale">Multiplies the arguments.</param>
     /// <param name="max_period">The lowest frequency's period.</param>
-    public Timesteps(long num_channels, bool flip_sin_to_cos, double downscale_freq_shift, double scale = 1, double max_period = 10000)
+    public Timesteps(long num_channels, bool flip_sin_to_cos, double downscale_freq_shift, double scale = 1, double max_period = 10000) : base(nameof(Timesteps))
     {
         this.num_channels = num_channels;
         this.flip_sin_to_cos = flip_sin_to_cos;

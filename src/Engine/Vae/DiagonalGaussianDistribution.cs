@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Vae;
 
@@ -34,7 +35,7 @@ public sealed class DiagonalGaussianDistribution : IDisposable
     public Tensor sample(Generator? generator = null)
     {
         using var scope = torch.NewDisposeScope();
-        var noise = torch.randn(mean.shape, generator, mean.dtype, mean.device);
+        var noise = torch.randn(mean.shape, dtype: mean.dtype, device: mean.device, generator: generator);
         return (mean + std * noise).MoveToOuterDisposeScope();
     }
 

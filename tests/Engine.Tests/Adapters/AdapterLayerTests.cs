@@ -1,5 +1,6 @@
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests.Adapters;
 
@@ -10,12 +11,12 @@ public class AdapterLayerTests
     {
         using var scope = torch.NewDisposeScope();
         using var layer = new OrthogonalLoRALinearLayer(24, 16, 4, InitComponents.Last, new Generator(1));
-        var x = torch.randn([3, 5, 24], new Generator(2));
-        Assert.Equal(0.0, layer.forward(x, null).abs().amax().item());
+        var x = torch.randn([3, 5, 24], generator: new Generator(2));
+        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ToDouble());
         var q = layer.q_layer.weight;
         var p = layer.p_layer.weight;
-        Assert.True((q.matmul(q.mT) - torch.eye(4)).abs().amax().item() < 1e-5);
-        Assert.True((p.mT.matmul(p) - torch.eye(4)).abs().amax().item() < 1e-5);
+        Assert.True((q.matmul(q.mT) - torch.eye(4)).abs().amax().ToDouble() < 1e-5);
+        Assert.True((p.mT.matmul(p) - torch.eye(4)).abs().amax().ToDouble() < 1e-5);
         var l = layer.lambda_layer.ToArray<float>();
         Assert.Equal(l.OrderByDescending(v => v).ToArray(), l);
         Assert.False(layer.base_q.weight.requires_grad);
@@ -33,7 +34,7 @@ public class AdapterLayerTests
             return layer.lambda_layer.ToArray<float>();
         }
         // same random matrix (same seed): its 12 singular values s0 ≥ ... ≥ s11
-        var (_, s, _) = torch.linalg.svd(torch.randn([12, 12], new Generator(3)) * 0.5, full_matrices: false);
+        var (_, s, _) = torch.linalg.svd(torch.randn([12, 12], generator: new Generator(3)) * 0.5, fullMatrices: false);
         var sv = s.ToArray<float>();
         Assert.Equal(sv[..2], Lambdas(InitComponents.Principal), new FloatTolerance(1e-5f));
         Assert.Equal(sv[10..], Lambdas(InitComponents.Last), new FloatTolerance(1e-5f));
@@ -45,18 +46,18 @@ public class AdapterLayerTests
     {
         using var scope = torch.NewDisposeScope();
         using var layer = new OrthogonalLoRALinearLayer(8, 8, 4, InitComponents.Last, new Generator(4));
-        var x = torch.randn([2, 8], new Generator(5));
+        var x = torch.randn([2, 8], generator: new Generator(5));
         var mask = torch.tensor(new float[] { 1, 1, 0, 0 }, 1, 4);
         using (torch.no_grad())
         {
-            layer.p_layer.weight.add_(torch.randn([8, 4], new Generator(6)));
+            layer.p_layer.weight.add_(torch.randn([8, 4], generator: new Generator(6)));
             var before = layer.forward(x, mask);
             // change only the masked components (columns 2, 3 of P and entries 2, 3 of λ)
             layer.p_layer.weight.narrow(1, 2, 2).add_(torch.ones(8, 2));
             layer.lambda_layer.narrow(1, 2, 2).mul_(3.0);
             var after = layer.forward(x, mask);
-            Assert.True((before - after).abs().amax().item() < 1e-6);
-            Assert.True((layer.forward(x, null) - before).abs().amax().item() > 1e-3);
+            Assert.True((before - after).abs().amax().ToDouble() < 1e-6);
+            Assert.True((layer.forward(x, null) - before).abs().amax().ToDouble() > 1e-3);
         }
     }
 
@@ -65,14 +66,14 @@ public class AdapterLayerTests
     {
         using var scope = torch.NewDisposeScope();
         using var layer = new LoRALinearLayer(6, 5, 3, new Generator(7));
-        var x = torch.randn([4, 6], new Generator(8));
-        Assert.Equal(0.0, layer.forward(x, null).abs().amax().item());
-        using (torch.no_grad()) layer.up.weight.copy_(torch.randn([5, 3], new Generator(9)));
+        var x = torch.randn([4, 6], generator: new Generator(8));
+        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ToDouble());
+        using (torch.no_grad()) layer.up.weight.copy_(torch.randn([5, 3], generator: new Generator(9)));
         var expected = x.matmul(layer.down.weight.mT).matmul(layer.up.weight.mT);
-        Assert.True((layer.forward(x, null) - expected).abs().amax().item() < 1e-5);
+        Assert.True((layer.forward(x, null) - expected).abs().amax().ToDouble() < 1e-5);
         var mask = torch.tensor(new float[] { 1, 0, 0 }, 1, 3);
         var masked = x.matmul(layer.down.weight.narrow(0, 0, 1).mT).matmul(layer.up.weight.narrow(1, 0, 1).mT);
-        Assert.True((layer.forward(x, mask) - masked).abs().amax().item() < 1e-5);
+        Assert.True((layer.forward(x, mask) - masked).abs().amax().ToDouble() < 1e-5);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Schedulers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Schedulers;
@@ -38,7 +39,7 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
         Assert.Equal([0L, 250, 500, 999], timesteps.ToArray<long>());
         var noisy = ddpm.AddNoise(file.Read("ddpm.x0"), file.Read("ddpm.noise"), timesteps);
         var expected = file.Read("ddpm.noisy");
-        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().item():G6}, max |b| = {expected.abs().amax().item():G6}");
+        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().ToDouble():G6}, max |b| = {expected.abs().amax().ToDouble():G6}");
         Parity.AssertClose(expected, noisy, "ddpm.noisy", rel: 1e-6, abs: 0);
     }
 
@@ -54,10 +55,11 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
         var expectedTimesteps = file.Read("sample.timesteps");
         var expectedSigmas = file.Read("sample.sigmas");
         Assert.Equal(expectedTimesteps.ToArray<float>(), timesteps.ToArray<float>());
-        output.WriteLine($"sample.sigmas max |a-b| = {(sigmas - expectedSigmas).abs().amax().item():G6}");
+        output.WriteLine($"sample.sigmas max |a-b| = {(sigmas - expectedSigmas).abs().amax().ToDouble():G6}");
         Parity.AssertClose(expectedSigmas, sigmas, "sample.sigmas", rel: 1e-6, abs: 0);
-        Assert.Equal(expectedSigmas.ToArray<float>(), sigmas.ToArray<float>()); // bit-exact in practice
-        var max = expectedSigmas.ToArray<float>().Max();
+        // Not bit-exact any more: the fixture was made on PyTorch 1.13, whose float32 linspace (the betas) rounds a few
+        // values one ulp away from libtorch 2.10's; σ at t = 751 moves by 2 ulps (4.11669779 → 4.11669827).
+        var max = sigmas.ToArray<float>().Max();
         Assert.Equal(MathF.Sqrt(max * max + 1f), euler.InitNoiseSigma); // "leading": sqrt(σ_max² + 1)
     }
 

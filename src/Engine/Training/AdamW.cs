@@ -1,10 +1,13 @@
-using TLoRA.Torch.Interop;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
-namespace TLoRA.Torch.Optim;
+namespace TLoRA.Engine.Training;
 
 /// <summary>
-/// torch.optim.AdamW (decoupled weight decay, no amsgrad), with PyTorch's numerics: one fused native update per
-/// parameter. Its state (step count and both moments per parameter) can be saved and restored to resume training.
+/// torch.optim.AdamW (decoupled weight decay, no amsgrad) with PyTorch 2.x's single-tensor numerics
+/// (<c>exp_avg.lerp_(g, 1 − β1)</c>; TorchSharp's own AdamW composes mul_/add_ there, which rounds differently), and a
+/// state that saves by parameter index ("{i}.exp_avg", "{i}.exp_avg_sq", "step") so a job resumes bit-exactly.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
@@ -12,15 +15,16 @@ public sealed class AdamW : IDisposable
     private readonly Tensor?[] expAvg;
     private readonly Tensor?[] expAvgSq;
 
-    public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
-        double weight_decay = 1e-2)
+    public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weight_decay = 1e-2)
     {
         this.parameters = parameters.ToArray();
         if (lr < 0) throw new ArgumentOutOfRangeException(nameof(lr), lr, "learning rate must be ≥ 0");
         if (beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1)");
         if (beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1)");
         if (eps < 0) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be ≥ 0");
-        if (weight_decay < 0) throw new ArgumentOutOfRangeException(nameof(weight_decay), weight_decay, "weight decay must be ≥ 0");
+        if (weight_decay < 0)
+            throw new ArgumentOutOfRangeException(nameof(weight_decay), weight_decay, "weight decay must be ≥ 0");
         this.lr = lr;
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -42,18 +46,27 @@ public sealed class AdamW : IDisposable
 
     public IReadOnlyList<Parameter> Parameters => parameters;
 
-    /// <summary>Updates every parameter that has a gradient.</summary>
+    /// <summary>Updates every parameter that has a gradient: p ·= 1 − lr·wd; m = lerp(m, g, 1 − β1);
+    /// v = β2·v + (1 − β2)·g²; p −= lr/(1 − β1ᵗ) · m / (√v/√(1 − β2ᵗ) + ε).</summary>
     public void step()
     {
         step_count++;
+        var bc1 = 1.0 - Math.Pow(beta1, step_count);
+        var bc2 = 1.0 - Math.Pow(beta2, step_count);
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
         for (var i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
-            using var g = p.grad;
+            var g = p.grad;
             if (g is null) continue;
-            expAvg[i] ??= NewState(p);
-            expAvgSq[i] ??= NewState(p);
-            TorchException.Check(Native.tt_adamw_step(p, g, expAvg[i]!, expAvgSq[i]!, step_count, lr, beta1, beta2, eps, weight_decay));
+            var m = expAvg[i] ??= NewState(p);
+            var v = expAvgSq[i] ??= NewState(p);
+            if (weight_decay != 0) p.mul_(1.0 - lr * weight_decay);
+            m.lerp_(g, 1.0 - beta1);
+            v.mul_(beta2).addcmul_(g, g, 1.0 - beta2);
+            var denom = (v.sqrt() / Math.Sqrt(bc2)).add_(eps);
+            p.addcdiv_(m, denom, -lr / bc1);
         }
     }
 
@@ -69,7 +82,7 @@ public sealed class AdamW : IDisposable
     /// The tensors are copies owned by the caller.</summary>
     public Dictionary<string, Tensor> state_dict()
     {
-        var d = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["step"] = torch.tensor((double)step_count, ScalarType.Int64) };
+        var d = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["step"] = torch.tensor(step_count) };
         for (var i = 0; i < parameters.Length; i++)
         {
             if (expAvg[i] is { } m) d[$"{i}.exp_avg"] = m.clone();
@@ -86,15 +99,17 @@ public sealed class AdamW : IDisposable
         {
             var hasM = state.TryGetValue($"{i}.exp_avg", out var m);
             var hasV = state.TryGetValue($"{i}.exp_avg_sq", out var v);
-            if (hasM != hasV) throw new KeyNotFoundException($"optimizer state for parameter {i} has only one of exp_avg, exp_avg_sq");
+            if (hasM != hasV)
+                throw new KeyNotFoundException($"optimizer state for parameter {i} has only one of exp_avg, exp_avg_sq");
             if (!hasM) continue;
             foreach (var (name, t) in new[] { ("exp_avg", m!), ("exp_avg_sq", v!) })
                 if (!t.shape.SequenceEqual(parameters[i].shape))
-                    throw new ArgumentException($"optimizer state {i}.{name} has shape [{string.Join(", ", t.shape)}], parameter has [{string.Join(", ", parameters[i].shape)}]");
+                    throw new ArgumentException($"optimizer state {i}.{name} has shape [{string.Join(", ", t.shape)}], " +
+                                                $"parameter has [{string.Join(", ", parameters[i].shape)}]");
             expAvg[i]?.Dispose();
             expAvgSq[i]?.Dispose();
-            expAvg[i] = m!.to(parameters[i].device, parameters[i].dtype, copy: true).DetachFromDisposeScope();
-            expAvgSq[i] = v!.to(parameters[i].device, parameters[i].dtype, copy: true).DetachFromDisposeScope();
+            expAvg[i] = m!.to(parameters[i].dtype, parameters[i].device, copy: true).DetachFromDisposeScope();
+            expAvgSq[i] = v!.to(parameters[i].dtype, parameters[i].device, copy: true).DetachFromDisposeScope();
         }
         step_count = step.item<long>();
     }
