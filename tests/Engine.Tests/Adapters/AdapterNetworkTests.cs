@@ -76,9 +76,11 @@ public class AdapterNetworkTests
     public void Official_fixture_adapters_are_recognised_from_their_keys()
     {
         using var t = ShardedCheckpoint.Open(Path.Combine(FixturePaths.SdxlTiny, "reference_tlora_adapter.safetensors"));
-        var spec = AdapterFile.ReadSpec(t, defaultMinRank: 2);
+        var (rank, minRank) = ReferenceOutputs.AdapterRanks;
+        var spec = AdapterFile.ReadSpec(t, defaultMinRank: minRank);
         Assert.Equal(AdapterMethod.TLoRA, spec.Method);
-        Assert.Equal(4, spec.Rank);
+        Assert.Equal(rank, spec.Rank);
+        Assert.Equal(minRank, spec.MinRank);
         Assert.Equal(AdapterSpec.AttentionProjections, spec.TargetProjections);
         using var v = ShardedCheckpoint.Open(Path.Combine(FixturePaths.SdxlTiny, "reference_vanilla_tlora_adapter.safetensors"));
         Assert.Equal(AdapterMethod.VanillaTLoRA, AdapterFile.ReadSpec(v).Method);

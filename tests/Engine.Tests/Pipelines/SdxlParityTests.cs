@@ -20,7 +20,8 @@ public sealed class SdxlParityTests(SdxlPipelineFixture fixture, ITestOutputHelp
     {
         using var scope = torch.NewDisposeScope();
         var mask = ReferenceOutputs.Read($"{prefix}.mask");
-        using var network = AdapterFile.Load(P.unet, Path.Combine(FixturePaths.SdxlTiny, adapterFile), defaultMinRank: 2);
+        using var network = AdapterFile.Load(P.unet, Path.Combine(FixturePaths.SdxlTiny, adapterFile),
+            defaultMinRank: ReferenceOutputs.AdapterRanks.MinRank);
         Assert.Equal(method, network.Spec.Method);
         // the fixture gives the mask used; it must be the schedule's mask at the reference timestep
         var t = ReferenceOutputs.Read($"{prefix}.t");
@@ -51,9 +52,12 @@ public sealed class SdxlParityTests(SdxlPipelineFixture fixture, ITestOutputHelp
     public void TLoRA_with_every_rank_at_t0_matches_the_reference()
     {
         using var scope = torch.NewDisposeScope();
-        using var network = AdapterFile.Load(P.unet, Path.Combine(FixturePaths.SdxlTiny, "reference_tlora_adapter.safetensors"), defaultMinRank: 2);
+        var (rank, minRank) = ReferenceOutputs.AdapterRanks;
+        using var network = AdapterFile.Load(P.unet, Path.Combine(FixturePaths.SdxlTiny, "reference_tlora_adapter.safetensors"),
+            defaultMinRank: minRank);
+        Assert.Equal(rank, network.Spec.Rank);
         network.SetTimesteps([0]);
-        Assert.Equal(new float[] { 1, 1, 1, 1 }, network.Mask.Current!.ToArray<float>());
+        Assert.Equal(Enumerable.Repeat(1f, rank), network.Mask.Current!.ToArray<float>());
         using var noGrad = torch.no_grad();
         var prediction = P.Predict(ReferenceOutputs.Read("tlora.noisy"), torch.tensor(new long[] { 0 }), ReferenceOutputs.Read("text.prompt_embeds"),
             ReferenceOutputs.Read("text.pooled"), ReferenceOutputs.Read("unet.time_ids"));

@@ -67,13 +67,14 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
     public void Training_schedule_follows_the_scaled_linear_formula()
     {
         var ddpm = new DDPMScheduler(FixtureConfig);
-        Assert.Equal(1000, ddpm.Betas.Count);
-        Assert.Equal(0.00085, ddpm.Betas[0], 1e-9);
-        Assert.Equal(0.012, ddpm.Betas[^1], 1e-9);
-        var mid = Math.Pow(Math.Sqrt(0.00085) + 500 * (Math.Sqrt(0.012) - Math.Sqrt(0.00085)) / 999, 2);
-        Assert.Equal(mid, ddpm.Betas[500], 1e-8);
+        var (t, b0, b1) = (FixtureConfig.NumTrainTimesteps, FixtureConfig.BetaStart, FixtureConfig.BetaEnd);
+        Assert.Equal(t, ddpm.Betas.Count);
+        Assert.Equal(b0, ddpm.Betas[0], 1e-9);
+        Assert.Equal(b1, ddpm.Betas[^1], 1e-9);
+        var mid = Math.Pow(Math.Sqrt(b0) + t / 2 * (Math.Sqrt(b1) - Math.Sqrt(b0)) / (t - 1), 2);
+        Assert.Equal(mid, ddpm.Betas[t / 2], 1e-8);
         var product = 1.0;
-        for (var i = 0; i < 1000; i++) product *= 1 - ddpm.Betas[i];
+        for (var i = 0; i < t; i++) product *= 1 - ddpm.Betas[i];
         Assert.Equal(product, ddpm.AlphasCumprod[^1], 1e-9);
         var euler = new EulerDiscreteScheduler(FixtureConfig);
         Assert.Equal(ddpm.AlphasCumprod, euler.AlphasCumprod);
