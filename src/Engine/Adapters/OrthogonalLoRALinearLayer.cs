@@ -64,18 +64,29 @@ public sealed class OrthogonalLoRALinearLayer : Module
     }
 
     /// <summary>The delta for input x; <paramref name="mask"/> is [1 or batch, rank] or null for all ranks.</summary>
+    /// <remarks>One stacked projection pair instead of four: z = x·[Q; Q₀]ᵀ (2r wide), scaled by [λ·m, −λ₀·m], then
+    /// z·[P, P₀]ᵀ — the same maths as p(q(x)·λ·m) − base_p(base_q(x)·base_λ·m) for half the matmul calls, so a
+    /// T-LoRA projection costs what a LoRA one does. Gradients reach q, p and λ through the concatenations; the frozen
+    /// halves get none. The sum runs over both halves at once, so the delta at initialisation is zero to rounding
+    /// (|δ| ≲ 1e-7 of the terms) rather than bit-exactly.</remarks>
     public Tensor forward(Tensor x, Tensor? mask)
     {
         using var scope = torch.NewDisposeScope();
         var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
-        var q = q_layer.call(h) * lambda_layer;
-        var bq = base_q.call(h) * base_lambda;
+        var q = torch.cat([q_layer.weight, base_q.weight], 0);
+        var p = torch.cat([p_layer.weight, base_p.weight], 1);
+        var scale = torch.cat([lambda_layer, -base_lambda], 1); // [1, 2r]
+        var z = functional.linear(h, q);
         if (mask is not null)
         {
-            var m = LoRALinearLayer.Broadcast(mask, q);
-            q = q * m;
-            bq = bq * m;
+            var m = mask.size(1) == rank ? mask : mask.narrow(1, 0, rank);
+            scale = scale * torch.cat([m, m], 1).to(scale.dtype); // [1 or batch, 2r]
+            z = z * LoRALinearLayer.Broadcast(scale, z);
         }
-        return (p_layer.call(q) - base_p.call(bq)).to(x.dtype).MoveToOuterDisposeScope();
+        else
+        {
+            z = z * scale;
+        }
+        return functional.linear(z, p).to(x.dtype).MoveToOuterDisposeScope();
     }
 }

@@ -7,12 +7,14 @@ namespace TLoRA.Engine.Tests.Adapters;
 public class AdapterLayerTests
 {
     [Fact]
-    public void Orthogonal_init_is_an_exact_zero_delta_with_orthonormal_factors()
+    public void Orthogonal_init_is_a_zero_delta_with_orthonormal_factors()
     {
         using var scope = torch.NewDisposeScope();
         using var layer = new OrthogonalLoRALinearLayer(24, 16, 4, InitComponents.Last, new Generator(1));
         var x = torch.randn([3, 5, 24], generator: new Generator(2));
-        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ToDouble());
+        // zero to rounding: both halves are summed in one stacked matmul (see the layer's remarks)
+        var term = Unstacked(layer, x, null).trainable.abs().amax().ToDouble();
+        Assert.True(layer.forward(x, null).abs().amax().ToDouble() <= 1e-6 * term);
         var q = layer.q_layer.weight;
         var p = layer.p_layer.weight;
         Assert.True((q.matmul(q.mT) - torch.eye(4)).abs().amax().ToDouble() < 1e-5);
@@ -87,5 +89,47 @@ public class AdapterLayerTests
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= tol * (1 + Math.Abs(b));
         public int GetHashCode(float v) => 0;
+    }
+
+    /// <summary>The delta as the official code writes it: p(q(x)·λ·m) − base_p(base_q(x)·base_λ·m), four projections.</summary>
+    private static (Tensor delta, Tensor trainable) Unstacked(OrthogonalLoRALinearLayer l, Tensor x, Tensor? mask)
+    {
+        var q = l.q_layer.call(x) * l.lambda_layer;
+        var bq = l.base_q.call(x) * l.base_lambda;
+        if (mask is not null)
+        {
+            var m = mask.view(mask.size(0), 1, mask.size(1));
+            q = q * m;
+            bq = bq * m;
+        }
+        var trainable = l.p_layer.call(q);
+        return (trainable - l.base_p.call(bq), trainable);
+    }
+
+    [Fact]
+    public void Stacked_projection_matches_the_four_projection_formula_and_its_gradients()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var layer = new OrthogonalLoRALinearLayer(24, 16, 6, InitComponents.Last, new Generator(7));
+        using (torch.no_grad())
+        {
+            layer.p_layer.weight.add_(torch.randn([16, 6], generator: new Generator(8)) * 0.1);
+            layer.q_layer.weight.add_(torch.randn([6, 24], generator: new Generator(9)) * 0.1);
+            layer.lambda_layer.mul_(1.5);
+        }
+        var x = torch.randn([2, 5, 24], generator: new Generator(10));
+        var mask = torch.tensor(new float[] { 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0 }, [2, 6]);
+        var trainable = new[] { layer.q_layer.weight, layer.p_layer.weight, layer.lambda_layer };
+
+        var stacked = layer.forward(x, mask);
+        var gradsStacked = torch.autograd.grad([stacked.square().sum()], trainable);
+        var (reference, _) = Unstacked(layer, x, mask);
+        var gradsReference = torch.autograd.grad([reference.square().sum()], trainable);
+
+        Assert.True(ReferenceOutputs.RelativeError(reference, stacked) < 1e-5);
+        for (var i = 0; i < trainable.Length; i++)
+            Assert.True(ReferenceOutputs.RelativeError(gradsReference[i], gradsStacked[i]) < 1e-5, $"gradient {i}");
+        Assert.False(layer.base_q.weight.requires_grad);
+        Assert.False(layer.base_p.weight.requires_grad);
     }
 }
