@@ -7,6 +7,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Bench;
 
 /// <summary>
@@ -88,8 +90,8 @@ internal sealed class MidPipeline : IDiffusionPipeline
         var latentSize = image.Pixels.size(-1) / VaeScale;
         long[] latentShape = [1, 4, latentSize, latentSize];
         // posterior mean ≈ N(0, 1/scaling²) so the scaled latents are about unit variance, as SD-XL's are
-        var mean = torch.randn(latentShape, dtype: ScalarType.Float32, device: Device, generator: g) * (1.0 / ScalingFactor);
-        var std = torch.full(latentShape, 0.05, ScalarType.Float32, Device);
+        var mean = torch.randn(latentShape, dtype: ScalarType.Float32, device: Device, generator: g) * Sc(1.0 / ScalingFactor);
+        var std = torch.full(latentShape, Sc(0.05), ScalarType.Float32, Device);
         var (embeds, pooled) = RandomConditioning(g, 1);
         var timeIds = TimeIds((int)image.Pixels.size(-2), (int)image.Pixels.size(-1), 1);
         return new Example(mean.MoveToOuterDisposeScope(), std.MoveToOuterDisposeScope(), embeds.MoveToOuterDisposeScope(),
@@ -102,7 +104,7 @@ internal sealed class MidPipeline : IDiffusionPipeline
         var ex = (Example)example;
         using var scope = torch.NewDisposeScope();
         var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
-        var latents = (ex.Mean + ex.Std * eps) * ScalingFactor;
+        var latents = (ex.Mean + ex.Std * eps) * Sc(ScalingFactor);
         var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
@@ -131,7 +133,7 @@ internal sealed class MidPipeline : IDiffusionPipeline
         scheduler.SetTimesteps(steps);
         var dtype = UnetDtype;
         var size = ImageSize / VaeScale;
-        var latents = torch.randn([1, 4, size, size], dtype: ScalarType.Float32, device: Device, generator: g) * scheduler.InitNoiseSigma;
+        var latents = torch.randn([1, 4, size, size], dtype: ScalarType.Float32, device: Device, generator: g) * Sc(scheduler.InitNoiseSigma);
         var (context, pooled) = RandomConditioning(g, 2); // [uncond, cond]
         var timeIds = TimeIds(ImageSize, ImageSize, 2);
         for (var i = 0; i < scheduler.Timesteps.Count; i++)

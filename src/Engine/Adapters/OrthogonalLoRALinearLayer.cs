@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Adapters;
 
 /// <summary>
@@ -44,7 +46,7 @@ public sealed class OrthogonalLoRALinearLayer : Module
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var r = torch.randn([outF, inF], dtype: ScalarType.Float32, generator: generator) * (1.0 / rank);
+        var r = torch.randn([outF, inF], dtype: ScalarType.Float32, generator: generator) * Sc(1.0 / rank);
         var (u, s, vh) = torch.linalg.svd(r, fullMatrices: false);
         var k = s.size(0);
         var start = init switch

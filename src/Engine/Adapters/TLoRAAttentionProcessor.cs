@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Adapters;
 
 /// <summary>
@@ -51,7 +53,7 @@ public sealed class TLoRAAttentionProcessor : AttentionAdapter
             _ => throw new InvalidOperationException(),
         };
         if (Scale == 1.0) return d;
-        var scaled = d * Scale;
+        var scaled = d * Sc(Scale);
         d.Dispose();
         return scaled;
     }

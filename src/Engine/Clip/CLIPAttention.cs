@@ -4,6 +4,8 @@ using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using F = TorchSharp.torch.nn.functional;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Clip;
 
 /// <summary>
@@ -53,7 +55,7 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
         var v = Heads(v_proj.call(hidden_states), batch, seq);
         var attended = training && dropout > 0
             ? AttendWithDropout(q, k, v)
-            : F.scaled_dot_product_attention(q, k, v, is_casual: true);
+            : Common.ScaledDotProductAttention.Apply(q, k, v, causal: true);
         var merged = attended.transpose(1, 2).reshape(batch, seq, num_heads * head_dim);
         return out_proj.call(merged).MoveToOuterDisposeScope();
     }
@@ -66,7 +68,7 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
     {
         var seq = q.size(2);
         var future = torch.ones([seq, seq], ScalarType.Bool, q.device).triu(1);
-        var weights = F.softmax((q.matmul(k.mT) * scale).masked_fill(future, double.NegativeInfinity), -1);
+        var weights = F.softmax((q.matmul(k.mT) * Sc(scale)).masked_fill(future, Sc(double.NegativeInfinity)), -1);
         return F.dropout(weights, dropout, training: true).matmul(v);
     }
 }

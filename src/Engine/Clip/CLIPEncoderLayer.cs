@@ -27,8 +27,8 @@ public sealed class CLIPEncoderLayer : Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden_states)
     {
         using var scope = torch.NewDisposeScope();
-        var h = hidden_states + self_attn.call(layer_norm1.call(hidden_states));
-        var output = h + mlp.call(layer_norm2.call(h));
+        var h = hidden_states.Plus(self_attn.call(layer_norm1.call(hidden_states)));
+        var output = h.Plus(mlp.call(layer_norm2.call(h)));
         return output.MoveToOuterDisposeScope();
     }
 }

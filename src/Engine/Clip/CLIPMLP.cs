@@ -6,6 +6,8 @@ using F = TorchSharp.torch.nn.functional;
 
 using Activations = TLoRA.Engine.Common.Activations;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Clip;
 
 /// <summary>transformers' CLIPMLP: fc1, the config's activation (hidden_act), fc2.</summary>
@@ -58,6 +60,6 @@ public sealed class CLIPMLP : Module<Tensor, Tensor>
     private static Tensor QuickGelu(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        return (x * (x * 1.702).sigmoid()).MoveToOuterDisposeScope();
+        return (x * (x * Sc(1.702)).sigmoid()).MoveToOuterDisposeScope();
     }
 }

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Clip;
 
 /// <summary>
@@ -40,8 +42,8 @@ public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
         if (seq > max_position_embeddings)
             throw new ArgumentException($"sequence length {seq} is longer than max_position_embeddings {max_position_embeddings}", nameof(input_ids));
         using var scope = torch.NewDisposeScope();
-        var positions = torch.arange(seq, ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
-        var embeddings = token_embedding.call(input_ids) + position_embedding.call(positions);
+        var positions = torch.arange(Sc(seq), ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
+        var embeddings = token_embedding.call(input_ids).Plus(position_embedding.call(positions));
         return embeddings.MoveToOuterDisposeScope();
     }
 }

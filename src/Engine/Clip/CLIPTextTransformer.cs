@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Clip;
 
 /// <summary>
@@ -53,7 +55,7 @@ public sealed class CLIPTextTransformer : Module<Tensor, CLIPTextModelOutput>
         ArgumentNullException.ThrowIfNull(input_ids);
         if (config.EosTokenId == 2) return input_ids.argmax(-1);
         using var scope = torch.NewDisposeScope();
-        return input_ids.eq(config.EosTokenId).to(ScalarType.Int32).argmax(-1).MoveToOuterDisposeScope();
+        return input_ids.eq(Sc(config.EosTokenId)).to(ScalarType.Int32).argmax(-1).MoveToOuterDisposeScope();
     }
 
     /// <summary>hidden [batch, seq, hidden] at each sequence's EOS position → [batch, hidden].</summary>

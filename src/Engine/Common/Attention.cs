@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Common;
 
 /// <summary>
@@ -107,14 +109,14 @@ public sealed class Attention : Module, IAdaptableAttention
         query = query.view(batch, -1, heads, headDim).transpose(1, 2);
         key = key.view(batch, -1, heads, headDim).transpose(1, 2);
         value = value.view(batch, -1, heads, headDim).transpose(1, 2);
-        var o = functional.scaled_dot_product_attention(query, key, value);
+        var o = ScaledDotProductAttention.Apply(query, key, value);
         o = o.transpose(1, 2).reshape(batch, -1, heads * headDim);
 
         o = Project("to_out", (Linear)to_out[0], o);
         o = ((Dropout)to_out[1]).call(o);
         if (spatial) o = o.transpose(-1, -2).reshape(shape);
-        if (residual_connection) o = o + residual;
-        if (rescale_output_factor != 1.0) o = o / rescale_output_factor;
+        if (residual_connection) o = o.Plus(residual);
+        if (rescale_output_factor != 1.0) o = o / Sc(rescale_output_factor);
         return o.MoveToOuterDisposeScope();
     }
 
@@ -122,6 +124,6 @@ public sealed class Attention : Module, IAdaptableAttention
     private Tensor Project(string name, Linear layer, Tensor input)
     {
         var y = layer.call(input);
-        return processor?.Delta(name, input) is { } delta ? y + delta : y;
+        return processor?.Delta(name, input) is { } delta ? y.Plus(delta) : y;
     }
 }

@@ -1,6 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Common;
 
 /// <summary>Layer factories where TorchSharp's own need a fix.</summary>
@@ -15,7 +17,7 @@ public static class Layers
         if (norm.weight is null || norm.weight.device_type == DeviceType.META) return norm;
         using (torch.no_grad())
         {
-            norm.weight.fill_(1);
+            norm.weight.fill_(Scalars.Sc(1.0));
             norm.bias?.zero_();
         }
         return norm;

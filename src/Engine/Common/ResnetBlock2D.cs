@@ -5,6 +5,8 @@ using static TorchSharp.torch.nn;
 
 using Activations = TLoRA.Engine.Common.Activations;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Common;
 
 /// <summary>
@@ -70,13 +72,13 @@ public sealed class ResnetBlock2D : Module
         {
             if (temb is null) throw new ArgumentNullException(nameof(temb), "this ResnetBlock2D needs a time embedding");
             var t = skip_time_act ? temb : Activations.Apply(non_linearity, temb);
-            h = h + time_emb_proj.call(t).unsqueeze(-1).unsqueeze(-1);
+            h = h.Plus(time_emb_proj.call(t).unsqueeze(-1).unsqueeze(-1));
         }
         h = Activations.Apply(non_linearity, norm2.call(h));
         h = conv2.call(dropout.call(h));
         var shortcut = conv_shortcut is null ? input_tensor : conv_shortcut.call(input_tensor);
-        var output = shortcut + h;
-        if (output_scale_factor != 1.0) output = output / output_scale_factor;
+        var output = shortcut.Plus(h);
+        if (output_scale_factor != 1.0) output = output / Sc(output_scale_factor);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -20,6 +20,41 @@ public static class TensorExtensions
             ? t
             : throw new NotSupportedException($"no tensor element type for {typeof(T)}");
 
+    // Held by a static field for the process's lifetime: never finalized, so never freed under a running op.
+    private static readonly Scalar One = 1L.ToScalar();
+
+    /// <summary>a + b. TorchSharp's operator + makes an implicit alpha Scalar that a garbage collection on another
+    /// thread can free while libtorch reads it (see <see cref="Common.Scalars"/>); this passes a Scalar that lives
+    /// for ever.</summary>
+    public static Tensor Plus(this Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        return a.add(b, One);
+    }
+
+    /// <summary>a + s (a scalar held alive, e.g. <see cref="Common.Scalars.Sc(double)"/>), without TorchSharp's implicit
+    /// alpha Scalar.</summary>
+    public static Tensor Plus(this Tensor a, Scalar s)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        return a.add(s, One);
+    }
+
+    /// <summary>s − a, without TorchSharp's implicit alpha Scalar.</summary>
+    public static Tensor SubtractedFrom(this Tensor a, Scalar s)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        using var negated = a.neg();
+        return negated.add(s, One);
+    }
+
+    /// <summary>a += s in place, without TorchSharp's implicit alpha Scalar.</summary>
+    public static Tensor PlusInPlace(this Tensor a, Scalar s)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        return a.add_(s, One);
+    }
+
     /// <summary>Whether <paramref name="type"/> is a floating-point element type.</summary>
     public static bool IsFloatingPoint(this ScalarType type) =>
         type is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64;

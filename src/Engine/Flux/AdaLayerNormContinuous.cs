@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -35,6 +37,6 @@ public sealed class AdaLayerNormContinuous : Module
         using var scope = torch.NewDisposeScope();
         var e = linear.call(functional.silu(conditioning_embedding).to(x.dtype)).chunk(2, 1);
         var (scale, shift) = (e[0], e[1]);
-        return (norm.call(x) * (1 + scale).unsqueeze(1) + shift.unsqueeze(1)).MoveToOuterDisposeScope();
+        return ((norm.call(x) * scale.Plus(Sc(1.0)).unsqueeze(1)).Plus(shift.unsqueeze(1))).MoveToOuterDisposeScope();
     }
 }

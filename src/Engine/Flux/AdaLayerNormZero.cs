@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -33,7 +35,7 @@ public sealed class AdaLayerNormZero : Module
         using var scope = torch.NewDisposeScope();
         var e = linear.call(functional.silu(emb)).chunk(6, 1);
         var (shiftMsa, scaleMsa) = (e[0], e[1]);
-        var h = norm.call(x) * (1 + scaleMsa.unsqueeze(1)) + shiftMsa.unsqueeze(1);
+        var h = (norm.call(x) * scaleMsa.unsqueeze(1).Plus(Sc(1.0))).Plus(shiftMsa.unsqueeze(1));
         return (h.MoveToOuterDisposeScope(), e[2].MoveToOuterDisposeScope(), e[3].MoveToOuterDisposeScope(),
             e[4].MoveToOuterDisposeScope(), e[5].MoveToOuterDisposeScope());
     }

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -31,7 +33,7 @@ public sealed class AdaLayerNormZeroSingle : Module
     {
         using var scope = torch.NewDisposeScope();
         var e = linear.call(functional.silu(emb)).chunk(3, 1);
-        var h = norm.call(x) * (1 + e[1].unsqueeze(1)) + e[0].unsqueeze(1);
+        var h = (norm.call(x) * e[1].unsqueeze(1).Plus(Sc(1.0))).Plus(e[0].unsqueeze(1));
         return (h.MoveToOuterDisposeScope(), e[2].MoveToOuterDisposeScope());
     }
 }

@@ -51,7 +51,7 @@ public sealed class CombinedTimestepGuidanceTextProjEmbeddings : Module
         using var scope = torch.NewDisposeScope();
         var dtype = pooled_projection.dtype;
         var emb = timestep_embedder.call(time_proj.call(timestep).to(dtype));
-        if (guidance_embedder is not null) emb = emb + guidance_embedder.call(time_proj.call(guidance!).to(dtype));
-        return (emb + text_embedder.call(pooled_projection)).MoveToOuterDisposeScope();
+        if (guidance_embedder is not null) emb = emb.Plus(guidance_embedder.call(time_proj.call(guidance!).to(dtype)));
+        return (emb.Plus(text_embedder.call(pooled_projection))).MoveToOuterDisposeScope();
     }
 }

@@ -134,7 +134,7 @@ public sealed class FluxAttention : Module, IAdaptableAttention
             key = FluxPosEmbed.apply_rotary_emb(key, rope);
         }
 
-        var o = functional.scaled_dot_product_attention(query, key, value);
+        var o = ScaledDotProductAttention.Apply(query, key, value);
         o = o.transpose(1, 2).reshape(batch, -1, heads * query.size(-1)).to(query.dtype);
         // As FluxAttnProcessor2_0: without text tokens the attended values are returned unprojected.
         if (encoder_hidden_states is null) return (o.MoveToOuterDisposeScope(), null);
@@ -153,6 +153,6 @@ public sealed class FluxAttention : Module, IAdaptableAttention
     private Tensor Project(string name, Linear layer, Tensor input)
     {
         var y = layer.call(input);
-        return processor?.Delta(name, input) is { } delta ? y + delta : y;
+        return processor?.Delta(name, input) is { } delta ? y.Plus(delta) : y;
     }
 }

@@ -5,6 +5,8 @@ using static TorchSharp.torch.nn;
 
 using Activations = TLoRA.Engine.Common.Activations;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -49,8 +51,8 @@ public sealed class FluxSingleTransformerBlock : Module
         var mlp = Activations.Gelu(proj_mlp.call(normHidden), "tanh");
         var (attnOutput, _) = attn.forward(normHidden, null, image_rotary_emb);
         var h = torch.cat([attnOutput, mlp], 2);
-        h = hidden_states + gate.unsqueeze(1) * proj_out.call(h);
-        if (h.dtype == ScalarType.Float16) h = h.clamp(-65504, 65504);
+        h = hidden_states.Plus(gate.unsqueeze(1) * proj_out.call(h));
+        if (h.dtype == ScalarType.Float16) h = h.clamp(Sc(-65504.0), Sc(65504.0));
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -71,8 +73,8 @@ public sealed class FluxTransformer2DModel : Module
     {
         using var scope = torch.NewDisposeScope();
         var (device, dtype) = (x_embedder.weight.device, x_embedder.weight.dtype);
-        var t = Vector(timestep, nameof(timestep)).to(dtype, device) * 1000;
-        var g = guidance is null ? null : Vector(guidance, nameof(guidance)).to(dtype, device) * 1000;
+        var t = Vector(timestep, nameof(timestep)).to(dtype, device) * Sc(1000L);
+        var g = guidance is null ? null : Vector(guidance, nameof(guidance)).to(dtype, device) * Sc(1000L);
         return time_text_embed.forward(t, g, pooled_projections).MoveToOuterDisposeScope();
     }
 

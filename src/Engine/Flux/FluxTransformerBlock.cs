@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -52,14 +54,14 @@ public sealed class FluxTransformerBlock : Module
         var (normContext, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp) = norm1_context.forward(encoder_hidden_states, temb);
         var (attnOutput, contextAttnOutput) = attn.forward(normHidden, normContext, image_rotary_emb);
 
-        var h = hidden_states + gateMsa.unsqueeze(1) * attnOutput;
-        var n = norm2.call(h) * (1 + scaleMlp.unsqueeze(1)) + shiftMlp.unsqueeze(1);
-        h = h + gateMlp.unsqueeze(1) * ff.call(n);
+        var h = hidden_states.Plus(gateMsa.unsqueeze(1) * attnOutput);
+        var n = (norm2.call(h) * scaleMlp.unsqueeze(1).Plus(Sc(1.0))).Plus(shiftMlp.unsqueeze(1));
+        h = h.Plus(gateMlp.unsqueeze(1) * ff.call(n));
 
-        var c = encoder_hidden_states + cGateMsa.unsqueeze(1) * contextAttnOutput!;
-        var nc = norm2_context.call(c) * (1 + cScaleMlp.unsqueeze(1)) + cShiftMlp.unsqueeze(1);
-        c = c + cGateMlp.unsqueeze(1) * ff_context.call(nc);
-        if (c.dtype == ScalarType.Float16) c = c.clamp(-65504, 65504);
+        var c = encoder_hidden_states.Plus(cGateMsa.unsqueeze(1) * contextAttnOutput!);
+        var nc = (norm2_context.call(c) * cScaleMlp.unsqueeze(1).Plus(Sc(1.0))).Plus(cShiftMlp.unsqueeze(1));
+        c = c.Plus(cGateMlp.unsqueeze(1) * ff_context.call(nc));
+        if (c.dtype == ScalarType.Float16) c = c.clamp(Sc(-65504.0), Sc(65504.0));
         return (c.MoveToOuterDisposeScope(), h.MoveToOuterDisposeScope());
     }
 }

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Flux;
 
 /// <summary>
@@ -39,7 +41,7 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var inputDtype = hidden_states.dtype;
         var variance = hidden_states.to(ScalarType.Float32).square().mean([-1], keepdim: true);
-        var h = hidden_states * (variance + eps).rsqrt();
+        var h = hidden_states * variance.Plus(Sc(eps)).rsqrt();
         if (weight is null) return h.to(inputDtype).MoveToOuterDisposeScope();
         if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) h = h.to(weight.dtype);
         return (h * weight).MoveToOuterDisposeScope();

@@ -2,6 +2,8 @@ using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.IO;
 
 /// <summary>What an image file's header says, read without decoding its pixels.</summary>
@@ -79,8 +81,8 @@ public static class ImageCodec
         var rgba = c switch
         {
             4 => image,
-            3 => torch.cat([image, torch.full([image.size(0), image.size(1), 1], 255, ScalarType.Byte, image.device)], 2),
-            _ => torch.cat([image.expand(-1, -1, 3), torch.full([image.size(0), image.size(1), 1], 255,
+            3 => torch.cat([image, torch.full([image.size(0), image.size(1), 1], Sc(255L), ScalarType.Byte, image.device)], 2),
+            _ => torch.cat([image.expand(-1, -1, 3), torch.full([image.size(0), image.size(1), 1], Sc(255L),
                 ScalarType.Byte, image.device)], 2),
         };
         rgba = rgba.to(torch.CPU).contiguous();
@@ -141,9 +143,9 @@ public static class ImageCodec
         var rgb = rgba.narrow(2, 0, 3);
         var alpha = rgba.narrow(2, 3, 1);
         if (alpha.min().ToInt32() == 255) return rgb;
-        var a = alpha.to(ScalarType.Float32) / 255.0;
-        var mixed = rgb.to(ScalarType.Float32) * a + (1.0 - a) * 255.0;
-        return mixed.round().clamp(0, 255).to(ScalarType.Byte);
+        var a = alpha.to(ScalarType.Float32) / Sc(255.0);
+        var mixed = (rgb.to(ScalarType.Float32) * a).Plus(a.SubtractedFrom(Sc(1.0)) * Sc(255.0));
+        return mixed.round().clamp(Sc(0.0), Sc(255.0)).to(ScalarType.Byte);
     }
 
     private static string Describe(SKCodecResult result) => result switch

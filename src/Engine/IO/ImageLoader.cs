@@ -1,6 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.IO;
 
 /// <summary>
@@ -31,7 +33,7 @@ public static class ImageLoader
     {
         using var scope = torch.NewDisposeScope();
         var chw = hwc.permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
-        var normalised = (chw / 255.0 - 0.5) / 0.5;
+        var normalised = (chw / Sc(255.0) - Sc(0.5)) / Sc(0.5);
         return normalised.MoveToOuterDisposeScope();
     }
 

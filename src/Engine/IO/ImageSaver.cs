@@ -1,6 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.IO;
 
 /// <summary>The value range of a float image handed to <see cref="ImageSaver"/>.</summary>
@@ -43,11 +45,11 @@ public static class ImageSaver
         var chw = (shape.Length == 4 ? image.squeeze(0) : image).to(ScalarType.Float32, torch.CPU);
         var unit = range switch
         {
-            PixelRange.MinusOneToOne => chw / 2.0 + 0.5,
+            PixelRange.MinusOneToOne => (chw / Sc(2.0)).Plus(Sc(0.5)),
             PixelRange.ZeroToOne => chw,
             _ => throw new ArgumentOutOfRangeException(nameof(range), range, null),
         };
-        var bytes = (unit.clamp(0, 1) * 255.0).round().to(ScalarType.Byte);
+        var bytes = (unit.clamp(Sc(0.0), Sc(1.0)) * Sc(255.0)).round().to(ScalarType.Byte);
         return ImageCodec.EncodePng(bytes.permute(1, 2, 0));
     }
 

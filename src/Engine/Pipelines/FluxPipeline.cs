@@ -8,6 +8,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Pipelines;
 
 /// <summary>
@@ -154,7 +156,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var ex = (FluxTrainingExample)example;
         using var scope = torch.NewDisposeScope();
         var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
-        var x0 = ModelInput(ex.Mean + ex.Std * eps);
+        var x0 = ModelInput(ex.Mean.Plus(ex.Std * eps));
         var noise = torch.randn(x0.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var (sigma, timestep) = NoiseScheduler.SampleTrainingSigma(generator);
         var step = TrainingStep(ex.Conditioning, x0, noise, sigma, timestep, network);
@@ -166,7 +168,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         var shift = vae.config.shift_factor ?? 0.0;
         using var scope = torch.NewDisposeScope();
-        return ((posteriorSample.to(ScalarType.Float32) - shift) * vae.config.scaling_factor).MoveToOuterDisposeScope();
+        return ((posteriorSample.to(ScalarType.Float32) - Sc(shift)) * Sc(vae.config.scaling_factor)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The training step from given draws: the rank mask for t (σ·T, float32), noisy = (1 − σ)·x0 + σ·noise,
@@ -183,8 +185,8 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var noisy = FlowMatchEulerDiscreteScheduler.AddNoise(x0, noise, sigma);
         var packed = FluxLatents.Pack(noisy);
         var imageIds = FluxLatents.ImageIds((int)height / 2, (int)width / 2, ScalarType.Float32, Device);
-        var guidance = torch.full([batch], TrainerGuidance, ScalarType.Int64, Device);
-        var t = torch.full([batch], timestep, ScalarType.Float32, Device) / 1000.0; // timesteps / 1000 in float32
+        var guidance = torch.full([batch], Sc((long)TrainerGuidance), ScalarType.Int64, Device);
+        var t = torch.full([batch], Sc(timestep), ScalarType.Float32, Device) / Sc(1000.0); // timesteps / 1000 in float32
         var output = Predict(packed, t, guidance, conditioning, imageIds);
         var factor = TrainerVaeScaleFactor;
         var prediction = FluxLatents.Unpack(output, (int)height * factor, (int)width * factor, factor);
@@ -204,7 +206,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         using var image = DecodeRaw(packedLatents, height, width);
         using var scope = torch.NewDisposeScope();
-        return (image / 2.0 + 0.5).clamp(0, 1).MoveToOuterDisposeScope();
+        return (image / Sc(2.0)).Plus(Sc(0.5)).clamp(Sc(0.0), Sc(1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>FluxPipeline's decode, unclamped (about [−1, 1]), float32 on the CPU: unpack, / scaling_factor +
@@ -213,8 +215,8 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var z = FluxLatents.Unpack(packedLatents, height, width, VaeScaleFactor) / vae.config.scaling_factor;
-        if (vae.config.shift_factor is { } shift) z = z + shift;
+        var z = FluxLatents.Unpack(packedLatents, height, width, VaeScaleFactor) / Sc(vae.config.scaling_factor);
+        if (vae.config.shift_factor is { } shift) z = z.Plus(Sc(shift));
         return vae.decode(z).to(ScalarType.Float32, torch.CPU).MoveToOuterDisposeScope();
     }
 

@@ -4,6 +4,8 @@ using TLoRA.Engine.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Pipelines;
 
 /// <summary>
@@ -67,7 +69,7 @@ internal sealed class FluxSampler(FluxPipeline pipeline)
         scheduler.SetTimesteps(FlowMatchEulerDiscreteScheduler.PipelineSigmas(o.Steps), mu);
         var imageIds = FluxLatents.ImageIds(h / 2, w / 2, ScalarType.Float32, pipeline.Device);
         // torch.full([1], guidance_scale, dtype=float32).expand(batch)
-        var guidance = torch.full([batch], (float)o.GuidanceScale, ScalarType.Float32, pipeline.Device);
+        var guidance = torch.full([batch], Sc((float)o.GuidanceScale), ScalarType.Float32, pipeline.Device);
         var latents = packedLatents.to(ScalarType.Float32, pipeline.Device);
         for (var i = 0; i < scheduler.Timesteps.Count; i++)
         {
@@ -75,7 +77,7 @@ internal sealed class FluxSampler(FluxPipeline pipeline)
             using var step = torch.NewDisposeScope();
             var t = scheduler.Timesteps[i];
             network?.SetTimesteps([t]);
-            var timestep = torch.full([batch], t, ScalarType.Float32, pipeline.Device) / 1000.0; // t.expand(B) / 1000
+            var timestep = torch.full([batch], Sc(t), ScalarType.Float32, pipeline.Device) / Sc(1000.0); // t.expand(B) / 1000
             var prediction = pipeline.Predict(latents, timestep, guidance, embeds, imageIds);
             latents = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
             onStep?.Invoke(i + 1, t, latents);

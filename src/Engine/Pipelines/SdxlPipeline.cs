@@ -9,6 +9,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Pipelines;
 
 /// <summary>
@@ -107,7 +109,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         using var scope = torch.NewDisposeScope();
         // the posterior is sampled every step, as the trainers' vae.encode(...).latent_dist.sample() does
         var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
-        var latents = (ex.Mean + ex.Std * eps) * vae.config.scaling_factor;
+        var latents = (ex.Mean.Plus(ex.Std * eps)) * Sc(vae.config.scaling_factor);
         var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
@@ -126,7 +128,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
     {
         using var image = DecodeRaw(latents);
         using var scope = torch.NewDisposeScope();
-        return (image / 2.0 + 0.5).clamp(0, 1).MoveToOuterDisposeScope();
+        return (image / Sc(2.0)).Plus(Sc(0.5)).clamp(Sc(0.0), Sc(1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The VAE's decode of scaled latents, unclamped (about [-1, 1]), float32 on the CPU.</summary>
@@ -134,8 +136,8 @@ public sealed class SdxlPipeline : IDiffusionPipeline
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var z = latents / vae.config.scaling_factor;
-        if (vae.config.shift_factor is { } shift) z = z + shift;
+        var z = latents / Sc(vae.config.scaling_factor);
+        if (vae.config.shift_factor is { } shift) z = z.Plus(Sc(shift));
         return vae.decode(z).to(ScalarType.Float32, torch.CPU).MoveToOuterDisposeScope();
     }
 

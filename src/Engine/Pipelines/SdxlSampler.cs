@@ -4,6 +4,8 @@ using TLoRA.Engine.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Pipelines;
 
 /// <summary>
@@ -54,7 +56,7 @@ internal sealed class SdxlSampler(SdxlPipeline pipeline)
         scheduler.SetTimesteps(o.Steps);
         var n = noise.size(0);
         var dtype = pipeline.UnetDtype;
-        var latents = noise * scheduler.InitNoiseSigma;
+        var latents = noise * Sc(scheduler.InitNoiseSigma);
         var guided = embeds.negative_prompt_embeds is not null;
         var context = guided ? torch.cat([embeds.negative_prompt_embeds!, embeds.prompt_embeds], 0) : embeds.prompt_embeds;
         var pooled = guided ? torch.cat([embeds.negative_pooled_prompt_embeds!, embeds.pooled_prompt_embeds], 0) : embeds.pooled_prompt_embeds;

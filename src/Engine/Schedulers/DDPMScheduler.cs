@@ -1,6 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Schedulers;
 
 /// <summary>
@@ -63,8 +65,8 @@ public sealed class DDPMScheduler
         Array.Fill(shape, 1L);
         shape[0] = -1;
         var sqrtAlpha = picked.sqrt().reshape(shape);
-        var sqrtOneMinusAlpha = (1.0 - picked).sqrt().reshape(shape);
-        var noisy = sqrtAlpha * originalSamples + sqrtOneMinusAlpha * noise;
+        var sqrtOneMinusAlpha = picked.SubtractedFrom(Sc(1.0)).sqrt().reshape(shape);
+        var noisy = (sqrtAlpha * originalSamples).Plus(sqrtOneMinusAlpha * noise);
         return noisy.MoveToOuterDisposeScope();
     }
 

@@ -4,6 +4,8 @@ using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using F = TorchSharp.torch.nn.functional;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.T5;
 
 /// <summary>
@@ -62,7 +64,7 @@ public sealed class T5Attention : Module
         if (bidirectional)
         {
             num_buckets /= 2;
-            positive = position.gt(0);
+            positive = position.gt(Sc(0L));
             position = position.abs();
         }
         else
@@ -70,14 +72,14 @@ public sealed class T5Attention : Module
             position = -position.minimum(torch.zeros_like(position));
         }
         long max_exact = num_buckets / 2;
-        var is_small = position.lt(max_exact);
-        var scaled = (position.to(ScalarType.Float32) / (double)max_exact).log()
+        var is_small = position.lt(Sc(max_exact));
+        var scaled = (position.to(ScalarType.Float32) / Sc((double)max_exact)).log()
                      / Math.Log(max_distance / (double)max_exact) * (double)(num_buckets - max_exact);
-        var if_large = scaled.to(ScalarType.Int64) + max_exact;
-        if_large = if_large.minimum(torch.full([], num_buckets - 1, ScalarType.Int64, position.device));
+        var if_large = scaled.to(ScalarType.Int64).Plus(Sc(max_exact));
+        if_large = if_large.minimum(torch.full([], Sc(num_buckets - 1), ScalarType.Int64, position.device));
         var buckets = torch.where(is_small, position, if_large);
         // + num_buckets for positive offsets (a where, not an int tensor sum: the binding's add passes a float alpha).
-        if (positive is not null) buckets = torch.where(positive, buckets + (long)num_buckets, buckets);
+        if (positive is not null) buckets = torch.where(positive, buckets.Plus(Sc((long)num_buckets)), buckets);
         return buckets.MoveToOuterDisposeScope();
     }
 
@@ -112,7 +114,7 @@ public sealed class T5Attention : Module
         var bias = position_bias?.alias() ?? (has_relative_attention_bias
             ? compute_bias(seq, key.size(2), scores.device)
             : torch.zeros([1, n_heads, seq, key.size(2)], scores.dtype, scores.device));
-        scores = scores + bias;
+        scores = scores.Plus(bias);
         var weights = F.softmax(scores.to(ScalarType.Float32), -1).to(scores.dtype);
         if (training && dropout > 0) weights = F.dropout(weights, dropout, training: true);
         var attended = weights.matmul(value).transpose(1, 2).contiguous().view(batch, -1, inner_dim);

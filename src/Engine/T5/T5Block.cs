@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.T5;
 
 /// <summary>transformers' T5Block as the encoder runs it: <c>layer.0</c> a <see cref="T5LayerSelfAttention"/>,
@@ -43,6 +45,6 @@ public sealed class T5Block : Module
         if (h.dtype != ScalarType.Float16) return h;
         const double max = 65504;
         var limit = h.isfinite().logical_not().sum().ToDouble() > 0 ? max - 1000 : max;
-        return h.clamp(-limit, limit);
+        return h.clamp(Sc(-limit), Sc(limit));
     }
 }

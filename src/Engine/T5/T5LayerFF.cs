@@ -31,7 +31,7 @@ public sealed class T5LayerFF : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(hidden_states);
         using var scope = torch.NewDisposeScope();
-        var output = hidden_states + dropout.call(DenseReluDense.call(layer_norm.call(hidden_states)));
+        var output = hidden_states.Plus(dropout.call(DenseReluDense.call(layer_norm.call(hidden_states))));
         return output.MoveToOuterDisposeScope();
     }
 }

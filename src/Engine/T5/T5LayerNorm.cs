@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.T5;
 
 /// <summary>
@@ -29,8 +31,8 @@ public sealed class T5LayerNorm : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(hidden_states);
         using var scope = torch.NewDisposeScope();
-        var variance = hidden_states.to(ScalarType.Float32).pow(2).mean([-1], keepdim: true);
-        var normed = hidden_states * (variance + variance_epsilon).rsqrt();
+        var variance = hidden_states.to(ScalarType.Float32).pow(Sc(2L)).mean([-1], keepdim: true);
+        var normed = hidden_states * variance.Plus(Sc(variance_epsilon)).rsqrt();
         if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) normed = normed.to(weight.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }

@@ -29,7 +29,7 @@ public sealed class T5LayerSelfAttention : Module
         ArgumentNullException.ThrowIfNull(hidden_states);
         using var scope = torch.NewDisposeScope();
         var (attended, bias) = SelfAttention.forward(layer_norm.call(hidden_states), position_bias);
-        var output = hidden_states + dropout.call(attended);
+        var output = hidden_states.Plus(dropout.call(attended));
         return (output.MoveToOuterDisposeScope(), bias.MoveToOuterDisposeScope());
     }
 }

@@ -2,6 +2,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Training;
 
 /// <summary>
@@ -62,11 +64,11 @@ public sealed class AdamW : IDisposable
             if (g is null) continue;
             var m = expAvg[i] ??= NewState(p);
             var v = expAvgSq[i] ??= NewState(p);
-            if (weight_decay != 0) p.mul_(1.0 - lr * weight_decay);
+            if (weight_decay != 0) p.mul_(Sc(1.0 - lr * weight_decay));
             m.lerp_(g, 1.0 - beta1);
-            v.mul_(beta2).addcmul_(g, g, 1.0 - beta2);
-            var denom = (v.sqrt() / Math.Sqrt(bc2)).add_(eps);
-            p.addcdiv_(m, denom, -lr / bc1);
+            v.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
+            var denom = (v.sqrt() / Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
+            p.addcdiv_(m, denom, Sc(-lr / bc1));
         }
     }
 

@@ -61,9 +61,9 @@ public sealed class BasicTransformerBlock : Module
     public Tensor forward(Tensor hidden_states, Tensor? encoder_hidden_states)
     {
         using var scope = torch.NewDisposeScope();
-        var x = attn1.forward(norm1.call(hidden_states), only_cross_attention ? encoder_hidden_states : null) + hidden_states;
-        if (attn2 is not null) x = attn2.forward(norm2!.call(x), encoder_hidden_states) + x;
-        x = ff.call(norm3.call(x)) + x;
+        var x = attn1.forward(norm1.call(hidden_states), only_cross_attention ? encoder_hidden_states : null).Plus(hidden_states);
+        if (attn2 is not null) x = attn2.forward(norm2!.call(x), encoder_hidden_states).Plus(x);
+        x = ff.call(norm3.call(x)).Plus(x);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Unet;
 
 /// <summary>
@@ -44,10 +46,10 @@ public sealed class Timesteps : Module<Tensor, Tensor>
         if (timesteps.dim() != 1) throw new ArgumentException($"timesteps should be a 1-D tensor, got shape [{string.Join(", ", timesteps.shape)}]");
         using var s = torch.NewDisposeScope();
         var half = embedding_dim / 2;
-        var exponent = torch.arange(0, half, 1, ScalarType.Float32, timesteps.device) * -Math.Log(max_period);
-        exponent = exponent / (half - downscale_freq_shift);
+        var exponent = torch.arange(Sc(0L), Sc(half), Sc(1L), ScalarType.Float32, timesteps.device) * Sc(-Math.Log(max_period));
+        exponent = exponent / Sc(half - downscale_freq_shift);
         var emb = timesteps.unsqueeze(1).to(ScalarType.Float32) * exponent.exp().unsqueeze(0);
-        if (scale != 1) emb = emb * scale;
+        if (scale != 1) emb = emb * Sc(scale);
         // diffusers builds [sin, cos] and swaps the halves when flipping: the same values as building [cos, sin].
         emb = flip_sin_to_cos ? torch.cat([emb.cos(), emb.sin()], -1) : torch.cat([emb.sin(), emb.cos()], -1);
         if (embedding_dim % 2 == 1) emb = functional.pad(emb, [0, 1, 0, 0]);

@@ -92,6 +92,6 @@ public sealed class Transformer2DModel : Module
             h = proj_out.call(h);
             h = h.reshape(batch, height, width, inner).permute(0, 3, 1, 2).contiguous();
         }
-        return (h + hidden_states).MoveToOuterDisposeScope();
+        return (h.Plus(hidden_states)).MoveToOuterDisposeScope();
     }
 }

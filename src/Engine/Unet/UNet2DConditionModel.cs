@@ -7,6 +7,8 @@ using static TorchSharp.torch.nn;
 
 using Activations = TLoRA.Engine.Common.Activations;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Unet;
 
 /// <summary>
@@ -131,10 +133,10 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
         // diffusers forwards the skip tensors' sizes to the upsamplers when H or W is not a multiple of 2^upsamplers.
         var upFactor = 1L << (up_blocks.Count - 1);
         var forwardUpsampleSize = sample.shape[^2..].Any(d => d % upFactor != 0);
-        if (config.center_input_sample) sample = 2 * sample - 1.0;
+        if (config.center_input_sample) sample = Sc(2L) * sample - Sc(1.0);
 
         var emb = time_embedding.call(TimeEmbedInput(sample, input.timestep));
-        if (add_embedding is not null) emb = emb + AugEmbedding(emb, input.text_embeds, input.time_ids);
+        if (add_embedding is not null) emb = emb.Plus(AugEmbedding(emb, input.text_embeds, input.time_ids));
         if (config.time_embedding_act_fn is { } embAct) emb = Activations.Apply(embAct, emb);
         var context = input.encoder_hidden_states;
 

@@ -1,6 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.Engine.Vae;
 
 /// <summary>
@@ -16,9 +18,9 @@ public sealed class DiagonalGaussianDistribution : IDisposable
         ArgumentNullException.ThrowIfNull(parameters);
         var halves = parameters.chunk(2, 1);
         mean = halves[0];
-        logvar = halves[1].clamp(-30.0, 20.0);
+        logvar = halves[1].clamp(Sc(-30.0), Sc(20.0));
         halves[1].Dispose();
-        std = (logvar * 0.5).exp();
+        std = (logvar * Sc(0.5)).exp();
         var = logvar.exp();
     }
 
@@ -36,7 +38,7 @@ public sealed class DiagonalGaussianDistribution : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var noise = torch.randn(mean.shape, dtype: mean.dtype, device: mean.device, generator: generator);
-        return (mean + std * noise).MoveToOuterDisposeScope();
+        return (mean.Plus(std * noise)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The mode, which is the mean (a fresh alias of it).</summary>

@@ -2,6 +2,8 @@ using TLoRA.Engine.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using static TLoRA.Engine.Common.Scalars;
+
 namespace TLoRA.GpuService.Jobs;
 
 /// <summary>Small PNG copies of images for inline progress events.</summary>
@@ -19,7 +21,7 @@ public static class Thumbnails
         var chw = hwc.permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
         var small = torch.nn.functional.interpolate(chw, [(long)Math.Max(1, Math.Round(h * scale)), (long)Math.Max(1, Math.Round(w * scale))],
             mode: InterpolationMode.Bilinear, antialias: true);
-        var bytes = small.clamp(0, 255).round().to(ScalarType.Byte).squeeze(0).permute(1, 2, 0);
+        var bytes = small.clamp(Sc(0.0), Sc(255.0)).round().to(ScalarType.Byte).squeeze(0).permute(1, 2, 0);
         return ImageCodec.EncodePng(bytes);
     }
 }
