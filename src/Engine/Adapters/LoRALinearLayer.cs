@@ -18,6 +18,8 @@ public sealed class LoRALinearLayer : Module
     {
         down = Linear(in_features, rank, hasBias: false, device: device, dtype: dtype);
         up = Linear(rank, out_features, hasBias: false, device: device, dtype: dtype);
+        // TorchSharp's normal_ hands back a second wrapper of the weight: the scope disposes it
+        using (torch.NewDisposeScope())
         using (torch.no_grad())
         {
             down.weight.normal_(0, 1.0 / rank, generator);

@@ -123,22 +123,21 @@ public class AdapterNetworkTests
         Assert.True((full.processor.Delta("to_q", x)! - d1 * 0.5).abs().amax().ToDouble() < 1e-6);
     }
 
-    [Fact]
-    public void No_native_tensor_outlives_the_network_and_model()
+    [Theory]
+    [InlineData(AdapterMethod.LoRA)]
+    [InlineData(AdapterMethod.VanillaTLoRA)]
+    [InlineData(AdapterMethod.TLoRA)]
+    public void No_native_tensor_outlives_the_network_and_model(AdapterMethod method)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
         var baseline = LiveTensors.Count;
         using (var model = new ToyModel())
-        using (var net = AdapterNetwork.Attach(model, TLoRA4, new Generator(1)))
+        using (var net = AdapterNetwork.Attach(model, TLoRA4 with { Method = method }, new Generator(1)))
         {
             net.SetTimesteps([10]);
             using var scope = torch.NewDisposeScope();
             model.call(torch.randn([1, 2, 16])).sum().backward();
             foreach (var p in net.TrainableParameters) p.grad = null;
         }
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
         Assert.Equal(baseline, LiveTensors.Count);
     }
 }
