@@ -3,7 +3,7 @@
 # background load (idle, one process spinning on a core), for matmul / conv2d / svd (bench/Torch.Bench, ms per op)
 # and the mid SD-XL training step (bench/Engine.Bench, ms per step). Prints one line per combination.
 # Usage: bash bench/threads.sh   (builds both benches in Release first; about 10 minutes on 2 cores)
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 dotnet build bench/Torch.Bench -c Release -nologo -v q >/dev/null
 dotnet build bench/Engine.Bench -c Release -nologo -v q >/dev/null
@@ -25,7 +25,7 @@ for load in idle spinning; do
               --only matmul,conv2d,svd --iterations 0.3 --reps 3 2>/dev/null \
             | awk -F'|' '$1 ~ /^(matmul|conv2d|svd) *$/ {gsub(/ +/, " ", $3); printf "%s:%s ", $1, $3}' | sed 's/  */ /g')
       step=$(OMP_WAIT_POLICY=$policy dotnet "$engine_bench" --only mid --no-sample --threads "$threads" --steps 3 \
-               --rounds 1 --warmup 1 2>/dev/null | awk -F'|' '/^2\./ {exit} $1 ~ /^ *mid *$/ && $6 ~ /[0-9]/ {gsub(/ +/, " ", $6); printf "%s ", $6}
+               --rounds 1 --warmup 1 2>/dev/null | awk -F'|' '/Memory|^2\./ {exit} $1 ~ /^ *mid *$/ && $6 ~ /[0-9]/ {gsub(/ +/, " ", $6); printf "%s ", $6}
                                                          /FAILED/ {printf "FAILED "}')
       stop_load
       printf '%-6s %-8s %-8s | %s | %s\n' "$threads" "$policy" "$load" "$ops" "$step"

@@ -36,8 +36,11 @@ public static class TorchRuntime
     /// engine thread's count returns to its baseline after every step, run and failed job.</summary>
     public static long LiveTensors => DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
 
-    /// <summary>Intra-op threads when TLORA_NUM_THREADS is unset: every core.</summary>
-    public static int DefaultThreads => Environment.ProcessorCount;
+    /// <summary>Intra-op threads when TLORA_NUM_THREADS is unset: 1. Measured with bench/threads.sh on the 2-core
+    /// machine (README, Threads): 2 threads won 20–25 % on matmul/conv2d when the machine was otherwise idle, but with
+    /// any other busy process (a test assembly, the gateway, a build) the training step and svd took 2–3× as long as
+    /// with 1 thread, which held up. A GPU host does its heavy work on the GPU either way.</summary>
+    public const int DefaultThreads = 1;
 
     /// <summary>The intra-op thread count in force after <see cref="Configure"/>.</summary>
     public static int Threads => torch.get_num_threads();
