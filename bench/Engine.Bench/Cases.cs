@@ -2,8 +2,8 @@ using System.Diagnostics;
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Pipelines;
 using TLoRA.Engine.Training;
-using TLoRA.Torch;
-using TLoRA.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Bench;
 
@@ -90,7 +90,7 @@ internal static class Cases
     /// <summary>
     /// Training as <see cref="AdapterTrainer"/>.Run does it, step for step (attach, AdamW with the paper's settings,
     /// encode once; per step: reseed, pipeline.TrainingLoss, backward, clip_grad_norm_(1), AdamW step, zero_grad,
-    /// loss.item()), without its events and checkpoints, and with a stopwatch around each phase.
+    /// loss.ToDouble()), without its events and checkpoints, and with a stopwatch around each phase.
     /// </summary>
     public static TrainResult Train(Options o, string config, AdapterMethod method)
     {
@@ -117,7 +117,7 @@ internal static class Cases
         var optimizer = new AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         var example = pipeline.PrepareTraining(image, options.TrainingPrompt);
         var attached = ProcessMemory.Read();
-        var liveAttached = torch.live_tensor_count;
+        var liveAttached = TLoRA.Engine.TorchRuntime.LiveTensors;
         var adapterBytes = network.StateDict().Values.Sum(t => t.numel() * t.element_size());
 
         var generator = new Generator(options.Seed);
@@ -131,7 +131,7 @@ internal static class Cases
         {
             var t0 = Stopwatch.GetTimestamp();
             long t1, t2;
-            generator.manual_seed(unchecked(options.Seed * 1_000_003UL + (ulong)s));
+            generator.manual_seed(unchecked((long)(options.Seed * 1_000_003UL + (ulong)s)));
             double loss;
             using (var scope = torch.NewDisposeScope())
             {
@@ -144,12 +144,12 @@ internal static class Cases
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
                 optimizer.zero_grad();
-                loss = l.item();
+                loss = l.ToDouble();
             }
             var t3 = Stopwatch.GetTimestamp();
             if (!double.IsFinite(loss)) throw new InvalidOperationException($"{config}/{method}: loss is {loss} at step {s}");
             losses.Add(loss);
-            live.Add(torch.live_tensor_count);
+            live.Add(TLoRA.Engine.TorchRuntime.LiveTensors);
             step.Add(Stopwatch.GetElapsedTime(t0, t3).TotalMilliseconds);
             lossPhase.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
             backward.Add(Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
@@ -283,20 +283,20 @@ internal static class Cases
     /// (tensors nobody disposed: the count is only meaningful once those are gone).</summary>
     private static (long Live, long Finalized) CollectGarbage()
     {
-        var before = torch.live_tensor_count;
+        var before = TLoRA.Engine.TorchRuntime.LiveTensors;
         for (var i = 0; i < 2; i++)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
         }
-        var after = torch.live_tensor_count;
+        var after = TLoRA.Engine.TorchRuntime.LiveTensors;
         return (after, before - after);
     }
 
     /// <summary>Waits for the GPU so a stopwatch reading means the work is done (a no-op on the CPU).</summary>
     private static void Sync(Device device)
     {
-        if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device.index);
+        if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
     }
 
     /// <summary>An IProgress that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>

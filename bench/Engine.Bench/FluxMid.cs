@@ -3,7 +3,8 @@ using TLoRA.Engine.Flux;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
 using TLoRA.Engine.T5;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Bench;
 
@@ -29,7 +30,7 @@ internal static class FluxMid
         };
         return FluxPipeline.Load(folder, dtype, device, 32, () =>
         {
-            var model = new FluxTransformer2DModel(config, dtype, device);
+            var model = new FluxTransformer2DModel(config, device: device, dtype: dtype);
             model.requires_grad_(false);
             return model;
         });

@@ -2,8 +2,12 @@ using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Pipelines;
 using TLoRA.Engine.Schedulers;
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Bench;
 
@@ -69,8 +73,8 @@ internal sealed class MidPipeline : IDiffusionPipeline
     /// <summary>Builds the UNet with seeded random weights (frozen, eval mode) and the fixture's scheduler config.</summary>
     public static MidPipeline Create(string schedulerFolder, ScalarType dtype, Device device, ulong seed = 0)
     {
-        torch.manual_seed(seed); // the layers' default init draws from the global generator
-        var unet = new UNet2DConditionModel(Config, dtype, device);
+        torch.manual_seed(unchecked((long)seed)); // the layers' default init draws from the global generator
+        var unet = new UNet2DConditionModel(Config, device: device, dtype: dtype);
         unet.requires_grad_(false).eval();
         return new MidPipeline(unet, SchedulerConfig.Load(schedulerFolder), device);
     }
@@ -86,8 +90,8 @@ internal sealed class MidPipeline : IDiffusionPipeline
         var latentSize = image.Pixels.size(-1) / VaeScale;
         long[] latentShape = [1, 4, latentSize, latentSize];
         // posterior mean ≈ N(0, 1/scaling²) so the scaled latents are about unit variance, as SD-XL's are
-        var mean = torch.randn(latentShape, g, ScalarType.Float32, Device) * (1.0 / ScalingFactor);
-        var std = torch.full(latentShape, 0.05, ScalarType.Float32, Device);
+        var mean = torch.randn(latentShape, dtype: ScalarType.Float32, device: Device, generator: g) * Sc(1.0 / ScalingFactor);
+        var std = torch.full(latentShape, Sc(0.05), ScalarType.Float32, Device);
         var (embeds, pooled) = RandomConditioning(g, 1);
         var timeIds = TimeIds((int)image.Pixels.size(-2), (int)image.Pixels.size(-1), 1);
         return new Example(mean.MoveToOuterDisposeScope(), std.MoveToOuterDisposeScope(), embeds.MoveToOuterDisposeScope(),
@@ -99,12 +103,12 @@ internal sealed class MidPipeline : IDiffusionPipeline
     {
         var ex = (Example)example;
         using var scope = torch.NewDisposeScope();
-        var eps = torch.randn(ex.Mean.shape, generator, ScalarType.Float32, Device);
-        var latents = (ex.Mean + ex.Std * eps) * ScalingFactor;
-        var noise = torch.randn(latents.shape, generator, ScalarType.Float32, Device);
+        var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
+        var latents = (ex.Mean + ex.Std * eps) * Sc(ScalingFactor);
+        var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
-        var timestep = t.item();
+        var timestep = t.ToDouble();
         network.SetTimesteps([timestep]);
         var prediction = unet.forward(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);
@@ -129,7 +133,7 @@ internal sealed class MidPipeline : IDiffusionPipeline
         scheduler.SetTimesteps(steps);
         var dtype = UnetDtype;
         var size = ImageSize / VaeScale;
-        var latents = torch.randn([1, 4, size, size], g, ScalarType.Float32, Device) * scheduler.InitNoiseSigma;
+        var latents = torch.randn([1, 4, size, size], dtype: ScalarType.Float32, device: Device, generator: g) * Sc(scheduler.InitNoiseSigma);
         var (context, pooled) = RandomConditioning(g, 2); // [uncond, cond]
         var timeIds = TimeIds(ImageSize, ImageSize, 2);
         for (var i = 0; i < scheduler.Timesteps.Count; i++)
@@ -147,11 +151,11 @@ internal sealed class MidPipeline : IDiffusionPipeline
     }
 
     private (Tensor Embeds, Tensor Pooled) RandomConditioning(Generator g, int batch) =>
-        (torch.randn([batch, TokenCount, ContextDim], g, ScalarType.Float32, Device).to(UnetDtype),
-         torch.randn([batch, PooledDim], g, ScalarType.Float32, Device).to(UnetDtype));
+        (torch.randn([batch, TokenCount, ContextDim], dtype: ScalarType.Float32, device: Device, generator: g).to(UnetDtype),
+         torch.randn([batch, PooledDim], dtype: ScalarType.Float32, device: Device, generator: g).to(UnetDtype));
 
     private Tensor TimeIds(int h, int w, int batch) =>
-        torch.tensor(new float[] { h, w, 0, 0, h, w }, 1, 6).repeat(batch, 1).to(Device, UnetDtype);
+        torch.tensor(new float[] { h, w, 0, 0, h, w }, 1, 6).repeat(batch, 1).to(UnetDtype, Device);
 
     public void Dispose() => unet.Dispose();
 

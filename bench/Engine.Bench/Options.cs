@@ -1,6 +1,7 @@
 using System.Globalization;
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Bench;
 
@@ -60,7 +61,7 @@ internal sealed class Options
         _ => throw new FormatException($"--dtype must be float32, bfloat16 or float16, not '{DtypeText}'"),
     };
 
-    public Device Device => TLoRA.Torch.Device.Parse(DeviceText);
+    public Device Device => TLoRA.Engine.TorchRuntime.ParseDevice(DeviceText);
 
     /// <summary>The arguments that make a child run one case with this run's settings (counts given explicitly).</summary>
     public List<string> ChildArgs(string config, AdapterMethod? method)

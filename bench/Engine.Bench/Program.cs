@@ -6,7 +6,8 @@ using System.Text;
 using System.Text.Json;
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Bench;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 // Engine benchmark: T-LoRA training-step time, memory and sampling-step time on two SD-XL-shaped UNets, each
 // (config, method) case in a fresh child process (this program with --case ...) so that its peak RSS is its own.
@@ -20,10 +21,14 @@ var json = new JsonSerializerOptions { NumberHandling = System.Text.Json.Seriali
 var options = Options.Parse(args, out var exitCode);
 if (options is null) return exitCode;
 torch.set_num_threads(options.Threads);
-if (options.Device.type == DeviceType.CUDA && !torch.cuda.is_available())
+Device device;
+try
 {
-    Console.Error.WriteLine($"error: --device {options.DeviceText}: CUDA is not available (libtorch {torch.libtorch_version} found no GPU); " +
-                            "build the shim against a CUDA libtorch (README: Using another libtorch)");
+    device = options.Device;
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine($"error: --device {options.DeviceText}: {e.Message}");
     return 2;
 }
 
@@ -49,9 +54,9 @@ var build = "Release";
 build = "Debug (timings are not representative: use -c Release)";
 #endif
 var configs = options.SelectedConfigs.ToList();
-Console.WriteLine("TLoRA.Engine benchmark: adapter training steps and sampling on SD-XL-shaped UNets (src/Engine on src/Torch)");
-Console.WriteLine($"  libtorch     {torch.libtorch_version} (through libtlora_torch.so); attention: " +
-                  (torch.has_native_sdpa ? "libtorch's fused scaled_dot_product_attention" : "composed scaled_dot_product_attention (libtorch < 2 has no fused one)"));
+Console.WriteLine("TLoRA.Engine benchmark: adapter training steps and sampling on SD-XL-shaped UNets (src/Engine on TorchSharp)");
+Console.WriteLine($"  libtorch     {TLoRA.Engine.TorchRuntime.LibTorchVersion} through TorchSharp {typeof(torch).Assembly.GetName().Version} " +
+                  $"({TLoRA.Engine.TorchRuntime.Backend} build); attention: libtorch's fused scaled_dot_product_attention");
 Console.WriteLine($"  threads      {torch.get_num_threads()} (torch.set_num_threads({options.Threads}) in every case process)");
 Console.WriteLine($"  cores        {Environment.ProcessorCount} (Environment.ProcessorCount){CpuModel()}");
 Console.WriteLine($"  runtime      {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}, {build} build");
@@ -132,11 +137,11 @@ if (train.Count > 0)
     }
     PrintTable(rows, [false, false, true, true, true, true, true, true, true, true, true]);
     Console.WriteLine("   loss fwd / backward / clip+AdamW: medians of each phase (they need not add up to the step's median; clip+AdamW also holds");
-    Console.WriteLine("   zero_grad, loss.item() and freeing the step's tensors). 1st step = each process's first warm-up step (JIT, allocator, AdamW's");
+    Console.WriteLine("   zero_grad, loss.ToDouble() and freeing the step's tensors). 1st step = each process's first warm-up step (JIT, allocator, AdamW's");
     Console.WriteLine("   state made; the slowest of the processes), not in the median.");
     Console.WriteLine();
 
-    Console.WriteLine("   Memory (MiB; RSS = VmRSS, peak = VmHWM of the case's own process) and live native tensors (torch.live_tensor_count)");
+    Console.WriteLine("   Memory (MiB; RSS = VmRSS, peak = VmHWM of the case's own process) and live native tensors (LiveTensors.Count)");
     var mem = new List<string[]>
     {
         new[] { "config", "method", "RSS loaded", "peak while loading", "RSS + adapters, AdamW, example", "peak training", "peak − loaded", "adapter tensors", "live: loaded → attached → step 1 → last step → disposed", "flat" },

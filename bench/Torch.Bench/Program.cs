@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using TLoRA.Torch.Bench;
 
 // Dispatch-overhead benchmark: the same small workloads through this binding (C# → shim → libtorch) and through
@@ -33,8 +34,8 @@ var build = "Release";
 #if DEBUG
 build = "Debug (timings are not representative: use -c Release)";
 #endif
-Console.WriteLine("TLoRA.Torch dispatch-overhead benchmark: C# binding (src/Torch) vs PyTorch, same libtorch");
-Console.WriteLine($"  libtorch     {torch.libtorch_version} (through libtlora_torch.so)");
+Console.WriteLine("Dispatch-overhead benchmark: C# (TorchSharp) vs PyTorch");
+Console.WriteLine($"  libtorch     {TLoRA.Engine.TorchRuntime.LibTorchVersion} (TorchSharp {typeof(torch).Assembly.GetName().Version})");
 Console.WriteLine($"  threads      {torch.get_num_threads()} (torch.set_num_threads({options.Threads}) in both languages)");
 Console.WriteLine($"  cores        {Environment.ProcessorCount} (Environment.ProcessorCount){CpuModel()}");
 Console.WriteLine($"  runtime      {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}, {build} build");
@@ -69,7 +70,7 @@ Console.WriteLine();
 // ---- measure: C# and PyTorch repetitions alternate ----
 var load = new LoadMonitor();
 load.Start(py?.CpuTicks() ?? 0);
-var baselineLive = torch.live_tensor_count;
+var baselineLive = TLoRA.Engine.TorchRuntime.LiveTensors;
 // One-off JIT pre-warm: the shared call path (operators, Tensor wrapping, dispose scopes) is promoted to the optimised
 // JIT tier only ~0.1 s after it was last compiled at tier 0, longer than a --quick warm-up; get it there first.
 var jit = Stopwatch.StartNew();
@@ -86,7 +87,7 @@ foreach (var w in compared.Concat(breakdown))
 
     GC.Collect();
     GC.WaitForPendingFinalizers();
-    var live = new List<long> { torch.live_tensor_count };
+    var live = new List<long> { TLoRA.Engine.TorchRuntime.LiveTensors };
     // Warm-up (untimed): JIT tiering, allocator caches, libtorch lazy init; at least iterations/10 and WarmupSeconds.
     var warm = Stopwatch.StartNew();
     do w.Run(Math.Max(1, iters / 10)); while (warm.Elapsed.TotalSeconds < options.WarmupSeconds);
@@ -104,7 +105,7 @@ foreach (var w in compared.Concat(breakdown))
         w.Run(iters);
         sw.Stop();
         cs.Add(sw.Elapsed.TotalMicroseconds / iters);
-        live.Add(torch.live_tensor_count);
+        live.Add(TLoRA.Engine.TorchRuntime.LiveTensors);
         if (peer is null) continue;
         Thread.Sleep(options.PauseMs);
         if (peer.Rep(w.PythonName!, iters) is { } us) pyTimes.Add(us);
@@ -150,7 +151,7 @@ if (otherCores is { } oc)
 
 // ---- details ----
 Console.WriteLine();
-Console.WriteLine("Details: µs per iteration, median [min–max] over the repetitions; live = torch.live_tensor_count before the warm-up →");
+Console.WriteLine("Details: µs per iteration, median [min–max] over the repetitions; live = TLoRA.Engine.TorchRuntime.LiveTensors before the warm-up →");
 Console.WriteLine($"after each timed repetition ({baselineLive} = the benchmark's inputs); C# managed bytes allocated per iteration; gen0 GCs.");
 var details = new List<string[]> { new[] { "workload", "iters×reps", "C# µs", "PyTorch µs", "C# live tensors", "bytes/iter", "gen0 GCs" } };
 foreach (var w in compared.Concat(breakdown))
@@ -168,7 +169,7 @@ foreach (var w in compared.Concat(breakdown))
 }
 PrintTable(details, rightAligned: [false, true, true, true, false, true, true]);
 var leaked = results.Where(kv => kv.Value.Live.Any(l => l != baselineLive)).Select(kv => kv.Key).ToList();
-var endLive = torch.live_tensor_count;
+var endLive = TLoRA.Engine.TorchRuntime.LiveTensors;
 Console.WriteLine(leaked.Count == 0 && endLive == baselineLive
     ? $"live tensor count flat: {baselineLive} before and after every repetition of every workload."
     : $"warning: the live tensor count moved in {string.Join(", ", leaked)} (baseline {baselineLive}, now {endLive}): a tensor was not disposed.");

@@ -1,4 +1,6 @@
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Torch.Bench;
 
@@ -26,7 +28,7 @@ internal sealed class Workloads : IDisposable
     public Workloads()
     {
         using var gen = new Generator(0);
-        Tensor Input(params long[] shape) { var t = torch.randn(shape, gen); inputs.Add(t); return t; }
+        Tensor Input(params long[] shape) { var t = torch.randn(shape, generator: gen); inputs.Add(t); return t; }
 
         var x8 = Input(8, 8);
         var y8 = Input(8, 8);
@@ -36,6 +38,8 @@ internal sealed class Workloads : IDisposable
         var convW = Input(64, 64, 3, 3);
         var x = Input(64, 64);
         var w = Input(64, 64).requires_grad_();
+        var m = Input(256, 256);
+        var q = Input(1, 8, 256, 64);
 
         Compared =
         [
@@ -57,7 +61,7 @@ internal sealed class Workloads : IDisposable
             }, "view_permute"),
             new("dim", "x.dim() (call floor)", 200_000, Unit.MicrosecondsPerCall, 0, n =>
             {
-                var d = 0;
+                var d = 0L;
                 for (var i = 0; i < n; i++) d += x8.dim();
                 GC.KeepAlive(d);
             }, "dim"),
@@ -67,7 +71,7 @@ internal sealed class Workloads : IDisposable
             }, "matmul"),
             new("conv2d", "conv2d 1×64×64×64, 64×64×3×3, pad 1", 150, Unit.MillisecondsPerOp, 2.0 * 64 * 64 * 64 * 64 * 9, n =>
             {
-                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = functional.conv2d(convIn, convW, null, 1, 1); }
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = functional.conv2d(convIn, convW, null, padding: [1, 1]); }
             }, "conv2d"),
             new("autograd", "silu(x@w).sum().backward() 64×64", 10_000, Unit.MicrosecondsPerStep, 0, n =>
             {
@@ -79,10 +83,19 @@ internal sealed class Workloads : IDisposable
                     w.grad = null;
                 }
             }, "autograd"),
+            new("svd", "linalg.svd 256×256 (reduced)", 30, Unit.MillisecondsPerOp, 0, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = torch.linalg.svd(m, fullMatrices: false); }
+            }, "svd"),
         ];
 
         Breakdown =
         [
+            new("sdpa", "scaled_dot_product_attention 1×8×256×64 (PyTorch 1.13 has none)", 300, Unit.MicrosecondsPerOp,
+                4.0 * 8 * 256 * 256 * 64, n =>
+            {
+                for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = functional.scaled_dot_product_attention(q, q, q); }
+            }, null),
             new("add_using", "add 8×8, `using var` instead of a scope", 100_000, Unit.MicrosecondsPerOp, 0, n =>
             {
                 for (var i = 0; i < n; i++) { using var z = x8 + y8; }

@@ -34,6 +34,7 @@ DEFAULT_ITERS = {
     "matmul": 1000,
     "conv2d": 150,
     "autograd": 10000,
+    "svd": 30,
 }
 DEFAULT_REPS = 7
 QUICK_SCALE = 0.02
@@ -86,6 +87,11 @@ def build_workloads(torch):
 
     x = torch.randn(64, 64, generator=g)
     w = torch.randn(64, 64, generator=g).requires_grad_(True)
+    m = torch.randn(256, 256, generator=g)
+
+    def svd(n):
+        for _ in range(n):
+            z = torch.linalg.svd(m, full_matrices=False)
 
     def autograd(n):
         for _ in range(n):
@@ -95,7 +101,7 @@ def build_workloads(torch):
 
     return {
         "add": add, "mul": mul, "silu": silu, "view_permute": view_permute, "dim": dim,
-        "matmul": matmul, "conv2d": conv2d, "autograd": autograd,
+        "matmul": matmul, "conv2d": conv2d, "autograd": autograd, "svd": svd,
     }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole stack on the tiny models shipped in tests/fixtures: one GPU service (gRPC on 127.0.0.1:50051,
 # jobs in runs/stack) and the gateway with the WebUI on http://127.0.0.1:5080. Ctrl+C stops both.
-# Run `bash .ci/setup` once first (libtorch, cmake, npm packages). PORT / SERVICE_PORT override the ports.
+# Run `bash .ci/setup` once first (npm packages, browser-test tools). PORT / SERVICE_PORT override the ports.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PORT="${PORT:-5080}"

@@ -1,2 +1,2 @@
-// torch.live_tensor_count and TensorBytes.ChunkBytes are process-wide: run the tests one at a time.
+// LiveTensors.Count and TensorBytes.ChunkBytes are process-wide: run the tests one at a time.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]

@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
@@ -8,6 +9,6 @@ public sealed class CudaFactAttribute : FactAttribute
 {
     public CudaFactAttribute()
     {
-        if (!torch.cuda.is_available()) Skip = $"needs a CUDA device; libtorch {torch.libtorch_version} here has none";
+        if (!torch.cuda.is_available()) Skip = $"needs a CUDA device; libtorch {TorchRuntime.LibTorchVersion} ({TorchRuntime.Backend} build) here has none";
     }
 }

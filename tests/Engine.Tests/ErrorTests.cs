@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 

@@ -1,17 +1,16 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
 /// <summary>Every safetensors file of the SD-XL fixture (written by the Python safetensors library) reads.</summary>
 public sealed class FixtureTests
 {
-    /// <summary>Float tensors of the fixture that are not finite as generated (all NaN in the Python reference output,
-    /// checked independently of this reader). Anything else non-finite fails the test.</summary>
-    private static readonly HashSet<(string File, string Tensor)> KnownNonFinite =
-    [
-        ("reference_outputs.safetensors", "vanilla.out_t0_fullmask"),
-    ];
+    /// <summary>Reference outputs are data: a generator may leave one non-finite (the SD-XL fixture's
+    /// vanilla.out_t0_fullmask is all NaN), and the parity tests that read one fail on it. Weights and adapters must be
+    /// finite everywhere.</summary>
+    private const string ReferenceOutputsFile = "reference_outputs.safetensors";
 
     public static TheoryData<string> FixtureFiles()
     {
@@ -40,13 +39,11 @@ public sealed class FixtureTests
             using var t = file.Read(name);
             Assert.Equal(entry.Shape, t.shape);
             Assert.Equal(entry.Dtype, t.dtype);
-            Assert.Equal(raw.AsSpan((int)entry.FileOffset, (int)entry.ByteLength).ToArray(), t.ToBytes());
+            Assert.Equal(raw.AsSpan((int)entry.FileOffset, (int)entry.ByteLength).ToArray(), t.bytes.ToArray());
             if (!entry.Dtype.IsFloatingPoint() || t.numel() == 0) continue;
+            if (Path.GetFileName(relative) == ReferenceOutputsFile) continue;
             var nonFinite = t.isfinite().logical_not().sum().item<long>();
-            if (KnownNonFinite.Contains((relative.Replace('\\', '/'), name)))
-                Assert.True(nonFinite > 0, $"{relative}: '{name}' is finite now: remove it from {nameof(KnownNonFinite)}");
-            else
-                Assert.True(nonFinite == 0, $"{relative}: '{name}' has {nonFinite} non-finite values");
+            Assert.True(nonFinite == 0, $"{relative}: '{name}' has {nonFinite} non-finite values");
         }
     }
 
@@ -55,16 +52,17 @@ public sealed class FixtureTests
     {
         using var scope = torch.NewDisposeScope();
         using var unet = ShardedCheckpoint.OpenComponent(Path.Combine(FixturePaths.SdxlTiny, "unet"));
-        Assert.False(unet.IsSharded);
-        Assert.Equal("diffusion_pytorch_model.safetensors", Path.GetFileName(unet.Path));
-        Assert.True(unet.Count > 100);
+        var config = ConfigJson.LoadComponent<Engine.Unet.UNet2DConditionModelConfig>(Path.Combine(FixturePaths.SdxlTiny, "unet"));
+        Assert.Equal(unet.IsSharded ? "diffusion_pytorch_model.safetensors.index.json" : "diffusion_pytorch_model.safetensors",
+            Path.GetFileName(unet.Path));
         var convIn = unet.Entry("conv_in.weight");
         Assert.Equal(ScalarType.Float32, convIn.Dtype);
         Assert.Equal(4, convIn.Rank);
-        Assert.Equal(new long[] { 4, 3, 3 }, convIn.Shape[1..]); // in_channels 4, 3x3 kernel
+        Assert.Equal(new long[] { config.block_out_channels[0], config.in_channels, config.conv_in_kernel, config.conv_in_kernel },
+            convIn.Shape);
 
         using var text = ShardedCheckpoint.OpenComponent(Path.Combine(FixturePaths.SdxlTiny, "text_encoder"));
-        Assert.Equal("model.safetensors", Path.GetFileName(text.Path));
+        Assert.Equal(text.IsSharded ? "model.safetensors.index.json" : "model.safetensors", Path.GetFileName(text.Path));
         Assert.True(text.Contains("text_model.embeddings.position_embedding.weight"));
     }
 
@@ -73,7 +71,7 @@ public sealed class FixtureTests
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var baseline = torch.live_tensor_count;
+        var baseline = LiveTensors.Count;
         long total = 0;
         using (torch.NewDisposeScope())
         {
@@ -84,9 +82,9 @@ public sealed class FixtureTests
                 Assert.Equal(file.Count, all.Count);
                 total += all.Count;
             }
-            Assert.Equal(baseline + total, torch.live_tensor_count);
+            Assert.Equal(baseline + total, LiveTensors.Count);
         }
-        Assert.True(total > 1000);
-        Assert.Equal(baseline, torch.live_tensor_count);
+        Assert.True(total > 0);
+        Assert.Equal(baseline, LiveTensors.Count);
     }
 }

@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 

@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
@@ -24,11 +25,11 @@ public static class Parity
             $"{name}: shape [{string.Join(", ", actual.shape)}] differs from the reference's [{string.Join(", ", expected.shape)}]");
         if (expected.numel() == 0) return new ParityError(name, 0, 0);
         using var scope = torch.NewDisposeScope();
-        var b = expected.to(Device.CPU, ScalarType.Float64);
-        var a = actual.to(Device.CPU, ScalarType.Float64);
-        var error = (a - b).abs().amax().item();
-        if (a.isnan().logical_or(b.isnan()).sum().item() != 0) error = double.NaN;
-        return new ParityError(name, error, b.abs().amax().item());
+        var b = expected.to(ScalarType.Float64, torch.CPU);
+        var a = actual.to(ScalarType.Float64, torch.CPU);
+        var error = (a - b).abs().amax().ToDouble();
+        if (a.isnan().logical_or(b.isnan()).sum().ToDouble() != 0) error = double.NaN;
+        return new ParityError(name, error, b.abs().amax().ToDouble());
     }
 
     /// <summary>Asserts max |actual − expected| ≤ rel · max |expected| + abs (NaN anywhere fails), naming the tensor

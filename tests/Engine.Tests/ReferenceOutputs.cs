@@ -1,5 +1,6 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
@@ -7,6 +8,14 @@ namespace TLoRA.Engine.Tests;
 internal static class ReferenceOutputs
 {
     public static string Path => System.IO.Path.Combine(FixturePaths.SdxlTiny, "reference_outputs.safetensors");
+
+    /// <summary>The fixture's reference_cases.json (settings and facts of the reference run).</summary>
+    public static System.Text.Json.JsonElement Cases { get; } = System.Text.Json.JsonDocument.Parse(
+        File.ReadAllText(System.IO.Path.Combine(FixturePaths.SdxlTiny, "reference_cases.json"))).RootElement;
+
+    /// <summary>The reference T-LoRA adapters' rank and r_min.</summary>
+    public static (int Rank, int MinRank) AdapterRanks =>
+        (Cases.GetProperty("tlora").GetProperty("rank").GetInt32(), Cases.GetProperty("tlora").GetProperty("min_rank").GetInt32());
 
     /// <summary>Reads <paramref name="name"/> (in the current dispose scope).</summary>
     public static Tensor Read(string name)
@@ -19,8 +28,8 @@ internal static class ReferenceOutputs
     public static double RelativeError(Tensor expected, Tensor actual)
     {
         using var scope = torch.NewDisposeScope();
-        var e = expected.detach().to(Device.CPU, ScalarType.Float64);
-        var a = actual.detach().to(Device.CPU, ScalarType.Float64);
-        return (e - a).abs().amax().item() / e.abs().amax().item();
+        var e = expected.detach().to(ScalarType.Float64, torch.CPU);
+        var a = actual.detach().to(ScalarType.Float64, torch.CPU);
+        return (e - a).abs().amax().ToDouble() / e.abs().amax().ToDouble();
     }
 }

@@ -1,5 +1,6 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests;
 
@@ -80,8 +81,8 @@ public sealed class WriterTests : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var t = torch.arange(24, ScalarType.Float32).reshape(2, 3, 4).permute(2, 0, 1);
-        var before = torch.live_tensor_count;
+        var before = LiveTensors.Count;
         SafetensorsWriter.Save(dir.File("live.safetensors"), new Dictionary<string, Tensor> { ["t"] = t });
-        Assert.Equal(before, torch.live_tensor_count);
+        Assert.Equal(before, LiveTensors.Count);
     }
 }

@@ -4,7 +4,8 @@ using TLoRA.Engine.Tests;
 using TLoRA.GpuService.Jobs;
 using TLoRA.Contracts.V1;
 using JobState = TLoRA.GpuService.Jobs.JobState;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Tests;
 

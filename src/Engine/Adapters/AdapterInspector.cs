@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -63,7 +64,7 @@ public static class AdapterInspector
         return singularValues.Count;
     }
 
-    private static LayerInspection InspectLayer(string name, string block, TLoRA.Torch.Modules.Module layer)
+    private static LayerInspection InspectLayer(string name, string block, nn.Module layer)
     {
         using var scope = torch.NewDisposeScope();
         Tensor left, right, q, p;
@@ -87,18 +88,18 @@ public static class AdapterInspector
         }
         var l64 = left.to(ScalarType.Float64);
         var r64 = right.to(ScalarType.Float64);
-        var (_, sa, vah) = torch.linalg.svd(l64, full_matrices: false);
+        var (_, sa, vah) = torch.linalg.svd(l64, fullMatrices: false);
         var small = (sa.unsqueeze(1) * vah).matmul(r64);
-        var (_, s, _) = torch.linalg.svd(small, full_matrices: false);
-        var (_, sp, _) = torch.linalg.svd(p.to(ScalarType.Float64), full_matrices: false);
+        var (_, s, _) = torch.linalg.svd(small, fullMatrices: false);
+        var (_, sp, _) = torch.linalg.svd(p.to(ScalarType.Float64), fullMatrices: false);
         // values at rounding level of the factors are zeros (a T-LoRA delta at initialisation is exactly 0)
-        var (_, sr, _) = torch.linalg.svd(r64, full_matrices: false);
-        var floor = 1e-9 * sa.amax().item() * sr.amax().item();
+        var (_, sr, _) = torch.linalg.svd(r64, fullMatrices: false);
+        var floor = 1e-9 * sa.amax().ToDouble() * sr.amax().ToDouble();
         var delta = s.ToArray<double>().Select(v => v <= floor ? 0 : v).ToArray();
         var q64 = q.to(ScalarType.Float64);
         var p64 = p.to(ScalarType.Float64);
-        var qErr = (q64.matmul(q64.mT) - torch.eye(q64.size(0), ScalarType.Float64)).norm().item();
-        var pErr = (p64.mT.matmul(p64) - torch.eye(p64.size(1), ScalarType.Float64)).norm().item();
+        var qErr = (q64.matmul(q64.mT) - torch.eye(q64.size(0), dtype: ScalarType.Float64)).norm().ToDouble();
+        var pErr = (p64.mT.matmul(p64) - torch.eye(p64.size(1), dtype: ScalarType.Float64)).norm().ToDouble();
         return new LayerInspection(name, block, (int)q.size(0), delta, sp.ToArray<double>(), EffectiveRank(delta), qErr, pErr);
     }
 }

@@ -1,6 +1,8 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -43,7 +45,7 @@ public sealed class AdapterNetwork : IDisposable
         if (largest > 0 && spec.Rank > largest)
             throw new ArgumentOutOfRangeException(nameof(spec.Rank), spec.Rank,
                 $"rank {spec.Rank} exceeds every adapted projection's dims (the largest allows {largest})");
-        var dev = device ?? Device.CPU;
+        var dev = device ?? torch.CPU;
         var mask = new RankMaskContext();
         var list = new List<(string, IAdaptableAttention, TLoRAAttentionProcessor)>();
         var attentions = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);

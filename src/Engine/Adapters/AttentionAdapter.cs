@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -10,6 +12,9 @@ namespace TLoRA.Engine.Adapters;
 /// </summary>
 public abstract class AttentionAdapter : Module
 {
+    /// <summary>Names the module for TorchSharp.</summary>
+    protected AttentionAdapter(string name) : base(name) { }
+
     /// <summary>The delta to add to projection <paramref name="projection"/>'s output for <paramref name="input"/>, or
     /// null when this adapter leaves that projection alone. Projection names: "to_q", "to_k", "to_v", "to_out"
     /// (to_out.0), and for FLUX's joint attention "add_q_proj", "add_k_proj", "add_v_proj".</summary>

@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -12,10 +14,12 @@ public sealed class LoRALinearLayer : Module
     public readonly Linear down;
     public readonly Linear up;
 
-    public LoRALinearLayer(long in_features, long out_features, int rank, Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public LoRALinearLayer(long in_features, long out_features, int rank, Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(LoRALinearLayer))
     {
-        down = new Linear(in_features, rank, hasBias: false, dtype, device);
-        up = new Linear(rank, out_features, hasBias: false, dtype, device);
+        down = Linear(in_features, rank, hasBias: false, device: device, dtype: dtype);
+        up = Linear(rank, out_features, hasBias: false, device: device, dtype: dtype);
+        // TorchSharp's normal_ hands back a second wrapper of the weight: the scope disposes it
+        using (torch.NewDisposeScope())
         using (torch.no_grad())
         {
             down.weight.normal_(0, 1.0 / rank, generator);

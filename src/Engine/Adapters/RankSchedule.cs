@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -54,6 +55,6 @@ public sealed record RankSchedule(int Rank, int MinRank, double Alpha = 1.0, dou
             for (var i = 0; i < r; i++) data[b * Rank + i] = 1f;
         }
         using var cpu = torch.tensor(data, timesteps.Count, Rank);
-        return device is { } d && d != Device.CPU ? cpu.to(d) : cpu.clone();
+        return device is { } d && d != torch.CPU ? cpu.to(d) : cpu.clone();
     }
 }

@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Adapters;
 
@@ -22,7 +26,7 @@ public sealed class TLoRAAttentionProcessor : AttentionAdapter
 
     /// <param name="layers">projection name ("to_q", ...) → adapter layer.</param>
     /// <param name="mask">the shared mask; null for plain LoRA (all ranks always).</param>
-    public TLoRAAttentionProcessor(IReadOnlyDictionary<string, Module> layers, RankMaskContext? mask)
+    public TLoRAAttentionProcessor(IReadOnlyDictionary<string, Module> layers, RankMaskContext? mask) : base(nameof(TLoRAAttentionProcessor))
     {
         this.mask = mask;
         foreach (var (projection, layer) in layers.OrderBy(kv => KeyOf.Keys.ToList().IndexOf(kv.Key)))
@@ -49,7 +53,7 @@ public sealed class TLoRAAttentionProcessor : AttentionAdapter
             _ => throw new InvalidOperationException(),
         };
         if (Scale == 1.0) return d;
-        var scaled = d * Scale;
+        var scaled = d * Sc(Scale);
         d.Dispose();
         return scaled;
     }

@@ -1,6 +1,10 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using F = TLoRA.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Clip;
 
@@ -16,7 +20,7 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
     public readonly Linear q_proj;
     public readonly Linear out_proj;
 
-    public CLIPAttention(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPAttention(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPAttention))
     {
         ArgumentNullException.ThrowIfNull(config);
         num_heads = config.NumAttentionHeads;
@@ -25,10 +29,10 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
             throw new ArgumentException($"hidden_size {config.HiddenSize} is not divisible by num_attention_heads {num_heads}", nameof(config));
         scale = Math.Pow(head_dim, -0.5);
         dropout = config.AttentionDropout;
-        k_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
-        v_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
-        q_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
-        out_proj = new Linear(config.HiddenSize, config.HiddenSize, true, dtype, device);
+        k_proj = Linear(config.HiddenSize, config.HiddenSize, true, device: device, dtype: dtype);
+        v_proj = Linear(config.HiddenSize, config.HiddenSize, true, device: device, dtype: dtype);
+        q_proj = Linear(config.HiddenSize, config.HiddenSize, true, device: device, dtype: dtype);
+        out_proj = Linear(config.HiddenSize, config.HiddenSize, true, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -51,7 +55,7 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
         var v = Heads(v_proj.call(hidden_states), batch, seq);
         var attended = training && dropout > 0
             ? AttendWithDropout(q, k, v)
-            : F.scaled_dot_product_attention(q, k, v, is_causal: true, scale: scale);
+            : Common.ScaledDotProductAttention.Apply(q, k, v, causal: true);
         var merged = attended.transpose(1, 2).reshape(batch, seq, num_heads * head_dim);
         return out_proj.call(merged).MoveToOuterDisposeScope();
     }
@@ -64,7 +68,7 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
     {
         var seq = q.size(2);
         var future = torch.ones([seq, seq], ScalarType.Bool, q.device).triu(1);
-        var weights = F.softmax((q.matmul(k.mT) * scale).masked_fill(future, double.NegativeInfinity), -1);
+        var weights = F.softmax((q.matmul(k.mT) * Sc(scale)).masked_fill(future, Sc(double.NegativeInfinity)), -1);
         return F.dropout(weights, dropout, training: true).matmul(v);
     }
 }

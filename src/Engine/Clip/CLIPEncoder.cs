@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Clip;
 
@@ -8,10 +10,10 @@ public sealed class CLIPEncoder : Module<Tensor, Tensor[]>
 {
     public readonly ModuleList<CLIPEncoderLayer> layers;
 
-    public CLIPEncoder(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPEncoder(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPEncoder))
     {
         ArgumentNullException.ThrowIfNull(config);
-        layers = new ModuleList<CLIPEncoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new CLIPEncoderLayer(config, dtype, device)));
+        layers = new ModuleList<CLIPEncoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new CLIPEncoderLayer(config, device: device, dtype: dtype)).ToArray());
         RegisterComponents();
     }
 

@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Clip;
 
@@ -11,13 +13,13 @@ public sealed class CLIPEncoderLayer : Module<Tensor, Tensor>
     public readonly CLIPMLP mlp;
     public readonly LayerNorm layer_norm2;
 
-    public CLIPEncoderLayer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPEncoderLayer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPEncoderLayer))
     {
         ArgumentNullException.ThrowIfNull(config);
-        self_attn = new CLIPAttention(config, dtype, device);
-        layer_norm1 = new LayerNorm(config.HiddenSize, config.LayerNormEps, dtype: dtype, device: device);
-        mlp = new CLIPMLP(config, dtype, device);
-        layer_norm2 = new LayerNorm(config.HiddenSize, config.LayerNormEps, dtype: dtype, device: device);
+        self_attn = new CLIPAttention(config, device: device, dtype: dtype);
+        layer_norm1 = LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
+        mlp = new CLIPMLP(config, device: device, dtype: dtype);
+        layer_norm2 = LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -25,8 +27,8 @@ public sealed class CLIPEncoderLayer : Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden_states)
     {
         using var scope = torch.NewDisposeScope();
-        var h = hidden_states + self_attn.call(layer_norm1.call(hidden_states));
-        var output = h + mlp.call(layer_norm2.call(h));
+        var h = hidden_states.Plus(self_attn.call(layer_norm1.call(hidden_states)));
+        var output = h.Plus(mlp.call(layer_norm2.call(h)));
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,12 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using F = TLoRA.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
+
+using Activations = TLoRA.Engine.Common.Activations;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Clip;
 
@@ -12,13 +18,13 @@ public sealed class CLIPMLP : Module<Tensor, Tensor>
     public readonly Linear fc1;
     public readonly Linear fc2;
 
-    public CLIPMLP(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPMLP(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPMLP))
     {
         ArgumentNullException.ThrowIfNull(config);
         CheckActivation(config.HiddenAct);
         hidden_act = config.HiddenAct;
-        fc1 = new Linear(config.HiddenSize, config.IntermediateSize, true, dtype, device);
-        fc2 = new Linear(config.IntermediateSize, config.HiddenSize, true, dtype, device);
+        fc1 = Linear(config.HiddenSize, config.IntermediateSize, true, device: device, dtype: dtype);
+        fc2 = Linear(config.IntermediateSize, config.HiddenSize, true, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -37,7 +43,7 @@ public sealed class CLIPMLP : Module<Tensor, Tensor>
     {
         "quick_gelu" => QuickGelu(x),
         "gelu" => F.gelu(x),
-        "gelu_new" or "gelu_pytorch_tanh" => F.gelu(x, "tanh"),
+        "gelu_new" or "gelu_pytorch_tanh" => Common.Activations.Gelu(x, "tanh"),
         "relu" => F.relu(x),
         _ => throw UnknownActivation(name),
     };
@@ -54,6 +60,6 @@ public sealed class CLIPMLP : Module<Tensor, Tensor>
     private static Tensor QuickGelu(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        return (x * (x * 1.702).sigmoid()).MoveToOuterDisposeScope();
+        return (x * (x * Sc(1.702)).sigmoid()).MoveToOuterDisposeScope();
     }
 }

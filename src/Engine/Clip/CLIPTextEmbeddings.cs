@@ -1,37 +1,37 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Clip;
 
 /// <summary>
-/// transformers' CLIPTextEmbeddings: token embedding plus learned position embedding. <c>position_ids</c>
-/// (arange(max_position_embeddings) as [1, max]) is a non-persistent buffer, as in transformers: it is not in
-/// checkpoints and not in the state dict.
+/// transformers' CLIPTextEmbeddings: token embedding plus learned position embedding. transformers keeps the position
+/// ids (arange(max_position_embeddings)) as a non-persistent buffer; here they are made per call on the weights'
+/// device (TorchSharp's modules neither move nor dispose non-persistent buffers), so they are in no checkpoint, state
+/// dict or buffer list.
 /// </summary>
 public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
 {
     public readonly Embedding token_embedding;
     public readonly Embedding position_embedding;
-    private readonly Tensor position_ids;
 
     /// <summary>Older transformers exports saved the position_ids buffer; it is ignored on load as transformers does.</summary>
     public static readonly IReadOnlyCollection<string> IgnoredCheckpointKeys = ["text_model.embeddings.position_ids"];
 
-    public CLIPTextEmbeddings(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPTextEmbeddings(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPTextEmbeddings))
     {
         ArgumentNullException.ThrowIfNull(config);
-        token_embedding = new Embedding(config.VocabSize, config.HiddenSize, dtype, device);
-        position_embedding = new Embedding(config.MaxPositionEmbeddings, config.HiddenSize, dtype, device);
-        using (var scope = torch.NewDisposeScope())
-            position_ids = torch.arange(config.MaxPositionEmbeddings, ScalarType.Int64, device)
-                .view(1, config.MaxPositionEmbeddings).contiguous().DetachFromDisposeScope();
+        token_embedding = Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
+        position_embedding = Embedding(config.MaxPositionEmbeddings, config.HiddenSize, device: device, dtype: dtype);
         register_module(nameof(token_embedding), token_embedding);
         register_module(nameof(position_embedding), position_embedding);
-        register_buffer(nameof(position_ids), position_ids, persistent: false);
     }
 
     /// <summary>Number of positions the position embedding has.</summary>
-    public long max_position_embeddings => position_embedding.weight.size(0);
+    public long max_position_embeddings => position_embedding.weight!.size(0);
 
     /// <summary>input_ids [batch, seq] (int64) → embeddings [batch, seq, hidden].</summary>
     /// <exception cref="ArgumentException">The sequence is longer than max_position_embeddings.</exception>
@@ -42,8 +42,8 @@ public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
         if (seq > max_position_embeddings)
             throw new ArgumentException($"sequence length {seq} is longer than max_position_embeddings {max_position_embeddings}", nameof(input_ids));
         using var scope = torch.NewDisposeScope();
-        var positions = position_ids.slice(1, 0, seq);
-        var embeddings = token_embedding.call(input_ids) + position_embedding.call(positions);
+        var positions = torch.arange(Sc(seq), ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
+        var embeddings = token_embedding.call(input_ids).Plus(position_embedding.call(positions));
         return embeddings.MoveToOuterDisposeScope();
     }
 }

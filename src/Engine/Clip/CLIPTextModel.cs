@@ -1,6 +1,8 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Clip;
 
@@ -10,9 +12,9 @@ public sealed class CLIPTextModel : Module<Tensor, CLIPTextModelOutput>
 {
     public readonly CLIPTextTransformer text_model;
 
-    public CLIPTextModel(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPTextModel(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPTextModel))
     {
-        text_model = new CLIPTextTransformer(config, dtype, device);
+        text_model = new CLIPTextTransformer(config, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -26,7 +28,7 @@ public sealed class CLIPTextModel : Module<Tensor, CLIPTextModelOutput>
     /// returned in eval mode, in <paramref name="dtype"/> on <paramref name="device"/> (CPU by default).</summary>
     public static CLIPTextModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModel>(componentFolder, c => new(c, dtype, device), CLIPTextEmbeddings.IgnoredCheckpointKeys);
+        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModel>(componentFolder, c => new(c, device: device, dtype: dtype), CLIPTextEmbeddings.IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

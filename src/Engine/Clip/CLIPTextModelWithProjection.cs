@@ -1,6 +1,8 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Clip;
 
@@ -11,11 +13,11 @@ public sealed class CLIPTextModelWithProjection : Module<Tensor, CLIPTextModelOu
     public readonly CLIPTextTransformer text_model;
     public readonly Linear text_projection;
 
-    public CLIPTextModelWithProjection(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPTextModelWithProjection(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPTextModelWithProjection))
     {
         ArgumentNullException.ThrowIfNull(config);
-        text_model = new CLIPTextTransformer(config, dtype, device);
-        text_projection = new Linear(config.HiddenSize, config.ProjectionDim, hasBias: false, dtype, device);
+        text_model = new CLIPTextTransformer(config, device: device, dtype: dtype);
+        text_projection = Linear(config.HiddenSize, config.ProjectionDim, hasBias: false, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -42,7 +44,7 @@ public sealed class CLIPTextModelWithProjection : Module<Tensor, CLIPTextModelOu
     /// returned in eval mode, in <paramref name="dtype"/> on <paramref name="device"/> (CPU by default).</summary>
     public static CLIPTextModelWithProjection Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModelWithProjection>(componentFolder, c => new(c, dtype, device), CLIPTextEmbeddings.IgnoredCheckpointKeys);
+        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModelWithProjection>(componentFolder, c => new(c, device: device, dtype: dtype), CLIPTextEmbeddings.IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Clip;
 
@@ -17,14 +21,14 @@ public sealed class CLIPTextTransformer : Module<Tensor, CLIPTextModelOutput>
     public readonly CLIPEncoder encoder;
     public readonly LayerNorm final_layer_norm;
 
-    public CLIPTextTransformer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public CLIPTextTransformer(CLIPTextConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CLIPTextTransformer))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         this.config = config;
-        embeddings = new CLIPTextEmbeddings(config, dtype, device);
-        encoder = new CLIPEncoder(config, dtype, device);
-        final_layer_norm = new LayerNorm(config.HiddenSize, config.LayerNormEps, dtype: dtype, device: device);
+        embeddings = new CLIPTextEmbeddings(config, device: device, dtype: dtype);
+        encoder = new CLIPEncoder(config, device: device, dtype: dtype);
+        final_layer_norm = LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -36,7 +40,7 @@ public sealed class CLIPTextTransformer : Module<Tensor, CLIPTextModelOutput>
     {
         ArgumentNullException.ThrowIfNull(input_ids);
         using var scope = torch.NewDisposeScope();
-        var device = final_layer_norm.weight?.device ?? embeddings.token_embedding.weight.device;
+        var device = final_layer_norm.weight?.device ?? embeddings.token_embedding.weight!.device;
         var ids = input_ids.reshape(-1, input_ids.size(-1)).to(device);
         var states = encoder.call(embeddings.call(ids));
         var last = final_layer_norm.call(states[^1]);
@@ -51,7 +55,7 @@ public sealed class CLIPTextTransformer : Module<Tensor, CLIPTextModelOutput>
         ArgumentNullException.ThrowIfNull(input_ids);
         if (config.EosTokenId == 2) return input_ids.argmax(-1);
         using var scope = torch.NewDisposeScope();
-        return input_ids.eq(config.EosTokenId).to(ScalarType.Int32).argmax(-1).MoveToOuterDisposeScope();
+        return input_ids.eq(Sc(config.EosTokenId)).to(ScalarType.Int32).argmax(-1).MoveToOuterDisposeScope();
     }
 
     /// <summary>hidden [batch, seq, hidden] at each sequence's EOS position → [batch, hidden].</summary>

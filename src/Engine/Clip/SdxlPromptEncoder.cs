@@ -1,7 +1,8 @@
 using System.Text.Json;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Tokenizers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Clip;
 
@@ -51,10 +52,10 @@ public sealed class SdxlPromptEncoder : IDisposable
         var forceZeros = !index.Settings.TryGetValue("force_zeros_for_empty_prompt", out var v) || v.ValueKind != JsonValueKind.False;
         var t1 = CLIPTokenizer.Load(Path.Combine(pipelineFolder, index["tokenizer"].Name));
         var t2 = CLIPTokenizer.Load(Path.Combine(pipelineFolder, index["tokenizer_2"].Name));
-        var te1 = CLIPTextModel.Load(Path.Combine(pipelineFolder, index["text_encoder"].Name), dtype, device);
+        var te1 = CLIPTextModel.Load(Path.Combine(pipelineFolder, index["text_encoder"].Name), device: device, dtype: dtype);
         try
         {
-            var te2 = CLIPTextModelWithProjection.Load(Path.Combine(pipelineFolder, index["text_encoder_2"].Name), dtype, device);
+            var te2 = CLIPTextModelWithProjection.Load(Path.Combine(pipelineFolder, index["text_encoder_2"].Name), device: device, dtype: dtype);
             return new SdxlPromptEncoder(t1, t2, te1, te2, forceZeros, ownsModels: true);
         }
         catch
@@ -103,9 +104,9 @@ public sealed class SdxlPromptEncoder : IDisposable
     {
         var device = text_encoder_2.text_projection.weight.device;
         var dtype = text_encoder_2.text_projection.weight.dtype;
-        using var out1 = text_encoder.call(InputIds(tokenizer, text, text_encoder.text_model.embeddings.token_embedding.weight.device));
+        using var out1 = text_encoder.call(InputIds(tokenizer, text, text_encoder.text_model.embeddings.token_embedding.weight!.device));
         using var out2 = text_encoder_2.call(InputIds(tokenizer_2, text_2, device));
-        var embeds = torch.cat([Layer(out1, skip).to(device, dtype), Layer(out2, skip)], -1).to(dtype);
+        var embeds = torch.cat([Layer(out1, skip).to(dtype, device), Layer(out2, skip)], -1).to(dtype);
         return (embeds, out2.text_embeds!.alias());
     }
 

@@ -1,5 +1,6 @@
-using TLoRA.Torch;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Common;
 
@@ -20,5 +21,13 @@ public static class Activations
         "gelu" => functional.gelu(x),
         "relu" => functional.relu(x),
         _ => throw new NotSupportedException($"activation function '{name}' is not supported (silu, swish, gelu, relu)"),
+    };
+
+    /// <summary>GELU: exact (erf) with approximate "none", or the tanh approximation with "tanh" (PyTorch's names).</summary>
+    public static Tensor Gelu(Tensor x, string approximate = "none") => approximate switch
+    {
+        "none" => functional.gelu(x),
+        "tanh" => functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        _ => throw new ArgumentException($"approximate must be 'none' or 'tanh', not '{approximate}'", nameof(approximate)),
     };
 }

@@ -1,7 +1,10 @@
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Common;
 
@@ -21,7 +24,7 @@ public sealed class Attention : Module, IAdaptableAttention
     public readonly Linear to_q;
     public readonly Linear to_k;
     public readonly Linear to_v;
-    /// <summary>The output projection (index 0, a <see cref="Linear"/>) and a dropout (index 1), so keys read to_out.0.weight.</summary>
+    /// <summary>The output projection (index 0, a <see cref="TorchSharp.Modules.Linear"/>) and a dropout (index 1), so keys read to_out.0.weight.</summary>
     public readonly ModuleList<Module> to_out;
 
     /// <param name="query_dim">Channels of the queries (and of the output).</param>
@@ -39,7 +42,7 @@ public sealed class Attention : Module, IAdaptableAttention
     /// <param name="device">Parameter device.</param>
     public Attention(long query_dim, long? cross_attention_dim = null, long heads = 8, long dim_head = 64, double dropout = 0.0,
         bool bias = false, bool out_bias = true, bool residual_connection = false, double rescale_output_factor = 1.0,
-        long? norm_num_groups = null, double eps = 1e-5, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        long? norm_num_groups = null, double eps = 1e-5, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Attention))
     {
         var inner = heads * dim_head;
         var context = cross_attention_dim ?? query_dim;
@@ -47,11 +50,11 @@ public sealed class Attention : Module, IAdaptableAttention
         this.residual_connection = residual_connection;
         this.rescale_output_factor = rescale_output_factor;
         is_cross_attention = cross_attention_dim is not null;
-        if (norm_num_groups is { } g) group_norm = new GroupNorm(g, query_dim, eps, true, dtype, device);
-        to_q = new Linear(query_dim, inner, bias, dtype, device);
-        to_k = new Linear(context, inner, bias, dtype, device);
-        to_v = new Linear(context, inner, bias, dtype, device);
-        to_out = new ModuleList<Module>(new Linear(inner, query_dim, out_bias, dtype, device), new Dropout(dropout));
+        if (norm_num_groups is { } g) group_norm = Layers.GroupNorm(g, query_dim, eps, true, device: device, dtype: dtype);
+        to_q = Linear(query_dim, inner, bias, device: device, dtype: dtype);
+        to_k = Linear(context, inner, bias, device: device, dtype: dtype);
+        to_v = Linear(context, inner, bias, device: device, dtype: dtype);
+        to_out = new ModuleList<Module>(Linear(inner, query_dim, out_bias, device: device, dtype: dtype), Dropout(dropout));
         RegisterComponents();
     }
 
@@ -80,7 +83,7 @@ public sealed class Attention : Module, IAdaptableAttention
     /// adapter is unregistered, not disposed: whoever made it owns it.</summary>
     public void SetAdapter(AttentionAdapter? adapter)
     {
-        unregister_module("processor");
+        register_module("processor", null!); // null unregisters
         processor = adapter;
         if (adapter is not null) register_module("processor", adapter);
     }
@@ -106,14 +109,14 @@ public sealed class Attention : Module, IAdaptableAttention
         query = query.view(batch, -1, heads, headDim).transpose(1, 2);
         key = key.view(batch, -1, heads, headDim).transpose(1, 2);
         value = value.view(batch, -1, heads, headDim).transpose(1, 2);
-        var o = functional.scaled_dot_product_attention(query, key, value);
+        var o = ScaledDotProductAttention.Apply(query, key, value);
         o = o.transpose(1, 2).reshape(batch, -1, heads * headDim);
 
         o = Project("to_out", (Linear)to_out[0], o);
         o = ((Dropout)to_out[1]).call(o);
         if (spatial) o = o.transpose(-1, -2).reshape(shape);
-        if (residual_connection) o = o + residual;
-        if (rescale_output_factor != 1.0) o = o / rescale_output_factor;
+        if (residual_connection) o = o.Plus(residual);
+        if (rescale_output_factor != 1.0) o = o / Sc(rescale_output_factor);
         return o.MoveToOuterDisposeScope();
     }
 
@@ -121,6 +124,6 @@ public sealed class Attention : Module, IAdaptableAttention
     private Tensor Project(string name, Linear layer, Tensor input)
     {
         var y = layer.call(input);
-        return processor?.Delta(name, input) is { } delta ? y + delta : y;
+        return processor?.Delta(name, input) is { } delta ? y.Plus(delta) : y;
     }
 }

@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Common;
 
@@ -15,10 +16,10 @@ public sealed class Downsample2D : Module<Tensor, Tensor>
     /// <param name="padding">Padding of the convolution (UNet: downsample_padding, 1; VAE encoder: 0).</param>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
-    public Downsample2D(long channels, long? out_channels = null, long padding = 1, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public Downsample2D(long channels, long? out_channels = null, long padding = 1, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Downsample2D))
     {
         this.padding = padding;
-        conv = new Conv2d(channels, out_channels ?? channels, 3, 2, padding, dtype: dtype, device: device);
+        conv = Conv2d(channels, out_channels ?? channels, 3, 2, padding, device: device, dtype: dtype);
         RegisterComponents();
     }
 

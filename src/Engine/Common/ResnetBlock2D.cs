@@ -1,5 +1,11 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Common;
 
@@ -32,19 +38,19 @@ public sealed class ResnetBlock2D : Module
     /// <param name="device">Parameter device.</param>
     public ResnetBlock2D(long in_channels, long? out_channels = null, long? temb_channels = 512, long groups = 32, long? groups_out = null,
         double eps = 1e-6, string non_linearity = "swish", double dropout = 0.0, double output_scale_factor = 1.0,
-        bool skip_time_act = false, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        bool skip_time_act = false, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(ResnetBlock2D))
     {
         var outC = out_channels ?? in_channels;
         this.non_linearity = Activations.Check(non_linearity);
         this.output_scale_factor = output_scale_factor;
         this.skip_time_act = skip_time_act;
-        norm1 = new GroupNorm(groups, in_channels, eps, true, dtype, device);
-        conv1 = new Conv2d(in_channels, outC, 3, 1, 1, dtype: dtype, device: device);
-        if (temb_channels is { } t) time_emb_proj = new Linear(t, outC, true, dtype, device);
-        norm2 = new GroupNorm(groups_out ?? groups, outC, eps, true, dtype, device);
-        this.dropout = new Dropout(dropout);
-        conv2 = new Conv2d(outC, outC, 3, 1, 1, dtype: dtype, device: device);
-        if (in_channels != outC) conv_shortcut = new Conv2d(in_channels, outC, 1, 1, 0, dtype: dtype, device: device);
+        norm1 = Layers.GroupNorm(groups, in_channels, eps, true, device: device, dtype: dtype);
+        conv1 = Conv2d(in_channels, outC, 3, 1, 1, device: device, dtype: dtype);
+        if (temb_channels is { } t) time_emb_proj = Linear(t, outC, true, device: device, dtype: dtype);
+        norm2 = Layers.GroupNorm(groups_out ?? groups, outC, eps, true, device: device, dtype: dtype);
+        this.dropout = Dropout(dropout);
+        conv2 = Conv2d(outC, outC, 3, 1, 1, device: device, dtype: dtype);
+        if (in_channels != outC) conv_shortcut = Conv2d(in_channels, outC, 1, 1, 0, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -66,13 +72,13 @@ public sealed class ResnetBlock2D : Module
         {
             if (temb is null) throw new ArgumentNullException(nameof(temb), "this ResnetBlock2D needs a time embedding");
             var t = skip_time_act ? temb : Activations.Apply(non_linearity, temb);
-            h = h + time_emb_proj.call(t).unsqueeze(-1).unsqueeze(-1);
+            h = h.Plus(time_emb_proj.call(t).unsqueeze(-1).unsqueeze(-1));
         }
         h = Activations.Apply(non_linearity, norm2.call(h));
         h = conv2.call(dropout.call(h));
         var shortcut = conv_shortcut is null ? input_tensor : conv_shortcut.call(input_tensor);
-        var output = shortcut + h;
-        if (output_scale_factor != 1.0) output = output / output_scale_factor;
+        var output = shortcut.Plus(h);
+        if (output_scale_factor != 1.0) output = output / Sc(output_scale_factor);
         return output.MoveToOuterDisposeScope();
     }
 }

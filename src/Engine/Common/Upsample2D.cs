@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Common;
 
@@ -15,9 +16,9 @@ public sealed class Upsample2D : Module<Tensor, Tensor>
     /// <param name="out_channels">Output channels (default: channels).</param>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
-    public Upsample2D(long channels, long? out_channels = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public Upsample2D(long channels, long? out_channels = null, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Upsample2D))
     {
-        conv = new Conv2d(channels, out_channels ?? channels, 3, 1, 1, dtype: dtype, device: device);
+        conv = Conv2d(channels, out_channels ?? channels, 3, 1, 1, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -31,7 +32,7 @@ public sealed class Upsample2D : Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var dtype = input.dtype;
         var x = dtype == ScalarType.BFloat16 ? input.to(ScalarType.Float32) : input;
-        x = output_size is { } size ? functional.interpolate(x, size: size) : functional.interpolate(x, scale_factor: 2.0);
+        x = output_size is { } size ? functional.interpolate(x, size: [size.h, size.w]) : functional.interpolate(x, scale_factor: [2.0, 2.0]);
         if (dtype == ScalarType.BFloat16) x = x.to(dtype);
         return conv.call(x).MoveToOuterDisposeScope();
     }

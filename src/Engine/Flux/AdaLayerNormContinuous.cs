@@ -1,6 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -21,10 +24,10 @@ public sealed class AdaLayerNormContinuous : Module
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public AdaLayerNormContinuous(long embedding_dim, long conditioning_embedding_dim, bool elementwise_affine = true, double eps = 1e-5,
-        bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(AdaLayerNormContinuous))
     {
-        linear = new Linear(conditioning_embedding_dim, embedding_dim * 2, bias, dtype, device);
-        norm = new LayerNorm(embedding_dim, eps, elementwise_affine, bias, dtype, device);
+        linear = Linear(conditioning_embedding_dim, embedding_dim * 2, bias, device: device, dtype: dtype);
+        norm = LayerNorm(embedding_dim, eps, elementwise_affine, bias, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -34,6 +37,6 @@ public sealed class AdaLayerNormContinuous : Module
         using var scope = torch.NewDisposeScope();
         var e = linear.call(functional.silu(conditioning_embedding).to(x.dtype)).chunk(2, 1);
         var (scale, shift) = (e[0], e[1]);
-        return (norm.call(x) * (1 + scale).unsqueeze(1) + shift.unsqueeze(1)).MoveToOuterDisposeScope();
+        return ((norm.call(x) * scale.Plus(Sc(1.0)).unsqueeze(1)).Plus(shift.unsqueeze(1))).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -18,10 +21,10 @@ public sealed class AdaLayerNormZero : Module
     /// <param name="bias">Whether <see cref="linear"/> has a bias.</param>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
-    public AdaLayerNormZero(long embedding_dim, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public AdaLayerNormZero(long embedding_dim, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(AdaLayerNormZero))
     {
-        linear = new Linear(embedding_dim, 6 * embedding_dim, bias, dtype, device);
-        norm = new LayerNorm(embedding_dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
+        linear = Linear(embedding_dim, 6 * embedding_dim, bias, device: device, dtype: dtype);
+        norm = LayerNorm(embedding_dim, 1e-6, elementwise_affine: false, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -32,7 +35,7 @@ public sealed class AdaLayerNormZero : Module
         using var scope = torch.NewDisposeScope();
         var e = linear.call(functional.silu(emb)).chunk(6, 1);
         var (shiftMsa, scaleMsa) = (e[0], e[1]);
-        var h = norm.call(x) * (1 + scaleMsa.unsqueeze(1)) + shiftMsa.unsqueeze(1);
+        var h = (norm.call(x) * scaleMsa.unsqueeze(1).Plus(Sc(1.0))).Plus(shiftMsa.unsqueeze(1));
         return (h.MoveToOuterDisposeScope(), e[2].MoveToOuterDisposeScope(), e[3].MoveToOuterDisposeScope(),
             e[4].MoveToOuterDisposeScope(), e[5].MoveToOuterDisposeScope());
     }

@@ -1,6 +1,8 @@
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Flux;
 
@@ -28,12 +30,12 @@ public sealed class CombinedTimestepGuidanceTextProjEmbeddings : Module
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public CombinedTimestepGuidanceTextProjEmbeddings(long embedding_dim, long pooled_projection_dim, bool guidance = true,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CombinedTimestepGuidanceTextProjEmbeddings))
     {
         time_proj = new Timesteps(ProjectionChannels, flip_sin_to_cos: true, downscale_freq_shift: 0);
-        timestep_embedder = new TimestepEmbedding(ProjectionChannels, embedding_dim, "silu", dtype: dtype, device: device);
-        if (guidance) guidance_embedder = new TimestepEmbedding(ProjectionChannels, embedding_dim, "silu", dtype: dtype, device: device);
-        text_embedder = new PixArtAlphaTextProjection(pooled_projection_dim, embedding_dim, act_fn: "silu", dtype: dtype, device: device);
+        timestep_embedder = new TimestepEmbedding(ProjectionChannels, embedding_dim, "silu", device: device, dtype: dtype);
+        if (guidance) guidance_embedder = new TimestepEmbedding(ProjectionChannels, embedding_dim, "silu", device: device, dtype: dtype);
+        text_embedder = new PixArtAlphaTextProjection(pooled_projection_dim, embedding_dim, act_fn: "silu", device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -49,7 +51,7 @@ public sealed class CombinedTimestepGuidanceTextProjEmbeddings : Module
         using var scope = torch.NewDisposeScope();
         var dtype = pooled_projection.dtype;
         var emb = timestep_embedder.call(time_proj.call(timestep).to(dtype));
-        if (guidance_embedder is not null) emb = emb + guidance_embedder.call(time_proj.call(guidance!).to(dtype));
-        return (emb + text_embedder.call(pooled_projection)).MoveToOuterDisposeScope();
+        if (guidance_embedder is not null) emb = emb.Plus(guidance_embedder.call(time_proj.call(guidance!).to(dtype)));
+        return (emb.Plus(text_embedder.call(pooled_projection))).MoveToOuterDisposeScope();
     }
 }

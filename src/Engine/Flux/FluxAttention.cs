@@ -1,8 +1,9 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Flux;
 
@@ -44,25 +45,25 @@ public sealed class FluxAttention : Module, IAdaptableAttention
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public FluxAttention(long query_dim, long heads, long dim_head, long? added_kv_proj_dim, bool pre_only, double eps = 1e-6,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(FluxAttention))
     {
         var inner = heads * dim_head;
         this.heads = heads;
-        norm_q = new RMSNorm(dim_head, eps, true, dtype, device);
-        norm_k = new RMSNorm(dim_head, eps, true, dtype, device);
-        to_q = new Linear(query_dim, inner, true, dtype, device);
-        to_k = new Linear(query_dim, inner, true, dtype, device);
-        to_v = new Linear(query_dim, inner, true, dtype, device);
+        norm_q = new RMSNorm(dim_head, eps, true, device: device, dtype: dtype);
+        norm_k = new RMSNorm(dim_head, eps, true, device: device, dtype: dtype);
+        to_q = Linear(query_dim, inner, true, device: device, dtype: dtype);
+        to_k = Linear(query_dim, inner, true, device: device, dtype: dtype);
+        to_v = Linear(query_dim, inner, true, device: device, dtype: dtype);
         if (added_kv_proj_dim is { } added)
         {
-            add_k_proj = new Linear(added, inner, true, dtype, device);
-            add_v_proj = new Linear(added, inner, true, dtype, device);
-            add_q_proj = new Linear(added, inner, true, dtype, device);
-            to_add_out = new Linear(inner, query_dim, true, dtype, device);
-            norm_added_q = new RMSNorm(dim_head, eps, true, dtype, device);
-            norm_added_k = new RMSNorm(dim_head, eps, true, dtype, device);
+            add_k_proj = Linear(added, inner, true, device: device, dtype: dtype);
+            add_v_proj = Linear(added, inner, true, device: device, dtype: dtype);
+            add_q_proj = Linear(added, inner, true, device: device, dtype: dtype);
+            to_add_out = Linear(inner, query_dim, true, device: device, dtype: dtype);
+            norm_added_q = new RMSNorm(dim_head, eps, true, device: device, dtype: dtype);
+            norm_added_k = new RMSNorm(dim_head, eps, true, device: device, dtype: dtype);
         }
-        if (!pre_only) to_out = new ModuleList<Module>(new Linear(inner, query_dim, true, dtype, device), new Dropout(0.0));
+        if (!pre_only) to_out = new ModuleList<Module>(Linear(inner, query_dim, true, device: device, dtype: dtype), Dropout(0.0));
         RegisterComponents();
     }
 
@@ -96,7 +97,7 @@ public sealed class FluxAttention : Module, IAdaptableAttention
     /// adapter is unregistered, not disposed: whoever made it owns it.</summary>
     public void SetAdapter(AttentionAdapter? adapter)
     {
-        unregister_module("processor");
+        register_module("processor", null!); // null unregisters
         processor = adapter;
         if (adapter is not null) register_module("processor", adapter);
     }
@@ -133,7 +134,7 @@ public sealed class FluxAttention : Module, IAdaptableAttention
             key = FluxPosEmbed.apply_rotary_emb(key, rope);
         }
 
-        var o = functional.scaled_dot_product_attention(query, key, value);
+        var o = ScaledDotProductAttention.Apply(query, key, value);
         o = o.transpose(1, 2).reshape(batch, -1, heads * query.size(-1)).to(query.dtype);
         // As FluxAttnProcessor2_0: without text tokens the attended values are returned unprojected.
         if (encoder_hidden_states is null) return (o.MoveToOuterDisposeScope(), null);
@@ -152,6 +153,6 @@ public sealed class FluxAttention : Module, IAdaptableAttention
     private Tensor Project(string name, Linear layer, Tensor input)
     {
         var y = layer.call(input);
-        return processor?.Delta(name, input) is { } delta ? y + delta : y;
+        return processor?.Delta(name, input) is { } delta ? y.Plus(delta) : y;
     }
 }

@@ -1,5 +1,6 @@
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Flux;
 
@@ -72,13 +73,13 @@ public static class FluxLatents
                 data[i + 2] = c;
             }
         using var cpu = torch.tensor(data, rows * cols, 3);
-        return cpu.to(device ?? Device.CPU, dtype, copy: true);
+        return cpu.to(dtype, device ?? torch.CPU, copy: true);
     }
 
     /// <summary>The text tokens' ids: zeros [<paramref name="sequenceLength"/>, 3], as FluxPipeline.encode_prompt.</summary>
     public static Tensor TextIds(int sequenceLength, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sequenceLength);
-        return torch.zeros([sequenceLength, 3], dtype, device);
+        return torch.zeros([sequenceLength, 3], device: device, dtype: dtype);
     }
 }

@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -13,7 +17,7 @@ public sealed class FluxPosEmbed : Module
 {
     /// <param name="theta">Base of the frequencies (FLUX: 10000).</param>
     /// <param name="axes_dim">Channels per axis (even; they sum to the head dim).</param>
-    public FluxPosEmbed(double theta, IReadOnlyList<int> axes_dim)
+    public FluxPosEmbed(double theta, IReadOnlyList<int> axes_dim) : base(nameof(FluxPosEmbed))
     {
         if (axes_dim.Any(d => d <= 0 || d % 2 != 0)) throw new ArgumentException($"axes_dim [{string.Join(", ", axes_dim)}] must be positive and even");
         this.theta = theta;
@@ -40,8 +44,8 @@ public sealed class FluxPosEmbed : Module
         for (var i = 0; i < axes_dim.Count; i++)
         {
             var dim = axes_dim[i];
-            var exponent = torch.arange(0, dim, 2, ScalarType.Float64, ids.device) / (double)dim;
-            var freqs = 1.0 / torch.full([], theta, ScalarType.Float64, ids.device).pow(exponent);
+            var exponent = torch.arange(Sc(0L), Sc(dim), Sc(2L), ScalarType.Float64, ids.device) / Sc((double)dim);
+            var freqs = Sc(1.0) / torch.full([], Sc(theta), ScalarType.Float64, ids.device).pow(exponent);
             var angles = pos.select(1, i).unsqueeze(1) * freqs.unsqueeze(0); // (S, dim / 2)
             cos.Add(angles.cos().repeat_interleave(2, 1).to(ScalarType.Float32));
             sin.Add(angles.sin().repeat_interleave(2, 1).to(ScalarType.Float32));
@@ -61,7 +65,7 @@ public sealed class FluxPosEmbed : Module
         var rotated = torch.stack([-imag, real], -1).flatten(3);
         var cos = freqs_cis.cos.unsqueeze(0).unsqueeze(0).to(x.device);
         var sin = freqs_cis.sin.unsqueeze(0).unsqueeze(0).to(x.device);
-        var output = x.to(ScalarType.Float32) * cos + rotated.to(ScalarType.Float32) * sin;
+        var output = (x.to(ScalarType.Float32) * cos).Plus(rotated.to(ScalarType.Float32) * sin);
         return output.to(x.dtype).MoveToOuterDisposeScope();
     }
 }

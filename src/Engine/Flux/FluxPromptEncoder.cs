@@ -2,7 +2,8 @@ using TLoRA.Engine.Clip;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.T5;
 using TLoRA.Engine.Tokenizers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Flux;
 
@@ -53,10 +54,10 @@ public sealed class FluxPromptEncoder : IDisposable
         string Folder(string component) => Path.Combine(pipelineFolder, index[component].Name);
         var t1 = CLIPTokenizer.Load(Folder("tokenizer"));
         var t2 = T5Tokenizer.Load(Folder("tokenizer_2"));
-        var te1 = CLIPTextModel.Load(Folder("text_encoder"), dtype, device);
+        var te1 = CLIPTextModel.Load(Folder("text_encoder"), device: device, dtype: dtype);
         try
         {
-            var te2 = T5EncoderModel.Load(Folder("text_encoder_2"), dtype, device);
+            var te2 = T5EncoderModel.Load(Folder("text_encoder_2"), device: device, dtype: dtype);
             te1.requires_grad_(false);
             te2.requires_grad_(false);
             return new FluxPromptEncoder(t1, t2, te1, te2, ownsModels: true);
@@ -77,10 +78,10 @@ public sealed class FluxPromptEncoder : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSequenceLength, 1);
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var clipDevice = text_encoder.text_model.embeddings.token_embedding.weight.device;
+        var clipDevice = text_encoder.text_model.embeddings.token_embedding.weight!.device;
         var clipIds = tokenizer.Encode(prompt);
         using var clip = text_encoder.call(torch.tensor(clipIds, 1, clipIds.Length).to(clipDevice));
-        var t5Device = text_encoder_2.shared.weight.device;
+        var t5Device = text_encoder_2.shared.weight!.device;
         var t5Ids = tokenizer_2.Encode(string.IsNullOrEmpty(prompt_2) ? prompt : prompt_2, maxSequenceLength);
         using var t5 = text_encoder_2.call(torch.tensor(t5Ids, 1, t5Ids.Length).to(t5Device));
         var embeds = t5.last_hidden_state.alias();

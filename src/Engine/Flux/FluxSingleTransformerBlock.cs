@@ -1,6 +1,11 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -24,13 +29,13 @@ public sealed class FluxSingleTransformerBlock : Module
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public FluxSingleTransformerBlock(long dim, long num_attention_heads, long attention_head_dim, double mlp_ratio = 4.0,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(FluxSingleTransformerBlock))
     {
         mlp_hidden_dim = (long)(dim * mlp_ratio);
-        norm = new AdaLayerNormZeroSingle(dim, dtype: dtype, device: device);
-        proj_mlp = new Linear(dim, mlp_hidden_dim, true, dtype, device);
-        proj_out = new Linear(dim + mlp_hidden_dim, dim, true, dtype, device);
-        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: null, pre_only: true, 1e-6, dtype, device);
+        norm = new AdaLayerNormZeroSingle(dim, device: device, dtype: dtype);
+        proj_mlp = Linear(dim, mlp_hidden_dim, true, device: device, dtype: dtype);
+        proj_out = Linear(dim + mlp_hidden_dim, dim, true, device: device, dtype: dtype);
+        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: null, pre_only: true, 1e-6, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -43,11 +48,11 @@ public sealed class FluxSingleTransformerBlock : Module
     {
         using var scope = torch.NewDisposeScope();
         var (normHidden, gate) = norm.forward(hidden_states, temb);
-        var mlp = functional.gelu(proj_mlp.call(normHidden), "tanh");
+        var mlp = Activations.Gelu(proj_mlp.call(normHidden), "tanh");
         var (attnOutput, _) = attn.forward(normHidden, null, image_rotary_emb);
         var h = torch.cat([attnOutput, mlp], 2);
-        h = hidden_states + gate.unsqueeze(1) * proj_out.call(h);
-        if (h.dtype == ScalarType.Float16) h = h.clamp(-65504, 65504);
+        h = hidden_states.Plus(gate.unsqueeze(1) * proj_out.call(h));
+        if (h.dtype == ScalarType.Float16) h = h.clamp(Sc(-65504.0), Sc(65504.0));
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,10 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -24,7 +28,7 @@ public sealed class FluxTransformer2DModel : Module
     public readonly Linear proj_out;
 
     /// <summary>Builds the model described by <paramref name="config"/> with freshly initialised parameters.</summary>
-    public FluxTransformer2DModel(FluxTransformer2DModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public FluxTransformer2DModel(FluxTransformer2DModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(FluxTransformer2DModel))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -32,15 +36,15 @@ public sealed class FluxTransformer2DModel : Module
         var inner = config.InnerDim;
         var (heads, headDim) = (config.num_attention_heads, config.attention_head_dim);
         pos_embed = new FluxPosEmbed(10000, config.axes_dims_rope);
-        time_text_embed = new CombinedTimestepGuidanceTextProjEmbeddings(inner, config.pooled_projection_dim, config.guidance_embeds, dtype, device);
-        context_embedder = new Linear(config.joint_attention_dim, inner, true, dtype, device);
-        x_embedder = new Linear(config.in_channels, inner, true, dtype, device);
+        time_text_embed = new CombinedTimestepGuidanceTextProjEmbeddings(inner, config.pooled_projection_dim, config.guidance_embeds, device: device, dtype: dtype);
+        context_embedder = Linear(config.joint_attention_dim, inner, true, device: device, dtype: dtype);
+        x_embedder = Linear(config.in_channels, inner, true, device: device, dtype: dtype);
         transformer_blocks = new ModuleList<FluxTransformerBlock>(
-            Enumerable.Range(0, config.num_layers).Select(_ => new FluxTransformerBlock(inner, heads, headDim, 1e-6, dtype, device)));
+            Enumerable.Range(0, config.num_layers).Select(_ => new FluxTransformerBlock(inner, heads, headDim, 1e-6, device: device, dtype: dtype)).ToArray());
         single_transformer_blocks = new ModuleList<FluxSingleTransformerBlock>(
-            Enumerable.Range(0, config.num_single_layers).Select(_ => new FluxSingleTransformerBlock(inner, heads, headDim, 4.0, dtype, device)));
-        norm_out = new AdaLayerNormContinuous(inner, inner, elementwise_affine: false, eps: 1e-6, dtype: dtype, device: device);
-        proj_out = new Linear(inner, (long)config.patch_size * config.patch_size * config.OutChannels, true, dtype, device);
+            Enumerable.Range(0, config.num_single_layers).Select(_ => new FluxSingleTransformerBlock(inner, heads, headDim, 4.0, device: device, dtype: dtype)).ToArray());
+        norm_out = new AdaLayerNormContinuous(inner, inner, elementwise_affine: false, eps: 1e-6, device: device, dtype: dtype);
+        proj_out = Linear(inner, (long)config.patch_size * config.patch_size * config.OutChannels, true, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -52,7 +56,7 @@ public sealed class FluxTransformer2DModel : Module
     /// to <paramref name="dtype"/>.</summary>
     public static FluxTransformer2DModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     =>
-        CheckpointLoader.BuildAndLoad<FluxTransformer2DModelConfig, FluxTransformer2DModel>(componentFolder, c => new(c, dtype, device));
+        CheckpointLoader.BuildAndLoad<FluxTransformer2DModelConfig, FluxTransformer2DModel>(componentFolder, c => new(c, device: device, dtype: dtype));
 
     /// <summary>Every attention layer with its module path ("transformer_blocks.0.attn", "single_transformer_blocks.3.attn"),
     /// where T-LoRA adapters attach.</summary>
@@ -69,8 +73,8 @@ public sealed class FluxTransformer2DModel : Module
     {
         using var scope = torch.NewDisposeScope();
         var (device, dtype) = (x_embedder.weight.device, x_embedder.weight.dtype);
-        var t = Vector(timestep, nameof(timestep)).to(device, dtype) * 1000;
-        var g = guidance is null ? null : Vector(guidance, nameof(guidance)).to(device, dtype) * 1000;
+        var t = Vector(timestep, nameof(timestep)).to(dtype, device) * Sc(1000L);
+        var g = guidance is null ? null : Vector(guidance, nameof(guidance)).to(dtype, device) * Sc(1000L);
         return time_text_embed.forward(t, g, pooled_projections).MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,10 @@
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -27,15 +31,15 @@ public sealed class FluxTransformerBlock : Module
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public FluxTransformerBlock(long dim, long num_attention_heads, long attention_head_dim, double eps = 1e-6,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(FluxTransformerBlock))
     {
-        norm1 = new AdaLayerNormZero(dim, dtype: dtype, device: device);
-        norm1_context = new AdaLayerNormZero(dim, dtype: dtype, device: device);
-        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: dim, pre_only: false, eps, dtype, device);
-        norm2 = new LayerNorm(dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
-        ff = new FeedForward(dim, dim, activation_fn: "gelu-approximate", dtype: dtype, device: device);
-        norm2_context = new LayerNorm(dim, 1e-6, elementwise_affine: false, dtype: dtype, device: device);
-        ff_context = new FeedForward(dim, dim, activation_fn: "gelu-approximate", dtype: dtype, device: device);
+        norm1 = new AdaLayerNormZero(dim, device: device, dtype: dtype);
+        norm1_context = new AdaLayerNormZero(dim, device: device, dtype: dtype);
+        attn = new FluxAttention(dim, num_attention_heads, attention_head_dim, added_kv_proj_dim: dim, pre_only: false, eps, device: device, dtype: dtype);
+        norm2 = LayerNorm(dim, 1e-6, elementwise_affine: false, device: device, dtype: dtype);
+        ff = new FeedForward(dim, dim, activation_fn: "gelu-approximate", device: device, dtype: dtype);
+        norm2_context = LayerNorm(dim, 1e-6, elementwise_affine: false, device: device, dtype: dtype);
+        ff_context = new FeedForward(dim, dim, activation_fn: "gelu-approximate", device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -50,14 +54,14 @@ public sealed class FluxTransformerBlock : Module
         var (normContext, cGateMsa, cShiftMlp, cScaleMlp, cGateMlp) = norm1_context.forward(encoder_hidden_states, temb);
         var (attnOutput, contextAttnOutput) = attn.forward(normHidden, normContext, image_rotary_emb);
 
-        var h = hidden_states + gateMsa.unsqueeze(1) * attnOutput;
-        var n = norm2.call(h) * (1 + scaleMlp.unsqueeze(1)) + shiftMlp.unsqueeze(1);
-        h = h + gateMlp.unsqueeze(1) * ff.call(n);
+        var h = hidden_states.Plus(gateMsa.unsqueeze(1) * attnOutput);
+        var n = (norm2.call(h) * scaleMlp.unsqueeze(1).Plus(Sc(1.0))).Plus(shiftMlp.unsqueeze(1));
+        h = h.Plus(gateMlp.unsqueeze(1) * ff.call(n));
 
-        var c = encoder_hidden_states + cGateMsa.unsqueeze(1) * contextAttnOutput!;
-        var nc = norm2_context.call(c) * (1 + cScaleMlp.unsqueeze(1)) + cShiftMlp.unsqueeze(1);
-        c = c + cGateMlp.unsqueeze(1) * ff_context.call(nc);
-        if (c.dtype == ScalarType.Float16) c = c.clamp(-65504, 65504);
+        var c = encoder_hidden_states.Plus(cGateMsa.unsqueeze(1) * contextAttnOutput!);
+        var nc = (norm2_context.call(c) * cScaleMlp.unsqueeze(1).Plus(Sc(1.0))).Plus(cShiftMlp.unsqueeze(1));
+        c = c.Plus(cGateMlp.unsqueeze(1) * ff_context.call(nc));
+        if (c.dtype == ScalarType.Float16) c = c.clamp(Sc(-65504.0), Sc(65504.0));
         return (c.MoveToOuterDisposeScope(), h.MoveToOuterDisposeScope());
     }
 }

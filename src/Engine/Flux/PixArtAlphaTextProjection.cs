@@ -1,6 +1,10 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
 
 namespace TLoRA.Engine.Flux;
 
@@ -18,11 +22,11 @@ public sealed class PixArtAlphaTextProjection : Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public PixArtAlphaTextProjection(long in_features, long hidden_size, long? out_features = null, string act_fn = "gelu_tanh",
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(PixArtAlphaTextProjection))
     {
         this.act_fn = act_fn is "gelu_tanh" ? act_fn : Activations.Check(act_fn);
-        linear_1 = new Linear(in_features, hidden_size, true, dtype, device);
-        linear_2 = new Linear(hidden_size, out_features ?? hidden_size, true, dtype, device);
+        linear_1 = Linear(in_features, hidden_size, true, device: device, dtype: dtype);
+        linear_2 = Linear(hidden_size, out_features ?? hidden_size, true, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -34,7 +38,7 @@ public sealed class PixArtAlphaTextProjection : Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var h = linear_1.call(caption);
-        h = act_fn == "gelu_tanh" ? torch.nn.functional.gelu(h, "tanh") : Activations.Apply(act_fn, h);
+        h = act_fn == "gelu_tanh" ? Activations.Gelu(h, "tanh") : Activations.Apply(act_fn, h);
         return linear_2.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Flux;
 
@@ -17,11 +21,11 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
     /// <param name="elementwise_affine">Whether to scale by a learned weight.</param>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
-    public RMSNorm(long dim, double eps, bool elementwise_affine = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public RMSNorm(long dim, double eps, bool elementwise_affine = true, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(RMSNorm))
     {
         this.dim = dim;
         this.eps = eps;
-        if (elementwise_affine) weight = new Parameter(torch.ones([dim], dtype, device));
+        if (elementwise_affine) weight = new Parameter(torch.ones([dim], device: device, dtype: dtype));
         RegisterComponents();
     }
 
@@ -36,8 +40,8 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var inputDtype = hidden_states.dtype;
-        var variance = hidden_states.to(ScalarType.Float32).square().mean(-1, keepdim: true);
-        var h = hidden_states * (variance + eps).rsqrt();
+        var variance = hidden_states.to(ScalarType.Float32).square().mean([-1], keepdim: true);
+        var h = hidden_states * variance.Plus(Sc(eps)).rsqrt();
         if (weight is null) return h.to(inputDtype).MoveToOuterDisposeScope();
         if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) h = h.to(weight.dtype);
         return (h * weight).MoveToOuterDisposeScope();

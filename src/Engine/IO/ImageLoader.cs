@@ -1,11 +1,15 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.IO;
 
 /// <summary>
-/// Reads a PNG or JPEG training image into the tensor the VAE encodes: float32 [1, 3, H, W] in [-1, 1], upright
-/// (JPEG EXIF orientation applied). Decoding is done by libpng / libjpeg-turbo through <see cref="torch.io"/>: transparent
-/// pixels are composited over white, grayscale becomes RGB, 16-bit PNGs are reduced to 8 bits.
+/// Reads a PNG, JPEG or WebP training image into the tensor the VAE encodes: float32 [1, 3, H, W] in [-1, 1], upright
+/// (EXIF orientation applied). Decoding is done by <see cref="ImageCodec"/> (SkiaSharp): transparent pixels are
+/// composited over white, grayscale becomes RGB, 16-bit PNGs are reduced to 8 bits. The size is checked from the
+/// header, before the pixels are decoded.
 /// </summary>
 public static class ImageLoader
 {
@@ -14,9 +18,9 @@ public static class ImageLoader
 
     /// <summary>Loads <paramref name="path"/> as float32 [1, 3, H, W] in [-1, 1] (the value v of a uint8 sample maps to
     /// (v/255 − 0.5)/0.5, as torchvision's ToTensor + Normalize([0.5], [0.5]) do).</summary>
-    /// <param name="path">A PNG or JPEG file (recognised by content, not by extension).</param>
+    /// <param name="path">A PNG, JPEG or WebP file (recognised by content, not by extension).</param>
     /// <param name="minSide">Images whose shorter side (after orientation) is below this are rejected.</param>
-    /// <exception cref="ImageLoadException">The file cannot be read, is not a decodable PNG or JPEG, or is too small.</exception>
+    /// <exception cref="ImageLoadException">The file cannot be read, is not a decodable PNG, JPEG or WebP, or is too small.</exception>
     public static Tensor Load(string path, int minSide = DefaultMinSide)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -29,7 +33,7 @@ public static class ImageLoader
     {
         using var scope = torch.NewDisposeScope();
         var chw = hwc.permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
-        var normalised = (chw / 255.0 - 0.5) / 0.5;
+        var normalised = (chw / Sc(255.0) - Sc(0.5)) / Sc(0.5);
         return normalised.MoveToOuterDisposeScope();
     }
 
@@ -51,31 +55,30 @@ public static class ImageLoader
         return Decode(bytes, path, minSide);
     }
 
-    /// <summary>Decodes image bytes (PNG or JPEG) to uint8 [H, W, 3], upright; <paramref name="name"/> is used in
+    /// <summary>Decodes image bytes (PNG, JPEG or WebP) to uint8 [H, W, 3], upright; <paramref name="name"/> is used in
     /// error messages.</summary>
     /// <exception cref="ImageLoadException">Undecodable bytes or an image below <paramref name="minSide"/>.</exception>
     public static Tensor Decode(ReadOnlySpan<byte> bytes, string name, int minSide = DefaultMinSide)
     {
-        Tensor stored;
+        ImageHeader header;
         try
         {
-            stored = torch.io.decode_image(bytes);
+            header = ImageCodec.ReadHeader(bytes);
         }
-        catch (TorchException e)
+        catch (ImageFormatException e)
         {
             throw new ImageLoadException(name, $"cannot decode image '{name}': {e.Message}", e);
         }
-        var orientation = ExifOrientation.Read(bytes);
-        Tensor upright;
-        using (stored)
-            upright = orientation == 1 ? stored.alias() : ExifOrientation.Apply(stored, orientation);
-        var (h, w) = (upright.size(0), upright.size(1));
-        if (Math.Min(h, w) < minSide)
+        if (Math.Min(header.UprightWidth, header.UprightHeight) < minSide)
+            throw new ImageLoadException(name, $"image '{name}' is {header.UprightWidth}x{header.UprightHeight} pixels; " +
+                                               $"its shorter side must be at least {minSide} pixels");
+        try
         {
-            upright.Dispose();
-            throw new ImageLoadException(name,
-                $"image '{name}' is {w}x{h} pixels; its shorter side must be at least {minSide} pixels");
+            return ImageCodec.DecodeRgb(bytes);
         }
-        return upright;
+        catch (ImageFormatException e)
+        {
+            throw new ImageLoadException(name, $"cannot decode image '{name}': {e.Message}", e);
+        }
     }
 }

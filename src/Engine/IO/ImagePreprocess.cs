@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.IO;
 
@@ -31,7 +32,7 @@ public static class ImagePreprocess
             : ((long)Math.Floor((double)resolution * h / w), (long)resolution);
         var resized = newH == h && newW == w
             ? batched
-            : torch.nn.functional.interpolate(batched, size: (newH, newW), mode: "bilinear", antialias: true);
+            : torch.nn.functional.interpolate(batched, size: [newH, newW], mode: InterpolationMode.Bilinear, antialias: true);
         // torchvision's CenterCrop: offsets int(round((size − crop) / 2)), Python rounding (half to even).
         cropTop = (int)Math.Round((newH - resolution) / 2.0, MidpointRounding.ToEven);
         cropLeft = (int)Math.Round((newW - resolution) / 2.0, MidpointRounding.ToEven);

@@ -1,4 +1,7 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.IO;
 
@@ -39,15 +42,15 @@ public static class ImageSaver
         if (image.dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16))
             throw new ArgumentException($"expected a floating-point image, got {image.dtype}", nameof(image));
         using var scope = torch.NewDisposeScope();
-        var chw = (shape.Length == 4 ? image.squeeze(0) : image).to(Device.CPU, ScalarType.Float32);
+        var chw = (shape.Length == 4 ? image.squeeze(0) : image).to(ScalarType.Float32, torch.CPU);
         var unit = range switch
         {
-            PixelRange.MinusOneToOne => chw / 2.0 + 0.5,
+            PixelRange.MinusOneToOne => (chw / Sc(2.0)).Plus(Sc(0.5)),
             PixelRange.ZeroToOne => chw,
             _ => throw new ArgumentOutOfRangeException(nameof(range), range, null),
         };
-        var bytes = (unit.clamp(0, 1) * 255.0).round().to(ScalarType.Byte);
-        return torch.io.encode_png(bytes.permute(1, 2, 0));
+        var bytes = (unit.clamp(Sc(0.0), Sc(1.0)) * Sc(255.0)).round().to(ScalarType.Byte);
+        return ImageCodec.EncodePng(bytes.permute(1, 2, 0));
     }
 
     /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and moves it into place.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.IO;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.IO;
 

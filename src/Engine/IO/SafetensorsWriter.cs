@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.IO;
 
@@ -71,7 +72,7 @@ public static class SafetensorsWriter
                 if (string.IsNullOrEmpty(name) || name == SafetensorsHeader.MetadataKey)
                     throw new ArgumentException($"invalid tensor name '{name}'", "tensors");
                 if (tensor is null) throw new ArgumentException($"tensor '{name}' is null", "tensors");
-                ObjectDisposedException.ThrowIf(tensor.IsClosed, tensor);
+                ObjectDisposedException.ThrowIf(tensor.IsInvalid, tensor);
                 var dtype = tensor.dtype;
                 var shape = tensor.shape;
                 var bytes = checked(SafetensorsEntry.Product(shape) * dtype.ElementSize());

@@ -1,4 +1,5 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.IO;
 

@@ -1,9 +1,10 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.IO;
 
 /// <summary>
-/// Moves a contiguous CPU tensor's bytes to and from files without a managed copy. <see cref="Tensor.RawBytes"/> is a
+/// Moves a contiguous CPU tensor's bytes to and from files without a managed copy. <see cref="Tensor.bytes"/> is a
 /// <see cref="Span{T}"/> and so limited to int.MaxValue bytes: larger tensors are handled as consecutive slices of a
 /// flat view (<c>view(-1).narrow(0, start, n)</c>), each at most <see cref="ChunkBytes"/> long.
 /// </summary>
@@ -24,7 +25,7 @@ internal static class TensorBytes
         if (total == 0) return; // an empty tensor may have no storage at all: data_ptr is null
         if (total <= ChunkBytes)
         {
-            action(tensor.RawBytes(), 0);
+            action(tensor.bytes, 0);
             return;
         }
         var perChunk = Math.Max(1, ChunkBytes / elementSize);
@@ -33,7 +34,7 @@ internal static class TensorBytes
         {
             var n = Math.Min(perChunk, count - start);
             using var piece = flat.narrow(0, start, n).DetachFromDisposeScope();
-            action(piece.RawBytes(), start * elementSize);
+            action(piece.bytes, start * elementSize);
         }
     }
 

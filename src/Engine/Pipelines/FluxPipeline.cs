@@ -3,8 +3,12 @@ using TLoRA.Engine.Flux;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Schedulers;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -92,7 +96,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var index = ModelIndex.Load(folder);
         if (index.ClassName != ClassName)
             throw new ArgumentException($"'{folder}' holds a {index.ClassName}, not a FLUX pipeline ({ClassName})");
-        var dev = device ?? Device.CPU;
+        var dev = device ?? torch.CPU;
         var disposables = new List<IDisposable>();
         try
         {
@@ -121,10 +125,10 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var dtype = TransformerDtype;
         using var scope = torch.NewDisposeScope();
         var batch = packedLatents.size(0);
-        var context = Batch(conditioning.prompt_embeds, batch).to(Device, dtype);
-        var pooled = Batch(conditioning.pooled_prompt_embeds, batch).to(Device, dtype);
+        var context = Batch(conditioning.prompt_embeds, batch).to(dtype, Device);
+        var pooled = Batch(conditioning.pooled_prompt_embeds, batch).to(dtype, Device);
         var guide = transformer.config.guidance_embeds ? guidance : null;
-        var output = transformer.forward(packedLatents.to(Device, dtype), context, pooled, timestep, imageIds, conditioning.text_ids, guide);
+        var output = transformer.forward(packedLatents.to(dtype, Device), context, pooled, timestep, imageIds, conditioning.text_ids, guide);
         return output.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
@@ -151,9 +155,9 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         var ex = (FluxTrainingExample)example;
         using var scope = torch.NewDisposeScope();
-        var eps = torch.randn(ex.Mean.shape, generator, ScalarType.Float32, Device);
-        var x0 = ModelInput(ex.Mean + ex.Std * eps);
-        var noise = torch.randn(x0.shape, generator, ScalarType.Float32, Device);
+        var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
+        var x0 = ModelInput(ex.Mean.Plus(ex.Std * eps));
+        var noise = torch.randn(x0.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var (sigma, timestep) = NoiseScheduler.SampleTrainingSigma(generator);
         var step = TrainingStep(ex.Conditioning, x0, noise, sigma, timestep, network);
         return (step.Loss.MoveToOuterDisposeScope(), timestep);
@@ -164,7 +168,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         var shift = vae.config.shift_factor ?? 0.0;
         using var scope = torch.NewDisposeScope();
-        return ((posteriorSample.to(ScalarType.Float32) - shift) * vae.config.scaling_factor).MoveToOuterDisposeScope();
+        return ((posteriorSample.to(ScalarType.Float32) - Sc(shift)) * Sc(vae.config.scaling_factor)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The training step from given draws: the rank mask for t (σ·T, float32), noisy = (1 − σ)·x0 + σ·noise,
@@ -181,8 +185,8 @@ public sealed class FluxPipeline : IDiffusionPipeline
         var noisy = FlowMatchEulerDiscreteScheduler.AddNoise(x0, noise, sigma);
         var packed = FluxLatents.Pack(noisy);
         var imageIds = FluxLatents.ImageIds((int)height / 2, (int)width / 2, ScalarType.Float32, Device);
-        var guidance = torch.full([batch], TrainerGuidance, ScalarType.Int64, Device);
-        var t = torch.full([batch], timestep, ScalarType.Float32, Device) / 1000.0; // timesteps / 1000 in float32
+        var guidance = torch.full([batch], Sc((long)TrainerGuidance), ScalarType.Int64, Device);
+        var t = torch.full([batch], Sc(timestep), ScalarType.Float32, Device) / Sc(1000.0); // timesteps / 1000 in float32
         var output = Predict(packed, t, guidance, conditioning, imageIds);
         var factor = TrainerVaeScaleFactor;
         var prediction = FluxLatents.Unpack(output, (int)height * factor, (int)width * factor, factor);
@@ -202,7 +206,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         using var image = DecodeRaw(packedLatents, height, width);
         using var scope = torch.NewDisposeScope();
-        return (image / 2.0 + 0.5).clamp(0, 1).MoveToOuterDisposeScope();
+        return (image / Sc(2.0)).Plus(Sc(0.5)).clamp(Sc(0.0), Sc(1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>FluxPipeline's decode, unclamped (about [−1, 1]), float32 on the CPU: unpack, / scaling_factor +
@@ -211,9 +215,9 @@ public sealed class FluxPipeline : IDiffusionPipeline
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var z = FluxLatents.Unpack(packedLatents, height, width, VaeScaleFactor) / vae.config.scaling_factor;
-        if (vae.config.shift_factor is { } shift) z = z + shift;
-        return vae.decode(z).to(Device.CPU, ScalarType.Float32).MoveToOuterDisposeScope();
+        var z = FluxLatents.Unpack(packedLatents, height, width, VaeScaleFactor) / Sc(vae.config.scaling_factor);
+        if (vae.config.shift_factor is { } shift) z = z.Plus(Sc(shift));
+        return vae.decode(z).to(ScalarType.Float32, torch.CPU).MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the encoders, the transformer and the VAE.</summary>

@@ -1,7 +1,10 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Flux;
 using TLoRA.Engine.Schedulers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -33,7 +36,7 @@ internal sealed class FluxSampler(FluxPipeline pipeline)
                 using var noGrad = torch.no_grad();
                 using var scope = torch.NewDisposeScope();
                 using var embeds = pipeline.text.Encode(o.Prompts[p], maxSequenceLength: pipeline.MaxSequenceLength);
-                var noise = torch.randn([o.ImagesPerPrompt, channels, h, w], generator, ScalarType.Float32, pipeline.Device);
+                var noise = torch.randn([o.ImagesPerPrompt, channels, h, w], dtype: ScalarType.Float32, device: pipeline.Device, generator: generator);
                 var latents = Denoise(FluxLatents.Pack(noise), embeds, o, network,
                     (step, t, _) => progress?.Report(new SampleProgress(p * o.ImagesPerPrompt, total, step, o.Steps, t)), cancellation);
                 images.Add(pipeline.Decode(latents, o.Height, o.Width).MoveToOuterDisposeScope());
@@ -66,15 +69,15 @@ internal sealed class FluxSampler(FluxPipeline pipeline)
         scheduler.SetTimesteps(FlowMatchEulerDiscreteScheduler.PipelineSigmas(o.Steps), mu);
         var imageIds = FluxLatents.ImageIds(h / 2, w / 2, ScalarType.Float32, pipeline.Device);
         // torch.full([1], guidance_scale, dtype=float32).expand(batch)
-        var guidance = torch.full([batch], (float)o.GuidanceScale, ScalarType.Float32, pipeline.Device);
-        var latents = packedLatents.to(pipeline.Device, ScalarType.Float32);
+        var guidance = torch.full([batch], Sc((float)o.GuidanceScale), ScalarType.Float32, pipeline.Device);
+        var latents = packedLatents.to(ScalarType.Float32, pipeline.Device);
         for (var i = 0; i < scheduler.Timesteps.Count; i++)
         {
             cancellation.ThrowIfCancellationRequested();
             using var step = torch.NewDisposeScope();
             var t = scheduler.Timesteps[i];
             network?.SetTimesteps([t]);
-            var timestep = torch.full([batch], t, ScalarType.Float32, pipeline.Device) / 1000.0; // t.expand(B) / 1000
+            var timestep = torch.full([batch], Sc(t), ScalarType.Float32, pipeline.Device) / Sc(1000.0); // t.expand(B) / 1000
             var prediction = pipeline.Predict(latents, timestep, guidance, embeds, imageIds);
             latents = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
             onStep?.Invoke(i + 1, t, latents);

@@ -1,6 +1,8 @@
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Pipelines;
 

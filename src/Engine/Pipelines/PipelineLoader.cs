@@ -1,5 +1,6 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -13,8 +14,8 @@ public static class PipelineLoader
         var index = ModelIndex.Load(folder);
         return index.ClassName switch
         {
-            SdxlPipeline.ClassName => SdxlPipeline.Load(folder, dtype, device),
-            FluxPipeline.ClassName => FluxPipeline.Load(folder, dtype, device),
+            SdxlPipeline.ClassName => SdxlPipeline.Load(folder, device: device, dtype: dtype),
+            FluxPipeline.ClassName => FluxPipeline.Load(folder, device: device, dtype: dtype),
             _ => throw new NotSupportedException(
                 $"'{folder}' holds a {index.ClassName}; supported: {SdxlPipeline.ClassName}, {FluxPipeline.ClassName}"),
         };

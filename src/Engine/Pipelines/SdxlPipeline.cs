@@ -4,8 +4,12 @@ using TLoRA.Engine.IO;
 using TLoRA.Engine.Schedulers;
 using TLoRA.Engine.Unet;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -52,7 +56,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         var index = ModelIndex.Load(folder);
         if (index.ClassName != ClassName)
             throw new ArgumentException($"'{folder}' holds a {index.ClassName}, not an SD-XL pipeline ({ClassName})");
-        var dev = device ?? Device.CPU;
+        var dev = device ?? torch.CPU;
         var disposables = new List<IDisposable>();
         try
         {
@@ -81,7 +85,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
 
     /// <summary>add_time_ids: original (h, w), crop top-left, target (h, w).</summary>
     public Tensor TimeIds(int originalH, int originalW, int cropTop, int cropLeft, int targetH, int targetW) =>
-        torch.tensor(new float[] { originalH, originalW, cropTop, cropLeft, targetH, targetW }, 1, 6).to(Device, UnetDtype);
+        torch.tensor(new float[] { originalH, originalW, cropTop, cropLeft, targetH, targetW }, 1, 6).to(UnetDtype, Device);
 
     public ITrainingExample PrepareTraining(ConceptImage image, string prompt)
     {
@@ -104,12 +108,12 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         var ex = (SdxlTrainingExample)example;
         using var scope = torch.NewDisposeScope();
         // the posterior is sampled every step, as the trainers' vae.encode(...).latent_dist.sample() does
-        var eps = torch.randn(ex.Mean.shape, generator, ScalarType.Float32, Device);
-        var latents = (ex.Mean + ex.Std * eps) * vae.config.scaling_factor;
-        var noise = torch.randn(latents.shape, generator, ScalarType.Float32, Device);
+        var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
+        var latents = (ex.Mean.Plus(ex.Std * eps)) * Sc(vae.config.scaling_factor);
+        var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
-        var timestep = t.item();
+        var timestep = t.ToDouble();
         network.SetTimesteps([timestep]);
         var prediction = Predict(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);
@@ -124,7 +128,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
     {
         using var image = DecodeRaw(latents);
         using var scope = torch.NewDisposeScope();
-        return (image / 2.0 + 0.5).clamp(0, 1).MoveToOuterDisposeScope();
+        return (image / Sc(2.0)).Plus(Sc(0.5)).clamp(Sc(0.0), Sc(1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The VAE's decode of scaled latents, unclamped (about [-1, 1]), float32 on the CPU.</summary>
@@ -132,9 +136,9 @@ public sealed class SdxlPipeline : IDiffusionPipeline
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var z = latents / vae.config.scaling_factor;
-        if (vae.config.shift_factor is { } shift) z = z + shift;
-        return vae.decode(z).to(Device.CPU, ScalarType.Float32).MoveToOuterDisposeScope();
+        var z = latents / Sc(vae.config.scaling_factor);
+        if (vae.config.shift_factor is { } shift) z = z.Plus(Sc(shift));
+        return vae.decode(z).to(ScalarType.Float32, torch.CPU).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

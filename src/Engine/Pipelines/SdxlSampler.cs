@@ -1,7 +1,10 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Clip;
 using TLoRA.Engine.Schedulers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Pipelines;
 
@@ -30,7 +33,7 @@ internal sealed class SdxlSampler(SdxlPipeline pipeline)
                 using var embeds = pipeline.text.Encode(o.Prompts[p], do_classifier_free_guidance: guided, negative_prompt: o.NegativePrompt);
                 var scale = pipeline.ResolutionMultiple;
                 var channels = pipeline.unet.config.in_channels;
-                var noise = torch.randn([o.ImagesPerPrompt, channels, o.Height / scale, o.Width / scale], generator, ScalarType.Float32, pipeline.Device);
+                var noise = torch.randn([o.ImagesPerPrompt, channels, o.Height / scale, o.Width / scale], dtype: ScalarType.Float32, device: pipeline.Device, generator: generator);
                 var latents = Denoise(noise, embeds, o, network,
                     (step, t) => progress?.Report(new SampleProgress(p * o.ImagesPerPrompt, total, step, o.Steps, t)), cancellation);
                 images.Add(pipeline.Decode(latents).MoveToOuterDisposeScope());
@@ -53,7 +56,7 @@ internal sealed class SdxlSampler(SdxlPipeline pipeline)
         scheduler.SetTimesteps(o.Steps);
         var n = noise.size(0);
         var dtype = pipeline.UnetDtype;
-        var latents = noise * scheduler.InitNoiseSigma;
+        var latents = noise * Sc(scheduler.InitNoiseSigma);
         var guided = embeds.negative_prompt_embeds is not null;
         var context = guided ? torch.cat([embeds.negative_prompt_embeds!, embeds.prompt_embeds], 0) : embeds.prompt_embeds;
         var pooled = guided ? torch.cat([embeds.negative_pooled_prompt_embeds!, embeds.pooled_prompt_embeds], 0) : embeds.pooled_prompt_embeds;

@@ -1,4 +1,7 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Schedulers;
 
@@ -11,8 +14,8 @@ public static class ClassifierFreeGuidance
         ArgumentNullException.ThrowIfNull(uncond);
         ArgumentNullException.ThrowIfNull(cond);
         using var difference = cond - uncond;
-        using var scaled = difference * scale;
-        return uncond + scaled;
+        using var scaled = difference * Sc(scale);
+        return uncond.Plus(scaled);
     }
 
     /// <summary>Splits a prediction for the doubled batch [uncond; cond] (first dimension) and combines the halves.</summary>

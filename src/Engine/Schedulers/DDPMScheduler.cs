@@ -1,4 +1,7 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Schedulers;
 
@@ -56,14 +59,14 @@ public sealed class DDPMScheduler
 
         using var scope = torch.NewDisposeScope();
         var device = originalSamples.device;
-        var table = torch.tensor(alphasCumprod).to(device, originalSamples.dtype);
+        var table = torch.tensor(alphasCumprod).to(originalSamples.dtype, device);
         var picked = table.index_select(0, torch.tensor(t).to(device));
         var shape = new long[originalSamples.dim()];
         Array.Fill(shape, 1L);
         shape[0] = -1;
         var sqrtAlpha = picked.sqrt().reshape(shape);
-        var sqrtOneMinusAlpha = (1.0 - picked).sqrt().reshape(shape);
-        var noisy = sqrtAlpha * originalSamples + sqrtOneMinusAlpha * noise;
+        var sqrtOneMinusAlpha = picked.SubtractedFrom(Sc(1.0)).sqrt().reshape(shape);
+        var noisy = (sqrtAlpha * originalSamples).Plus(sqrtOneMinusAlpha * noise);
         return noisy.MoveToOuterDisposeScope();
     }
 
@@ -74,6 +77,6 @@ public sealed class DDPMScheduler
     public Tensor SampleTimesteps(long batch, Generator? generator = null, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        return torch.randint(0, NumTrainTimesteps, [batch], generator, torch.int64, device);
+        return torch.randint(0, NumTrainTimesteps, [batch], dtype: torch.int64, device: device, generator: generator);
     }
 }

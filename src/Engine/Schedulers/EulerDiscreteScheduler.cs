@@ -1,4 +1,7 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Schedulers;
 
@@ -131,7 +134,7 @@ public sealed class EulerDiscreteScheduler
         ArgumentNullException.ThrowIfNull(sample);
         StepIndex ??= BeginIndex ?? IndexForTimestep(timestep);
         var sigma = sigmas[CheckIndex(StepIndex.Value)];
-        return sample / (double)MathF.Sqrt(sigma * sigma + 1f);
+        return sample / Sc((double)MathF.Sqrt(sigma * sigma + 1f));
     }
 
     /// <summary>One Euler step from the current sigma to the next: x0 is predicted from the model output, the ODE
@@ -152,20 +155,20 @@ public sealed class EulerDiscreteScheduler
         switch (Config.PredictionType)
         {
             case "epsilon":
-                predOriginal = x - modelOutput * (double)sigmaHat;
+                predOriginal = x - modelOutput * Sc((double)sigmaHat);
                 break;
             case "v_prediction":
                 var denominator = sigma * sigma + 1f;
                 var cOut = -sigma / MathF.Sqrt(denominator);
-                predOriginal = modelOutput * (double)cOut + x / (double)denominator;
+                predOriginal = (modelOutput * Sc((double)cOut)).Plus(x / Sc((double)denominator));
                 break;
             default:
                 predOriginal = modelOutput;
                 break;
         }
-        var derivative = (x - predOriginal) / (double)sigmaHat;
+        var derivative = (x - predOriginal) / Sc((double)sigmaHat);
         var dt = sigmas[index + 1] - sigmaHat;
-        var prev = (x + derivative * (double)dt).to(modelOutput.dtype);
+        var prev = (x.Plus(derivative * Sc((double)dt))).to(modelOutput.dtype);
         StepIndex = index + 1;
         return prev.MoveToOuterDisposeScope();
     }

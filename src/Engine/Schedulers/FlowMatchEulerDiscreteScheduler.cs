@@ -1,4 +1,7 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Schedulers;
 
@@ -166,7 +169,7 @@ public sealed class FlowMatchEulerDiscreteScheduler
             throw new InvalidOperationException($"step index {index} is past the schedule's {sigmas.Length - 1} steps; call SetTimesteps again");
         var dt = sigmas[index + 1] - sigmas[index];
         using var scope = torch.NewDisposeScope();
-        var prev = (sample.to(ScalarType.Float32) + modelOutput * (double)dt).to(modelOutput.dtype);
+        var prev = (sample.to(ScalarType.Float32).Plus(modelOutput * Sc((double)dt))).to(modelOutput.dtype);
         StepIndex = index + 1;
         return prev.MoveToOuterDisposeScope();
     }
@@ -177,7 +180,7 @@ public sealed class FlowMatchEulerDiscreteScheduler
         ArgumentNullException.ThrowIfNull(x0);
         ArgumentNullException.ThrowIfNull(noise);
         using var scope = torch.NewDisposeScope();
-        return (x0 * (double)(1f - sigma) + noise * (double)sigma).MoveToOuterDisposeScope();
+        return ((x0 * Sc((double)(1f - sigma))).Plus(noise * Sc((double)sigma))).MoveToOuterDisposeScope();
     }
 
     /// <summary>The official trainer's draw (weighting_scheme "none"): u = torch.rand(1) in float32, index = int(u·T),
@@ -185,7 +188,7 @@ public sealed class FlowMatchEulerDiscreteScheduler
     /// <param name="generator">A seeded generator, or null for the global one.</param>
     public (float Sigma, float Timestep) SampleTrainingSigma(Generator? generator = null)
     {
-        using var u = torch.rand([1], generator);
+        using var u = torch.rand([1], generator: generator);
         return TrainingSigmaAt(u.item<float>());
     }
 

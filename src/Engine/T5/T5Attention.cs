@@ -1,6 +1,10 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using F = TLoRA.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.T5;
 
@@ -19,7 +23,7 @@ public sealed class T5Attention : Module
     /// <summary>The learned bias per (bucket, head); null in every block but the first.</summary>
     public readonly Embedding? relative_attention_bias;
 
-    public T5Attention(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5Attention(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5Attention))
     {
         ArgumentNullException.ThrowIfNull(config);
         n_heads = config.NumHeads;
@@ -28,11 +32,11 @@ public sealed class T5Attention : Module
         relative_attention_num_buckets = config.RelativeAttentionNumBuckets;
         relative_attention_max_distance = config.RelativeAttentionMaxDistance;
         dropout = config.DropoutRate;
-        q = new Linear(config.DModel, inner_dim, hasBias: false, dtype, device);
-        k = new Linear(config.DModel, inner_dim, hasBias: false, dtype, device);
-        v = new Linear(config.DModel, inner_dim, hasBias: false, dtype, device);
-        o = new Linear(inner_dim, config.DModel, hasBias: false, dtype, device);
-        if (has_relative_attention_bias) relative_attention_bias = new Embedding(relative_attention_num_buckets, n_heads, dtype, device);
+        q = Linear(config.DModel, inner_dim, hasBias: false, device: device, dtype: dtype);
+        k = Linear(config.DModel, inner_dim, hasBias: false, device: device, dtype: dtype);
+        v = Linear(config.DModel, inner_dim, hasBias: false, device: device, dtype: dtype);
+        o = Linear(inner_dim, config.DModel, hasBias: false, device: device, dtype: dtype);
+        if (has_relative_attention_bias) relative_attention_bias = Embedding(relative_attention_num_buckets, n_heads, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -60,7 +64,7 @@ public sealed class T5Attention : Module
         if (bidirectional)
         {
             num_buckets /= 2;
-            positive = position.gt(0);
+            positive = position.gt(Sc(0L));
             position = position.abs();
         }
         else
@@ -68,14 +72,14 @@ public sealed class T5Attention : Module
             position = -position.minimum(torch.zeros_like(position));
         }
         long max_exact = num_buckets / 2;
-        var is_small = position.lt(max_exact);
-        var scaled = (position.to(ScalarType.Float32) / (double)max_exact).log()
+        var is_small = position.lt(Sc(max_exact));
+        var scaled = (position.to(ScalarType.Float32) / Sc((double)max_exact)).log()
                      / Math.Log(max_distance / (double)max_exact) * (double)(num_buckets - max_exact);
-        var if_large = scaled.to(ScalarType.Int64) + max_exact;
-        if_large = if_large.minimum(torch.full([], num_buckets - 1, ScalarType.Int64, position.device));
+        var if_large = scaled.to(ScalarType.Int64).Plus(Sc(max_exact));
+        if_large = if_large.minimum(torch.full([], Sc(num_buckets - 1), ScalarType.Int64, position.device));
         var buckets = torch.where(is_small, position, if_large);
         // + num_buckets for positive offsets (a where, not an int tensor sum: the binding's add passes a float alpha).
-        if (positive is not null) buckets = torch.where(positive, buckets + (long)num_buckets, buckets);
+        if (positive is not null) buckets = torch.where(positive, buckets.Plus(Sc((long)num_buckets)), buckets);
         return buckets.MoveToOuterDisposeScope();
     }
 
@@ -85,11 +89,11 @@ public sealed class T5Attention : Module
     {
         if (relative_attention_bias is null) throw new InvalidOperationException("only the first block's attention has a relative_attention_bias");
         using var scope = torch.NewDisposeScope();
-        device ??= relative_attention_bias.weight.device;
+        device ??= relative_attention_bias.weight!.device;
         var relative = new long[query_length * key_length]; // memory position − context position
         for (long i = 0; i < query_length; i++)
             for (long j = 0; j < key_length; j++) relative[i * key_length + j] = j - i;
-        var relative_position = torch.tensor(relative, query_length, key_length).to(device.Value);
+        var relative_position = torch.tensor(relative, query_length, key_length).to(device);
         var buckets = RelativePositionBucket(relative_position, bidirectional: true, relative_attention_num_buckets, relative_attention_max_distance);
         var values = relative_attention_bias.call(buckets);
         return values.permute(2, 0, 1).unsqueeze(0).MoveToOuterDisposeScope();
@@ -110,7 +114,7 @@ public sealed class T5Attention : Module
         var bias = position_bias?.alias() ?? (has_relative_attention_bias
             ? compute_bias(seq, key.size(2), scores.device)
             : torch.zeros([1, n_heads, seq, key.size(2)], scores.dtype, scores.device));
-        scores = scores + bias;
+        scores = scores.Plus(bias);
         var weights = F.softmax(scores.to(ScalarType.Float32), -1).to(scores.dtype);
         if (training && dropout > 0) weights = F.dropout(weights, dropout, training: true);
         var attended = weights.matmul(value).transpose(1, 2).contiguous().view(batch, -1, inner_dim);

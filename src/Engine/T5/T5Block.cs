@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.T5;
 
@@ -11,10 +15,10 @@ public sealed class T5Block : Module
     /// <summary>[T5LayerSelfAttention, T5LayerFF], so keys read "layer.0.SelfAttention.q.weight".</summary>
     public readonly ModuleList<Module> layer;
 
-    public T5Block(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5Block(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5Block))
     {
         ArgumentNullException.ThrowIfNull(config);
-        layer = new ModuleList<Module>(new T5LayerSelfAttention(config, has_relative_attention_bias, dtype, device), new T5LayerFF(config, dtype, device));
+        layer = new ModuleList<Module>(new T5LayerSelfAttention(config, has_relative_attention_bias, device: device, dtype: dtype), new T5LayerFF(config, device: device, dtype: dtype));
         RegisterComponents();
     }
 
@@ -40,7 +44,7 @@ public sealed class T5Block : Module
     {
         if (h.dtype != ScalarType.Float16) return h;
         const double max = 65504;
-        var limit = h.isfinite().logical_not().sum().item() > 0 ? max - 1000 : max;
-        return h.clamp(-limit, limit);
+        var limit = h.isfinite().logical_not().sum().ToDouble() > 0 ? max - 1000 : max;
+        return h.clamp(Sc(-limit), Sc(limit));
     }
 }

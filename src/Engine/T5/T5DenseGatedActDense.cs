@@ -1,7 +1,9 @@
 using TLoRA.Engine.Clip;
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.T5;
 
@@ -14,15 +16,15 @@ public sealed class T5DenseGatedActDense : Module<Tensor, Tensor>
     public readonly Linear wo;
     public readonly Dropout dropout;
 
-    public T5DenseGatedActDense(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5DenseGatedActDense(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5DenseGatedActDense))
     {
         ArgumentNullException.ThrowIfNull(config);
         CLIPMLP.CheckActivation(config.DenseActFn);
         act = config.DenseActFn;
-        wi_0 = new Linear(config.DModel, config.DFf, hasBias: false, dtype, device);
-        wi_1 = new Linear(config.DModel, config.DFf, hasBias: false, dtype, device);
-        wo = new Linear(config.DFf, config.DModel, hasBias: false, dtype, device);
-        dropout = new Dropout(config.DropoutRate);
+        wi_0 = Linear(config.DModel, config.DFf, hasBias: false, device: device, dtype: dtype);
+        wi_1 = Linear(config.DModel, config.DFf, hasBias: false, device: device, dtype: dtype);
+        wo = Linear(config.DFf, config.DModel, hasBias: false, device: device, dtype: dtype);
+        dropout = Dropout(config.DropoutRate);
         RegisterComponents();
     }
 

@@ -1,6 +1,8 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.T5;
 
@@ -19,13 +21,13 @@ public sealed class T5EncoderModel : Module<Tensor, T5EncoderModelOutput>
     /// When present it is ignored and "shared.weight" is used.</summary>
     public static readonly IReadOnlyCollection<string> IgnoredCheckpointKeys = ["encoder.embed_tokens.weight"];
 
-    public T5EncoderModel(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5EncoderModel(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5EncoderModel))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         this.config = config;
-        shared = new Embedding(config.VocabSize, config.DModel, dtype, device);
-        encoder = new T5Stack(config, shared, dtype, device);
+        shared = Embedding(config.VocabSize, config.DModel, device: device, dtype: dtype);
+        encoder = new T5Stack(config, shared, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -45,7 +47,7 @@ public sealed class T5EncoderModel : Module<Tensor, T5EncoderModelOutput>
     /// (CPU by default).</summary>
     public static T5EncoderModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var model = CheckpointLoader.BuildAndLoad<T5Config, T5EncoderModel>(componentFolder, c => new(c, dtype, device), IgnoredCheckpointKeys);
+        var model = CheckpointLoader.BuildAndLoad<T5Config, T5EncoderModel>(componentFolder, c => new(c, device: device, dtype: dtype), IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

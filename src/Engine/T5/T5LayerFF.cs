@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.T5;
 
@@ -13,14 +15,14 @@ public sealed class T5LayerFF : Module<Tensor, Tensor>
     public readonly T5LayerNorm layer_norm;
     public readonly Dropout dropout;
 
-    public T5LayerFF(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5LayerFF(T5Config config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5LayerFF))
     {
         ArgumentNullException.ThrowIfNull(config);
         DenseReluDense = config.IsGatedAct
-            ? new T5DenseGatedActDense(config, dtype, device)
-            : new T5DenseActDense(config, dtype, device);
-        layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, dtype, device);
-        dropout = new Dropout(config.DropoutRate);
+            ? new T5DenseGatedActDense(config, device: device, dtype: dtype)
+            : new T5DenseActDense(config, device: device, dtype: dtype);
+        layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, device: device, dtype: dtype);
+        dropout = Dropout(config.DropoutRate);
         RegisterComponents();
     }
 
@@ -29,7 +31,7 @@ public sealed class T5LayerFF : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(hidden_states);
         using var scope = torch.NewDisposeScope();
-        var output = hidden_states + dropout.call(DenseReluDense.call(layer_norm.call(hidden_states)));
+        var output = hidden_states.Plus(dropout.call(DenseReluDense.call(layer_norm.call(hidden_states))));
         return output.MoveToOuterDisposeScope();
     }
 }

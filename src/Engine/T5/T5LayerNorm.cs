@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.T5;
 
@@ -12,9 +16,9 @@ public sealed class T5LayerNorm : Module<Tensor, Tensor>
 {
     public readonly Parameter weight;
 
-    public T5LayerNorm(long hidden_size, double eps = 1e-6, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5LayerNorm(long hidden_size, double eps = 1e-6, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5LayerNorm))
     {
-        weight = new Parameter(torch.ones([hidden_size], dtype, device));
+        weight = new Parameter(torch.ones([hidden_size], device: device, dtype: dtype));
         variance_epsilon = eps;
         RegisterComponents();
     }
@@ -27,8 +31,8 @@ public sealed class T5LayerNorm : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(hidden_states);
         using var scope = torch.NewDisposeScope();
-        var variance = hidden_states.to(ScalarType.Float32).pow(2).mean(-1, keepdim: true);
-        var normed = hidden_states * (variance + variance_epsilon).rsqrt();
+        var variance = hidden_states.to(ScalarType.Float32).pow(Sc(2L)).mean([-1], keepdim: true);
+        var normed = hidden_states * variance.Plus(Sc(variance_epsilon)).rsqrt();
         if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) normed = normed.to(weight.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }

@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.T5;
 
@@ -11,12 +13,12 @@ public sealed class T5LayerSelfAttention : Module
     public readonly T5LayerNorm layer_norm;
     public readonly Dropout dropout;
 
-    public T5LayerSelfAttention(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5LayerSelfAttention(T5Config config, bool has_relative_attention_bias, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5LayerSelfAttention))
     {
         ArgumentNullException.ThrowIfNull(config);
-        SelfAttention = new T5Attention(config, has_relative_attention_bias, dtype, device);
-        layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, dtype, device);
-        dropout = new Dropout(config.DropoutRate);
+        SelfAttention = new T5Attention(config, has_relative_attention_bias, device: device, dtype: dtype);
+        layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, device: device, dtype: dtype);
+        dropout = Dropout(config.DropoutRate);
         RegisterComponents();
     }
 
@@ -27,7 +29,7 @@ public sealed class T5LayerSelfAttention : Module
         ArgumentNullException.ThrowIfNull(hidden_states);
         using var scope = torch.NewDisposeScope();
         var (attended, bias) = SelfAttention.forward(layer_norm.call(hidden_states), position_bias);
-        var output = hidden_states + dropout.call(attended);
+        var output = hidden_states.Plus(dropout.call(attended));
         return (output.MoveToOuterDisposeScope(), bias.MoveToOuterDisposeScope());
     }
 }

@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.T5;
 
@@ -19,16 +21,16 @@ public sealed class T5Stack : Module<Tensor, T5EncoderModelOutput>
     public readonly T5LayerNorm final_layer_norm;
     public readonly Dropout dropout;
 
-    public T5Stack(T5Config config, Embedding embed_tokens, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public T5Stack(T5Config config, Embedding embed_tokens, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5Stack))
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(embed_tokens);
         this.embed_tokens = embed_tokens;
-        block = new ModuleList<T5Block>(Enumerable.Range(0, config.NumLayers).Select(i => new T5Block(config, has_relative_attention_bias: i == 0, dtype, device)));
-        final_layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, dtype, device);
-        dropout = new Dropout(config.DropoutRate);
+        block = new ModuleList<T5Block>(Enumerable.Range(0, config.NumLayers).Select(i => new T5Block(config, has_relative_attention_bias: i == 0, device: device, dtype: dtype)).ToArray());
+        final_layer_norm = new T5LayerNorm(config.DModel, config.LayerNormEpsilon, device: device, dtype: dtype);
+        dropout = Dropout(config.DropoutRate);
         RegisterComponents();
-        unregister_module(nameof(embed_tokens)); // tied weight: owned and saved by the model as "shared"
+        register_module(nameof(embed_tokens), null!); // null unregisters; // tied weight: owned and saved by the model as "shared"
     }
 
     /// <summary>input_ids [batch, seq] → last_hidden_state only.</summary>
@@ -41,7 +43,7 @@ public sealed class T5Stack : Module<Tensor, T5EncoderModelOutput>
     {
         ArgumentNullException.ThrowIfNull(input_ids);
         using var scope = torch.NewDisposeScope();
-        var ids = input_ids.reshape(-1, input_ids.size(-1)).to(embed_tokens.weight.device);
+        var ids = input_ids.reshape(-1, input_ids.size(-1)).to(embed_tokens.weight!.device);
         var h = dropout.call(embed_tokens.call(ids));
         var states = output_hidden_states ? new List<Tensor> { h } : null;
         Tensor? position_bias = null;

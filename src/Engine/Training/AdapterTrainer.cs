@@ -3,8 +3,8 @@ using System.Text.Json;
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
-using TLoRA.Torch;
-using TLoRA.Torch.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Training;
 
@@ -44,7 +44,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
         for (var step = start + 1; step <= options.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
-            generator.manual_seed(unchecked(options.Seed * 1_000_003UL + (ulong)step));
+            generator.manual_seed(unchecked((long)(options.Seed * 1_000_003UL + (ulong)step)));
             double timestep;
             using (var scope = torch.NewDisposeScope())
             {
@@ -54,7 +54,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
                 optimizer.zero_grad();
-                loss = l.item();
+                loss = l.ToDouble();
             }
             if (!double.IsFinite(loss)) throw new InvalidOperationException($"training diverged at step {step}: loss is {loss}");
             var done = step - start;

@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -34,20 +36,20 @@ public sealed class BasicTransformerBlock : Module
     public BasicTransformerBlock(long dim, long num_attention_heads, long attention_head_dim, double dropout = 0.0,
         long? cross_attention_dim = null, string activation_fn = "geglu", bool attention_bias = false, bool only_cross_attention = false,
         bool double_self_attention = false, bool norm_elementwise_affine = true, double norm_eps = 1e-5,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(BasicTransformerBlock))
     {
         this.only_cross_attention = only_cross_attention;
-        norm1 = new LayerNorm(dim, norm_eps, norm_elementwise_affine, true, dtype, device);
+        norm1 = LayerNorm(dim, norm_eps, norm_elementwise_affine, true, device: device, dtype: dtype);
         attn1 = new Attention(dim, only_cross_attention ? cross_attention_dim : null, num_attention_heads, attention_head_dim, dropout,
-            attention_bias, dtype: dtype, device: device);
+            attention_bias, device: device, dtype: dtype);
         if (cross_attention_dim is not null || double_self_attention)
         {
-            norm2 = new LayerNorm(dim, norm_eps, norm_elementwise_affine, true, dtype, device);
+            norm2 = LayerNorm(dim, norm_eps, norm_elementwise_affine, true, device: device, dtype: dtype);
             attn2 = new Attention(dim, double_self_attention ? null : cross_attention_dim, num_attention_heads, attention_head_dim,
-                dropout, attention_bias, dtype: dtype, device: device);
+                dropout, attention_bias, device: device, dtype: dtype);
         }
-        norm3 = new LayerNorm(dim, norm_eps, norm_elementwise_affine, true, dtype, device);
-        ff = new FeedForward(dim, dropout: dropout, activation_fn: activation_fn, dtype: dtype, device: device);
+        norm3 = LayerNorm(dim, norm_eps, norm_elementwise_affine, true, device: device, dtype: dtype);
+        ff = new FeedForward(dim, dropout: dropout, activation_fn: activation_fn, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -59,9 +61,9 @@ public sealed class BasicTransformerBlock : Module
     public Tensor forward(Tensor hidden_states, Tensor? encoder_hidden_states)
     {
         using var scope = torch.NewDisposeScope();
-        var x = attn1.forward(norm1.call(hidden_states), only_cross_attention ? encoder_hidden_states : null) + hidden_states;
-        if (attn2 is not null) x = attn2.forward(norm2!.call(x), encoder_hidden_states) + x;
-        x = ff.call(norm3.call(x)) + x;
+        var x = attn1.forward(norm1.call(hidden_states), only_cross_attention ? encoder_hidden_states : null).Plus(hidden_states);
+        if (attn2 is not null) x = attn2.forward(norm2!.call(x), encoder_hidden_states).Plus(x);
+        x = ff.call(norm3.call(x)).Plus(x);
         return x.MoveToOuterDisposeScope();
     }
 }

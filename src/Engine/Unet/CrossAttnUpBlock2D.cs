@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -35,16 +37,16 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
         PerBlock<int> transformer_layers_per_block, long num_attention_heads, long cross_attention_dim, double resnet_eps = 1e-6,
         string resnet_act_fn = "swish", long resnet_groups = 32, double output_scale_factor = 1.0, bool add_upsample = true,
         bool use_linear_projection = false, bool only_cross_attention = false, double dropout = 0.0, bool skip_time_act = false,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CrossAttnUpBlock2D))
     {
         var layers = transformer_layers_per_block.Expand(num_layers, "transformer_layers_per_block");
         attentions = new ModuleList<Transformer2DModel>(Enumerable.Range(0, num_layers).Select(i => new Transformer2DModel(
             num_attention_heads, out_channels / num_attention_heads, out_channels, layers[i], dropout, resnet_groups, cross_attention_dim,
-            false, use_linear_projection, only_cross_attention, false, 1e-5, dtype, device)));
+            false, use_linear_projection, only_cross_attention, false, 1e-5, device: device, dtype: dtype)).ToArray());
         resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, num_layers).Select(i => new ResnetBlock2D(
             (i == 0 ? prev_output_channel : out_channels) + (i == num_layers - 1 ? in_channels : out_channels), out_channels,
-            temb_channels, resnet_groups, null, resnet_eps, resnet_act_fn, dropout, output_scale_factor, skip_time_act, dtype, device)));
-        if (add_upsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(out_channels, out_channels, dtype, device));
+            temb_channels, resnet_groups, null, resnet_eps, resnet_act_fn, dropout, output_scale_factor, skip_time_act, device: device, dtype: dtype)).ToArray());
+        if (add_upsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(out_channels, out_channels, device: device, dtype: dtype));
         RegisterComponents();
     }
 

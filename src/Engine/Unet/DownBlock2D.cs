@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -28,12 +30,12 @@ public sealed class DownBlock2D : UNetDownBlock
     public DownBlock2D(long in_channels, long out_channels, long temb_channels, int num_layers = 1, double resnet_eps = 1e-6,
         string resnet_act_fn = "swish", long resnet_groups = 32, double output_scale_factor = 1.0, bool add_downsample = true,
         long downsample_padding = 1, double dropout = 0.0, bool skip_time_act = false, ScalarType dtype = ScalarType.Float32,
-        Device? device = null)
+        Device? device = null) : base(nameof(DownBlock2D))
     {
         resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, num_layers).Select(i => new ResnetBlock2D(
             i == 0 ? in_channels : out_channels, out_channels, temb_channels, resnet_groups, null, resnet_eps, resnet_act_fn, dropout,
-            output_scale_factor, skip_time_act, dtype, device)));
-        if (add_downsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(out_channels, out_channels, downsample_padding, dtype, device));
+            output_scale_factor, skip_time_act, device: device, dtype: dtype)).ToArray());
+        if (add_downsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(out_channels, out_channels, downsample_padding, device: device, dtype: dtype));
         RegisterComponents();
     }
 

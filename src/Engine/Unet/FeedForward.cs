@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -20,19 +22,19 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public FeedForward(long dim, long? dim_out = null, double mult = 4, double dropout = 0.0, string activation_fn = "geglu",
-        long? inner_dim = null, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        long? inner_dim = null, bool bias = true, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(FeedForward))
     {
         var inner = inner_dim ?? (long)(dim * mult);
         Module<Tensor, Tensor> act = activation_fn switch
         {
-            "geglu" => new GEGLU(dim, inner, "none", bias, dtype, device),
-            "geglu-approximate" => new GEGLU(dim, inner, "tanh", bias, dtype, device),
-            "gelu" => new GELU(dim, inner, "none", bias, dtype, device),
-            "gelu-approximate" => new GELU(dim, inner, "tanh", bias, dtype, device),
+            "geglu" => new GEGLU(dim, inner, "none", bias, device: device, dtype: dtype),
+            "geglu-approximate" => new GEGLU(dim, inner, "tanh", bias, device: device, dtype: dtype),
+            "gelu" => new GELU(dim, inner, "none", bias, device: device, dtype: dtype),
+            "gelu-approximate" => new GELU(dim, inner, "tanh", bias, device: device, dtype: dtype),
             _ => throw new NotSupportedException(
                 $"FeedForward activation '{activation_fn}' is not supported (geglu, geglu-approximate, gelu, gelu-approximate)"),
         };
-        net = new ModuleList<Module>(act, new Dropout(dropout), new Linear(inner, dim_out ?? dim, bias, dtype, device));
+        net = new ModuleList<Module>(act, Dropout(dropout), Linear(inner, dim_out ?? dim, bias, device: device, dtype: dtype));
         RegisterComponents();
     }
 

@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -16,10 +17,10 @@ public sealed class GEGLU : Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public GEGLU(long dim_in, long dim_out, string approximate = "none", bool bias = true, ScalarType dtype = ScalarType.Float32,
-        Device? device = null)
+        Device? device = null) : base(nameof(GEGLU))
     {
         this.approximate = approximate is "none" or "tanh" ? approximate : throw new ArgumentException($"approximate must be 'none' or 'tanh', not '{approximate}'");
-        proj = new Linear(dim_in, dim_out * 2, bias, dtype, device);
+        proj = Linear(dim_in, dim_out * 2, bias, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -31,6 +32,6 @@ public sealed class GEGLU : Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var parts = proj.call(hidden_states).chunk(2, -1);
-        return (parts[0] * functional.gelu(parts[1], approximate)).MoveToOuterDisposeScope();
+        return (parts[0] * Common.Activations.Gelu(parts[1], approximate)).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -17,10 +18,10 @@ public sealed class GELU : Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public GELU(long dim_in, long dim_out, string approximate = "none", bool bias = true, ScalarType dtype = ScalarType.Float32,
-        Device? device = null)
+        Device? device = null) : base(nameof(GELU))
     {
         this.approximate = approximate is "none" or "tanh" ? approximate : throw new ArgumentException($"approximate must be 'none' or 'tanh', not '{approximate}'");
-        proj = new Linear(dim_in, dim_out, bias, dtype, device);
+        proj = Linear(dim_in, dim_out, bias, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -31,6 +32,6 @@ public sealed class GELU : Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden_states)
     {
         using var scope = torch.NewDisposeScope();
-        return functional.gelu(proj.call(hidden_states), approximate).MoveToOuterDisposeScope();
+        return Common.Activations.Gelu(proj.call(hidden_states), approximate).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,10 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
 
 namespace TLoRA.Engine.Unet;
 
@@ -19,12 +23,12 @@ public sealed class TimestepEmbedding : Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public TimestepEmbedding(long in_channels, long time_embed_dim, string act_fn = "silu", long? out_dim = null,
-        string? post_act_fn = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        string? post_act_fn = null, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(TimestepEmbedding))
     {
         this.act_fn = Activations.Check(act_fn);
         this.post_act_fn = post_act_fn is null ? null : Activations.Check(post_act_fn);
-        linear_1 = new Linear(in_channels, time_embed_dim, true, dtype, device);
-        linear_2 = new Linear(time_embed_dim, out_dim ?? time_embed_dim, true, dtype, device);
+        linear_1 = Linear(in_channels, time_embed_dim, true, device: device, dtype: dtype);
+        linear_2 = Linear(time_embed_dim, out_dim ?? time_embed_dim, true, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -1,6 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Unet;
 
@@ -16,7 +19,7 @@ public sealed class Timesteps : Module<Tensor, Tensor>
     /// <param name="downscale_freq_shift">The shift in the frequency denominator (SD and SD-XL: 0).</param>
     /// <param name="scale">Multiplies the arguments.</param>
     /// <param name="max_period">The lowest frequency's period.</param>
-    public Timesteps(long num_channels, bool flip_sin_to_cos, double downscale_freq_shift, double scale = 1, double max_period = 10000)
+    public Timesteps(long num_channels, bool flip_sin_to_cos, double downscale_freq_shift, double scale = 1, double max_period = 10000) : base(nameof(Timesteps))
     {
         this.num_channels = num_channels;
         this.flip_sin_to_cos = flip_sin_to_cos;
@@ -43,10 +46,10 @@ public sealed class Timesteps : Module<Tensor, Tensor>
         if (timesteps.dim() != 1) throw new ArgumentException($"timesteps should be a 1-D tensor, got shape [{string.Join(", ", timesteps.shape)}]");
         using var s = torch.NewDisposeScope();
         var half = embedding_dim / 2;
-        var exponent = torch.arange(0, half, 1, ScalarType.Float32, timesteps.device) * -Math.Log(max_period);
-        exponent = exponent / (half - downscale_freq_shift);
+        var exponent = torch.arange(Sc(0L), Sc(half), Sc(1L), ScalarType.Float32, timesteps.device) * Sc(-Math.Log(max_period));
+        exponent = exponent / Sc(half - downscale_freq_shift);
         var emb = timesteps.unsqueeze(1).to(ScalarType.Float32) * exponent.exp().unsqueeze(0);
-        if (scale != 1) emb = emb * scale;
+        if (scale != 1) emb = emb * Sc(scale);
         // diffusers builds [sin, cos] and swaps the halves when flipping: the same values as building [cos, sin].
         emb = flip_sin_to_cos ? torch.cat([emb.cos(), emb.sin()], -1) : torch.cat([emb.sin(), emb.cos()], -1);
         if (embedding_dim % 2 == 1) emb = functional.pad(emb, [0, 1, 0, 0]);

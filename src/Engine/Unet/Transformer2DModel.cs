@@ -1,5 +1,9 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using TLoRA.Engine.Common;
 
 namespace TLoRA.Engine.Unet;
 
@@ -12,10 +16,10 @@ namespace TLoRA.Engine.Unet;
 public sealed class Transformer2DModel : Module
 {
     public readonly GroupNorm norm;
-    /// <summary>A <see cref="Linear"/> (use_linear_projection) or a 1×1 <see cref="Conv2d"/>.</summary>
+    /// <summary>A <see cref="TorchSharp.Modules.Linear"/> (use_linear_projection) or a 1×1 <see cref="TorchSharp.Modules.Conv2d"/>.</summary>
     public readonly Module<Tensor, Tensor> proj_in;
     public readonly ModuleList<BasicTransformerBlock> transformer_blocks;
-    /// <summary>A <see cref="Linear"/> (use_linear_projection) or a 1×1 <see cref="Conv2d"/>.</summary>
+    /// <summary>A <see cref="TorchSharp.Modules.Linear"/> (use_linear_projection) or a 1×1 <see cref="TorchSharp.Modules.Conv2d"/>.</summary>
     public readonly Module<Tensor, Tensor> proj_out;
 
     /// <param name="num_attention_heads">Heads of every attention.</param>
@@ -35,20 +39,20 @@ public sealed class Transformer2DModel : Module
     public Transformer2DModel(long num_attention_heads, long attention_head_dim, long in_channels, long num_layers = 1,
         double dropout = 0.0, long norm_num_groups = 32, long? cross_attention_dim = null, bool attention_bias = false,
         bool use_linear_projection = false, bool only_cross_attention = false, bool double_self_attention = false,
-        double norm_eps = 1e-5, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        double norm_eps = 1e-5, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Transformer2DModel))
     {
         var inner = num_attention_heads * attention_head_dim;
         this.use_linear_projection = use_linear_projection;
-        norm = new GroupNorm(norm_num_groups, in_channels, 1e-6, true, dtype, device);
+        norm = Layers.GroupNorm(norm_num_groups, in_channels, 1e-6, true, device: device, dtype: dtype);
         proj_in = use_linear_projection
-            ? new Linear(in_channels, inner, true, dtype, device)
-            : new Conv2d(in_channels, inner, 1, 1, 0, dtype: dtype, device: device);
+            ? Linear(in_channels, inner, true, device: device, dtype: dtype)
+            : Conv2d(in_channels, inner, 1, 1, 0, device: device, dtype: dtype);
         transformer_blocks = new ModuleList<BasicTransformerBlock>(Enumerable.Range(0, checked((int)num_layers)).Select(_ =>
             new BasicTransformerBlock(inner, num_attention_heads, attention_head_dim, dropout, cross_attention_dim, "geglu",
-                attention_bias, only_cross_attention, double_self_attention, true, norm_eps, dtype, device)));
+                attention_bias, only_cross_attention, double_self_attention, true, norm_eps, device: device, dtype: dtype)).ToArray());
         proj_out = use_linear_projection
-            ? new Linear(inner, in_channels, true, dtype, device)
-            : new Conv2d(inner, in_channels, 1, 1, 0, dtype: dtype, device: device);
+            ? Linear(inner, in_channels, true, device: device, dtype: dtype)
+            : Conv2d(inner, in_channels, 1, 1, 0, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -88,6 +92,6 @@ public sealed class Transformer2DModel : Module
             h = proj_out.call(h);
             h = h.reshape(batch, height, width, inner).permute(0, 3, 1, 2).contiguous();
         }
-        return (h + hidden_states).MoveToOuterDisposeScope();
+        return (h.Plus(hidden_states)).MoveToOuterDisposeScope();
     }
 }

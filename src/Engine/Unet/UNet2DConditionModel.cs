@@ -1,7 +1,13 @@
 using TLoRA.Engine.Common;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Unet;
 
@@ -28,7 +34,7 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
     public readonly Conv2d conv_out;
 
     /// <summary>Builds the model described by <paramref name="config"/> with freshly initialised parameters.</summary>
-    public UNet2DConditionModel(UNet2DConditionModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public UNet2DConditionModel(UNet2DConditionModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(UNet2DConditionModel))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -47,13 +53,13 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
         var eps = config.norm_eps;
         var temb = config.TimeEmbedDim;
 
-        conv_in = new Conv2d(config.in_channels, channels[0], config.conv_in_kernel, 1, (config.conv_in_kernel - 1) / 2, dtype: dtype, device: device);
+        conv_in = Conv2d(config.in_channels, channels[0], config.conv_in_kernel, 1, (config.conv_in_kernel - 1) / 2, device: device, dtype: dtype);
         time_proj = new Timesteps(channels[0], config.flip_sin_to_cos, config.freq_shift);
-        time_embedding = new TimestepEmbedding(channels[0], temb, act, null, config.timestep_post_act, dtype, device);
+        time_embedding = new TimestepEmbedding(channels[0], temb, act, null, config.timestep_post_act, device: device, dtype: dtype);
         if (config.addition_embed_type == "text_time")
         {
             add_time_proj = new Timesteps(config.addition_time_embed_dim!.Value, config.flip_sin_to_cos, config.freq_shift);
-            add_embedding = new TimestepEmbedding(config.projection_class_embeddings_input_dim!.Value, temb, act, dtype: dtype, device: device);
+            add_embedding = new TimestepEmbedding(config.projection_class_embeddings_input_dim!.Value, temb, act, device: device, dtype: dtype);
         }
 
         var down = new List<UNetDownBlock>();
@@ -64,16 +70,16 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
             down.Add(config.down_block_types[i] == "CrossAttnDownBlock2D"
                 ? new CrossAttnDownBlock2D(input, channels[i], temb, layers[i], transformerLayers[i], heads[i], crossDims[i], eps, act, groups,
                     config.resnet_out_scale_factor, !last, config.downsample_padding, config.use_linear_projection, onlyCross[i], config.dropout,
-                    config.resnet_skip_time_act, dtype, device)
+                    config.resnet_skip_time_act, device: device, dtype: dtype)
                 : new DownBlock2D(input, channels[i], temb, layers[i], eps, act, groups, config.resnet_out_scale_factor, !last,
-                    config.downsample_padding, config.dropout, config.resnet_skip_time_act, dtype, device));
+                    config.downsample_padding, config.dropout, config.resnet_skip_time_act, device: device, dtype: dtype));
         }
-        down_blocks = new ModuleList<UNetDownBlock>(down);
+        down_blocks = new ModuleList<UNetDownBlock>(down.ToArray());
 
         // diffusers passes norm_num_groups and mid_block_scale_factor to the mid block; one (attention, resnet) pair.
         if (config.mid_block_type is not null)
             mid_block = new UNetMidBlock2DCrossAttn(channels[^1], temb, 1, transformerLayers[^1], heads[^1], crossDims[^1], eps, act, groups,
-                config.mid_block_scale_factor, config.use_linear_projection, config.dropout, config.resnet_skip_time_act, dtype, device);
+                config.mid_block_scale_factor, config.use_linear_projection, config.dropout, config.resnet_skip_time_act, device: device, dtype: dtype);
 
         var up = new List<UNetUpBlock>();
         var rChannels = channels.Reverse().ToArray();
@@ -89,14 +95,14 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
             up.Add(config.up_block_types[i] == "CrossAttnUpBlock2D"
                 ? new CrossAttnUpBlock2D(input, prev, rChannels[i], temb, rLayers[i] + 1, upTransformerLayers[i], rHeads[i], rCross[i], eps, act,
                     groups, config.resnet_out_scale_factor, !last, config.use_linear_projection, rOnlyCross[i], config.dropout,
-                    config.resnet_skip_time_act, dtype, device)
+                    config.resnet_skip_time_act, device: device, dtype: dtype)
                 : new UpBlock2D(input, prev, rChannels[i], temb, rLayers[i] + 1, eps, act, groups, config.resnet_out_scale_factor, !last,
-                    config.dropout, config.resnet_skip_time_act, dtype, device));
+                    config.dropout, config.resnet_skip_time_act, device: device, dtype: dtype));
         }
-        up_blocks = new ModuleList<UNetUpBlock>(up);
+        up_blocks = new ModuleList<UNetUpBlock>(up.ToArray());
 
-        conv_norm_out = new GroupNorm(groups, channels[0], eps, true, dtype, device);
-        conv_out = new Conv2d(channels[0], config.out_channels, config.conv_out_kernel, 1, (config.conv_out_kernel - 1) / 2, dtype: dtype, device: device);
+        conv_norm_out = Layers.GroupNorm(groups, channels[0], eps, true, device: device, dtype: dtype);
+        conv_out = Conv2d(channels[0], config.out_channels, config.conv_out_kernel, 1, (config.conv_out_kernel - 1) / 2, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -107,7 +113,7 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
     /// any missing, unexpected or mis-shaped key fails, naming it), converting them to <paramref name="dtype"/>.</summary>
     public static UNet2DConditionModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     =>
-        CheckpointLoader.BuildAndLoad<UNet2DConditionModelConfig, UNet2DConditionModel>(componentFolder, c => new(c, dtype, device));
+        CheckpointLoader.BuildAndLoad<UNet2DConditionModelConfig, UNet2DConditionModel>(componentFolder, c => new(c, device: device, dtype: dtype));
 
     /// <summary>Every attention layer with its module path ("down_blocks.1.attentions.0.transformer_blocks.0.attn1"),
     /// where T-LoRA adapters attach.</summary>
@@ -127,10 +133,10 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
         // diffusers forwards the skip tensors' sizes to the upsamplers when H or W is not a multiple of 2^upsamplers.
         var upFactor = 1L << (up_blocks.Count - 1);
         var forwardUpsampleSize = sample.shape[^2..].Any(d => d % upFactor != 0);
-        if (config.center_input_sample) sample = 2 * sample - 1.0;
+        if (config.center_input_sample) sample = Sc(2L) * sample - Sc(1.0);
 
         var emb = time_embedding.call(TimeEmbedInput(sample, input.timestep));
-        if (add_embedding is not null) emb = emb + AugEmbedding(emb, input.text_embeds, input.time_ids);
+        if (add_embedding is not null) emb = emb.Plus(AugEmbedding(emb, input.text_embeds, input.time_ids));
         if (config.time_embedding_act_fn is { } embAct) emb = Activations.Apply(embAct, emb);
         var context = input.encoder_hidden_states;
 

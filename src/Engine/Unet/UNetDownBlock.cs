@@ -1,5 +1,7 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -7,6 +9,9 @@ namespace TLoRA.Engine.Unet;
 /// downsampled output and the skip tensors for the up path, in order.</summary>
 public abstract class UNetDownBlock : Module
 {
+    /// <summary>Names the module for TorchSharp.</summary>
+    protected UNetDownBlock(string name) : base(name) { }
+
     /// <summary>Applies the block to <paramref name="hidden_states"/> with time embedding <paramref name="temb"/> and
     /// context <paramref name="encoder_hidden_states"/> (ignored by blocks without attention); returns the output and
     /// every resnet's (and the downsampler's) output as skip connections.</summary>

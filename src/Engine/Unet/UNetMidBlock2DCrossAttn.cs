@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
@@ -29,23 +31,23 @@ public sealed class UNetMidBlock2DCrossAttn : Module
     public UNetMidBlock2DCrossAttn(long in_channels, long temb_channels, int num_layers, PerBlock<int> transformer_layers_per_block,
         long num_attention_heads, long cross_attention_dim, double resnet_eps = 1e-6, string resnet_act_fn = "swish", long? resnet_groups = 32,
         double output_scale_factor = 1.0, bool use_linear_projection = false, double dropout = 0.0, bool skip_time_act = false,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(UNetMidBlock2DCrossAttn))
     {
         var groups = resnet_groups ?? Math.Min(in_channels / 4, 32);
         // Indexed like diffusers: the last down block's per-layer list may be longer than the mid block's single layer.
         var layers = Enumerable.Range(0, num_layers).Select(i => transformer_layers_per_block[i]).ToArray();
         ResnetBlock2D Resnet() => new(in_channels, in_channels, temb_channels, groups, null, resnet_eps, resnet_act_fn, dropout,
-            output_scale_factor, skip_time_act, dtype, device);
+            output_scale_factor, skip_time_act, device: device, dtype: dtype);
         var resnetList = new List<ResnetBlock2D> { Resnet() };
         var attentionList = new List<Transformer2DModel>();
         for (var i = 0; i < num_layers; i++)
         {
             attentionList.Add(new Transformer2DModel(num_attention_heads, in_channels / num_attention_heads, in_channels, layers[i], dropout,
-                groups, cross_attention_dim, false, use_linear_projection, false, false, 1e-5, dtype, device));
+                groups, cross_attention_dim, false, use_linear_projection, false, false, 1e-5, device: device, dtype: dtype));
             resnetList.Add(Resnet());
         }
-        attentions = new ModuleList<Transformer2DModel>(attentionList);
-        resnets = new ModuleList<ResnetBlock2D>(resnetList);
+        attentions = new ModuleList<Transformer2DModel>(attentionList.ToArray());
+        resnets = new ModuleList<ResnetBlock2D>(resnetList.ToArray());
         RegisterComponents();
     }
 

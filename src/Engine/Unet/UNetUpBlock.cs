@@ -1,11 +1,16 @@
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Unet;
 
 /// <summary>What the UNet needs of an up block (<see cref="UpBlock2D"/>, <see cref="CrossAttnUpBlock2D"/>).</summary>
 public abstract class UNetUpBlock : Module
 {
+    /// <summary>Names the module for TorchSharp.</summary>
+    protected UNetUpBlock(string name) : base(name) { }
+
     /// <summary>Number of resnets, which is the number of skip tensors the block consumes.</summary>
     public abstract int ResnetCount { get; }
 

@@ -1,6 +1,8 @@
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Vae;
 
@@ -18,17 +20,17 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
     public readonly Conv2d? post_quant_conv;
 
     /// <summary>Builds the model described by <paramref name="config"/> with freshly initialised parameters.</summary>
-    public AutoencoderKL(AutoencoderKLConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public AutoencoderKL(AutoencoderKLConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(AutoencoderKL))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         this.config = config;
         this.dtype = dtype;
-        encoder = new Encoder(config, dtype, device);
-        decoder = new Decoder(config, dtype, device);
+        encoder = new Encoder(config, device: device, dtype: dtype);
+        decoder = new Decoder(config, device: device, dtype: dtype);
         var latent = config.latent_channels;
-        if (config.use_quant_conv) quant_conv = new Conv2d(2 * latent, 2 * latent, 1, dtype: dtype, device: device);
-        if (config.use_post_quant_conv) post_quant_conv = new Conv2d(latent, latent, 1, dtype: dtype, device: device);
+        if (config.use_quant_conv) quant_conv = Conv2d(2 * latent, 2 * latent, 1, device: device, dtype: dtype);
+        if (config.use_post_quant_conv) post_quant_conv = Conv2d(latent, latent, 1, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -1,6 +1,10 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
 
 namespace TLoRA.Engine.Vae;
 
@@ -15,20 +19,20 @@ public sealed class Decoder : Module<Tensor, Tensor>
     public readonly Conv2d conv_out;
 
     /// <summary>Builds the decoder of <paramref name="config"/> (in_channels = latent_channels).</summary>
-    public Decoder(AutoencoderKLConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public Decoder(AutoencoderKLConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Decoder))
     {
         ArgumentNullException.ThrowIfNull(config);
         var channels = config.block_out_channels;
         var reversed = channels.Reverse().ToArray();
         act_fn = Activations.Check(config.act_fn);
-        conv_in = new Conv2d(config.latent_channels, channels[^1], 3, 1, 1, dtype: dtype, device: device);
+        conv_in = Conv2d(config.latent_channels, channels[^1], 3, 1, 1, device: device, dtype: dtype);
         mid_block = new UNetMidBlock2D(channels[^1], null, 1, 1e-6, act_fn, config.norm_num_groups, config.mid_block_add_attention,
-            channels[^1], 1.0, 0.0, dtype, device);
+            channels[^1], 1.0, 0.0, device: device, dtype: dtype);
         up_blocks = new ModuleList<UpDecoderBlock2D>(Enumerable.Range(0, reversed.Length).Select(i => new UpDecoderBlock2D(
             i == 0 ? reversed[0] : reversed[i - 1], reversed[i], config.layers_per_block + 1, 1e-6, act_fn, config.norm_num_groups,
-            i < reversed.Length - 1, 0.0, dtype, device)));
-        conv_norm_out = new GroupNorm(config.norm_num_groups, channels[0], 1e-6, true, dtype, device);
-        conv_out = new Conv2d(channels[0], config.out_channels, 3, 1, 1, dtype: dtype, device: device);
+            i < reversed.Length - 1, 0.0, device: device, dtype: dtype)).ToArray());
+        conv_norm_out = Layers.GroupNorm(config.norm_num_groups, channels[0], 1e-6, true, device: device, dtype: dtype);
+        conv_out = Conv2d(channels[0], config.out_channels, 3, 1, 1, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -1,4 +1,7 @@
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.Engine.Vae;
 
@@ -15,9 +18,9 @@ public sealed class DiagonalGaussianDistribution : IDisposable
         ArgumentNullException.ThrowIfNull(parameters);
         var halves = parameters.chunk(2, 1);
         mean = halves[0];
-        logvar = halves[1].clamp(-30.0, 20.0);
+        logvar = halves[1].clamp(Sc(-30.0), Sc(20.0));
         halves[1].Dispose();
-        std = (logvar * 0.5).exp();
+        std = (logvar * Sc(0.5)).exp();
         var = logvar.exp();
     }
 
@@ -34,8 +37,8 @@ public sealed class DiagonalGaussianDistribution : IDisposable
     public Tensor sample(Generator? generator = null)
     {
         using var scope = torch.NewDisposeScope();
-        var noise = torch.randn(mean.shape, generator, mean.dtype, mean.device);
-        return (mean + std * noise).MoveToOuterDisposeScope();
+        var noise = torch.randn(mean.shape, dtype: mean.dtype, device: mean.device, generator: generator);
+        return (mean.Plus(std * noise)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The mode, which is the mean (a fresh alias of it).</summary>

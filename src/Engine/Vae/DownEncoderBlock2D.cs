@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Vae;
 
@@ -24,12 +26,12 @@ public sealed class DownEncoderBlock2D : Module<Tensor, Tensor>
     /// <param name="device">Parameter device.</param>
     public DownEncoderBlock2D(long in_channels, long out_channels, int num_layers = 1, double resnet_eps = 1e-6, string resnet_act_fn = "swish",
         long resnet_groups = 32, bool add_downsample = true, long downsample_padding = 1, double dropout = 0.0,
-        ScalarType dtype = ScalarType.Float32, Device? device = null)
+        ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(DownEncoderBlock2D))
     {
         resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, num_layers).Select(i => new ResnetBlock2D(
             i == 0 ? in_channels : out_channels, out_channels, null, resnet_groups, null, resnet_eps, resnet_act_fn, dropout, 1.0, false,
-            dtype, device)));
-        if (add_downsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(out_channels, out_channels, downsample_padding, dtype, device));
+            dtype, device)).ToArray());
+        if (add_downsample) downsamplers = new ModuleList<Downsample2D>(new Downsample2D(out_channels, out_channels, downsample_padding, device: device, dtype: dtype));
         RegisterComponents();
     }
 

@@ -1,6 +1,10 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+using Activations = TLoRA.Engine.Common.Activations;
 
 namespace TLoRA.Engine.Vae;
 
@@ -15,19 +19,19 @@ public sealed class Encoder : Module<Tensor, Tensor>
     public readonly Conv2d conv_out;
 
     /// <summary>Builds the encoder of <paramref name="config"/> (out_channels = latent_channels, doubled for the moments).</summary>
-    public Encoder(AutoencoderKLConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public Encoder(AutoencoderKLConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Encoder))
     {
         ArgumentNullException.ThrowIfNull(config);
         var channels = config.block_out_channels;
         act_fn = Activations.Check(config.act_fn);
-        conv_in = new Conv2d(config.in_channels, channels[0], 3, 1, 1, dtype: dtype, device: device);
+        conv_in = Conv2d(config.in_channels, channels[0], 3, 1, 1, device: device, dtype: dtype);
         down_blocks = new ModuleList<DownEncoderBlock2D>(Enumerable.Range(0, channels.Length).Select(i => new DownEncoderBlock2D(
             i == 0 ? channels[0] : channels[i - 1], channels[i], config.layers_per_block, 1e-6, act_fn, config.norm_num_groups,
-            i < channels.Length - 1, 0, 0.0, dtype, device)));
+            i < channels.Length - 1, 0, 0.0, device: device, dtype: dtype)).ToArray());
         mid_block = new UNetMidBlock2D(channels[^1], null, 1, 1e-6, act_fn, config.norm_num_groups, config.mid_block_add_attention,
-            channels[^1], 1.0, 0.0, dtype, device);
-        conv_norm_out = new GroupNorm(config.norm_num_groups, channels[^1], 1e-6, true, dtype, device);
-        conv_out = new Conv2d(channels[^1], 2 * config.latent_channels, 3, 1, 1, dtype: dtype, device: device);
+            channels[^1], 1.0, 0.0, device: device, dtype: dtype);
+        conv_norm_out = Layers.GroupNorm(config.norm_num_groups, channels[^1], 1e-6, true, device: device, dtype: dtype);
+        conv_out = Conv2d(channels[^1], 2 * config.latent_channels, 3, 1, 1, device: device, dtype: dtype);
         RegisterComponents();
     }
 

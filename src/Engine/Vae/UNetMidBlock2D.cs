@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Vae;
 
@@ -27,12 +29,12 @@ public sealed class UNetMidBlock2D : Module
     /// <param name="device">Parameter device.</param>
     public UNetMidBlock2D(long in_channels, long? temb_channels, int num_layers = 1, double resnet_eps = 1e-6, string resnet_act_fn = "swish",
         long? resnet_groups = 32, bool add_attention = true, long? attention_head_dim = null, double output_scale_factor = 1.0,
-        double dropout = 0.0, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        double dropout = 0.0, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(UNetMidBlock2D))
     {
         var groups = resnet_groups ?? Math.Min(in_channels / 4, 32);
         var headDim = attention_head_dim ?? in_channels;
         ResnetBlock2D Resnet() => new(in_channels, in_channels, temb_channels, groups, null, resnet_eps, resnet_act_fn, dropout,
-            output_scale_factor, false, dtype, device);
+            output_scale_factor, false, device: device, dtype: dtype);
         var resnetList = new List<ResnetBlock2D> { Resnet() };
         var attentionList = new List<Attention>();
         for (var i = 0; i < num_layers; i++)
@@ -40,11 +42,11 @@ public sealed class UNetMidBlock2D : Module
             if (add_attention)
                 attentionList.Add(new Attention(in_channels, null, in_channels / headDim, headDim, dropout, bias: true,
                     residual_connection: true, rescale_output_factor: output_scale_factor, norm_num_groups: groups, eps: resnet_eps,
-                    dtype: dtype, device: device));
+                    device: device, dtype: dtype));
             resnetList.Add(Resnet());
         }
-        if (add_attention) attentions = new ModuleList<Attention>(attentionList);
-        resnets = new ModuleList<ResnetBlock2D>(resnetList);
+        if (add_attention) attentions = new ModuleList<Attention>(attentionList.ToArray());
+        resnets = new ModuleList<ResnetBlock2D>(resnetList.ToArray());
         RegisterComponents();
     }
 

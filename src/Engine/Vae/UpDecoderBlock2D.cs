@@ -1,6 +1,8 @@
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Vae;
 
@@ -22,12 +24,12 @@ public sealed class UpDecoderBlock2D : Module<Tensor, Tensor>
     /// <param name="dtype">Parameter dtype.</param>
     /// <param name="device">Parameter device.</param>
     public UpDecoderBlock2D(long in_channels, long out_channels, int num_layers = 1, double resnet_eps = 1e-6, string resnet_act_fn = "swish",
-        long resnet_groups = 32, bool add_upsample = true, double dropout = 0.0, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        long resnet_groups = 32, bool add_upsample = true, double dropout = 0.0, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(UpDecoderBlock2D))
     {
         resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, num_layers).Select(i => new ResnetBlock2D(
             i == 0 ? in_channels : out_channels, out_channels, null, resnet_groups, null, resnet_eps, resnet_act_fn, dropout, 1.0, false,
-            dtype, device)));
-        if (add_upsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(out_channels, out_channels, dtype, device));
+            dtype, device)).ToArray());
+        if (add_upsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(out_channels, out_channels, device: device, dtype: dtype));
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using Spectre.Console;
 
@@ -30,5 +31,5 @@ public static class CliApp
     internal static bool IsUserError(Exception e) =>
         e is IOException or InvalidDataException or KeyNotFoundException or ArgumentException or UnauthorizedAccessException
             or NotSupportedException
-            or Torch.TorchException or Torch.Modules.StateDictException;
+            or ExternalException or Engine.IO.StateDictException;
 }

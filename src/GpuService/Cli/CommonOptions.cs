@@ -1,5 +1,7 @@
+using TLoRA.Engine;
 using System.CommandLine;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Cli;
 
@@ -37,9 +39,13 @@ internal sealed class CommonOptions
 
     public static Device ParseDevice(string text)
     {
-        var d = TLoRA.Torch.Device.Parse(text);
-        if (d.type == DeviceType.CUDA && !torch.cuda.is_available())
-            throw new ArgumentException($"--device {text}: CUDA is not available (libtorch {torch.libtorch_version} found no GPU)");
-        return d;
+        try
+        {
+            return TorchRuntime.ParseDevice(text);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new ArgumentException($"--device {text}: {e.Message}", e);
+        }
     }
 }

@@ -1,8 +1,10 @@
+using TLoRA.Engine;
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Cli;
 
@@ -22,7 +24,7 @@ internal static class DescribeCommand
     {
         var index = ModelIndex.Load(folder);
         console.MarkupLine($"[bold]{Markup.Escape(index.ClassName)}[/] at {Markup.Escape(folder)} (diffusers {Markup.Escape(index.DiffusersVersion ?? "?")})");
-        console.MarkupLine($"libtorch {torch.libtorch_version}, {torch.get_num_threads()} thread(s), CUDA {(torch.cuda.is_available() ? "available" : "not available")}");
+        console.MarkupLine($"libtorch {TorchRuntime.LibTorchVersion} ({TorchRuntime.Backend} build), {torch.get_num_threads()} thread(s), CUDA {(torch.cuda.is_available() ? "available" : "not available")}");
 
         var reports = new List<ComponentReport>();
         console.Progress()
@@ -73,7 +75,7 @@ internal sealed record ComponentReport(PipelineComponent Component, int Tensors,
             parameters += t.numel();
             bytes += entry.ByteLength;
             dtypes.Add(entry.DtypeName);
-            if (t.dtype.IsFloatingPoint() && t.numel() > 0) finite &= t.isfinite().logical_not().sum().item() == 0;
+            if (t.is_floating_point() && t.numel() > 0) finite &= t.isfinite().logical_not().sum().ToInt64() == 0;
             onTensor();
         }
         return new(c, checkpoint.Count, parameters, bytes, dtypes.ToList(), sw.Elapsed.TotalSeconds, finite);

@@ -3,7 +3,8 @@ using Spectre.Console;
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Cli;
 

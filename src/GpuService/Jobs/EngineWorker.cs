@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TLoRA.GpuService.Service;
 using TLoRA.Contracts.V1;
@@ -117,9 +118,9 @@ public sealed partial class EngineWorker : IDisposable
         {
             ArgumentException or FormatException or Engine.IO.ImageLoadException => (3, e.Message),
             KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException => (5, e.Message),
-            Torch.TorchException t when t.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) => (8, "out of device memory"),
+            ExternalException t when t.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) => (8, "out of device memory"),
             OutOfMemoryException => (8, "out of memory"),
-            InvalidDataException or NotSupportedException or Torch.Modules.StateDictException or Engine.IO.SafetensorsException => (9, e.Message),
+            InvalidDataException or NotSupportedException or Engine.IO.StateDictException or Engine.IO.SafetensorsException => (9, e.Message),
             _ => (13, "the job failed with an internal error; see the service log"),
         };
         return (code, SafeText.WithoutPaths(message, serverFolders));

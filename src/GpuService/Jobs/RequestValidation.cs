@@ -2,7 +2,8 @@ using TLoRA.Contracts.V1;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
 using TLoRA.GpuService.Service;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Jobs;
 

@@ -5,7 +5,8 @@ using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
 using TLoRA.GpuService.Service;
 using TLoRA.Contracts.V1;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Jobs;
 

@@ -1,4 +1,8 @@
-using TLoRA.Torch;
+using TLoRA.Engine.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+using static TLoRA.Engine.Common.Scalars;
 
 namespace TLoRA.GpuService.Jobs;
 
@@ -9,15 +13,15 @@ public static class Thumbnails
     public static byte[] Make(byte[] png, int maxSide = 256)
     {
         using var scope = torch.NewDisposeScope();
-        var hwc = torch.io.decode_image(png);
+        var hwc = ImageCodec.DecodeRgb(png);
         var h = hwc.size(0);
         var w = hwc.size(1);
         if (Math.Max(h, w) <= maxSide) return png;
         var scale = (double)maxSide / Math.Max(h, w);
         var chw = hwc.permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
-        var small = torch.nn.functional.interpolate(chw, ((long)Math.Max(1, Math.Round(h * scale)), (long)Math.Max(1, Math.Round(w * scale))),
-            mode: "bilinear", antialias: true);
-        var bytes = small.clamp(0, 255).round().to(ScalarType.Byte).squeeze(0).permute(1, 2, 0);
-        return torch.io.encode_png(bytes);
+        var small = torch.nn.functional.interpolate(chw, [(long)Math.Max(1, Math.Round(h * scale)), (long)Math.Max(1, Math.Round(w * scale))],
+            mode: InterpolationMode.Bilinear, antialias: true);
+        var bytes = small.clamp(Sc(0.0), Sc(255.0)).round().to(ScalarType.Byte).squeeze(0).permute(1, 2, 0);
+        return ImageCodec.EncodePng(bytes);
     }
 }

@@ -1,4 +1,6 @@
-using TLoRA.Torch;
+using TLoRA.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.GpuService.Service;
 
@@ -40,10 +42,9 @@ public sealed class GpuServiceOptions
         if (string.IsNullOrWhiteSpace(DataDirectory)) errors.Add($"{Section}:DataDirectory is empty");
         try
         {
-            var d = TLoRA.Torch.Device.Parse(Device);
-            if (d.type == DeviceType.CUDA && !torch.cuda.is_available()) errors.Add($"{Section}:Device '{Device}': CUDA is not available");
+            TorchRuntime.ParseDevice(Device);
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
             errors.Add($"{Section}:Device: {e.Message}");
         }
@@ -62,5 +63,5 @@ public sealed class GpuServiceOptions
     }
 
     public ScalarType WeightsDtype => Dtype switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
-    public Device TorchDevice => TLoRA.Torch.Device.Parse(Device);
+    public Device TorchDevice => TorchRuntime.ParseDevice(Device);
 }

@@ -54,7 +54,7 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
                 foreach (var (_, p) in processors) p.Dispose();
             }
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or Torch.Modules.StateDictException)
+        catch (Exception e) when (e is InvalidDataException or IOException or Engine.IO.StateDictException)
         {
             throw new JobRequestException(JobError.FailedPrecondition,
                 $"adapter '{request.AdapterId}' cannot be read: {SafeText.WithoutPaths(e.Message, [options.DataDirectory])}");

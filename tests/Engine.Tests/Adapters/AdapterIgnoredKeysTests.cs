@@ -1,7 +1,9 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Tests.Adapters;
 

@@ -1,5 +1,6 @@
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests.Adapters;
 
@@ -22,7 +23,7 @@ public class AdapterInspectorTests
         var layer = (OrthogonalLoRALinearLayer)net.Layers[0].Processor.Layers["to_v"];
         using (torch.no_grad())
         {
-            layer.p_layer.weight.add_(torch.randn([8, 4], new Generator(2)) * 0.1);
+            layer.p_layer.weight.add_(torch.randn([8, 4], generator: new Generator(2)) * 0.1);
             layer.lambda_layer.mul_(2.0);
         }
         var inspections = AdapterInspector.Inspect(net);
@@ -30,7 +31,7 @@ public class AdapterInspectorTests
         var v = inspections.Single(i => i.Layer == "blocks.0.to_v");
         var delta = (layer.p_layer.weight * layer.lambda_layer).matmul(layer.q_layer.weight)
                     - (layer.base_p.weight * layer.base_lambda).matmul(layer.base_q.weight);
-        var (_, s, _) = torch.linalg.svd(delta.to(ScalarType.Float64), full_matrices: false);
+        var (_, s, _) = torch.linalg.svd(delta.to(ScalarType.Float64), fullMatrices: false);
         var direct = s.ToArray<double>();
         for (var i = 0; i < direct.Length; i++) Assert.True(Math.Abs(direct[i] - v.DeltaSingularValues[i]) < 1e-5, $"σ{i}: {direct[i]} vs {v.DeltaSingularValues[i]}");
         Assert.Equal(AdapterInspector.EffectiveRank(direct), v.EffectiveRank);

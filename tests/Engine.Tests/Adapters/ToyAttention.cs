@@ -1,6 +1,8 @@
 using TLoRA.Engine.Adapters;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Tests.Adapters;
 
@@ -12,12 +14,12 @@ internal sealed class ToyAttention : Module<Tensor, Tensor>, IAdaptableAttention
     public readonly Linear to_v;
     public readonly ModuleList<Linear> to_out;
 
-    public ToyAttention(long dim, long inner)
+    public ToyAttention(long dim, long inner) : base(nameof(ToyAttention))
     {
-        to_q = new Linear(dim, inner, hasBias: false);
-        to_k = new Linear(dim, inner, hasBias: false);
-        to_v = new Linear(dim, inner, hasBias: false);
-        to_out = new ModuleList<Linear>(new Linear(inner, dim));
+        to_q = Linear(dim, inner, hasBias: false);
+        to_k = Linear(dim, inner, hasBias: false);
+        to_v = Linear(dim, inner, hasBias: false);
+        to_out = new ModuleList<Linear>(Linear(inner, dim));
         RegisterComponents();
     }
 
@@ -31,7 +33,7 @@ internal sealed class ToyAttention : Module<Tensor, Tensor>, IAdaptableAttention
 
     public void SetAdapter(AttentionAdapter? adapter)
     {
-        if (processor is not null) unregister_module("processor");
+        if (processor is not null) register_module("processor", null!); // null unregisters
         processor = adapter;
         if (adapter is not null) register_module("processor", adapter);
     }
@@ -58,7 +60,7 @@ internal sealed class ToyModel : Module<Tensor, Tensor>
 {
     public readonly ModuleList<ToyAttention> blocks;
 
-    public ToyModel(long dim = 16, long inner = 8)
+    public ToyModel(long dim = 16, long inner = 8) : base(nameof(ToyModel))
     {
         blocks = new ModuleList<ToyAttention>(new ToyAttention(dim, inner), new ToyAttention(dim, inner));
         RegisterComponents();

@@ -1,6 +1,7 @@
 using TLoRA.Engine.Clip;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests.Clip;
 
@@ -39,7 +40,7 @@ public sealed class ClipActivationTests
     {
         using var scope = torch.NewDisposeScope();
         double[] xs = [-4, -1.5, -0.3, 0, 0.2, 1, 2.5, 6];
-        var x = torch.tensor(xs, xs.Length);
+        var x = torch.tensor(xs);
         var quick = CLIPMLP.Activate(x, "quick_gelu").ToArray<double>();
         var gelu = CLIPMLP.Activate(x, "gelu").ToArray<double>();
         for (var i = 0; i < xs.Length; i++)
@@ -72,8 +73,8 @@ public sealed class ClipActivationTests
         using var model = new CLIPTextModel(config);
         using var scope = torch.NewDisposeScope();
         var ids = ClipFixture.Reference("text.ids");
-        using var eval = ((CLIPTextModel)model.eval()).call(ids);
-        using var train = ((CLIPTextModel)model.train()).call(ids);
+        using var eval = Eval(model).call(ids);
+        using var train = Train(model).call(ids);
         Parity.AssertClose(eval.last_hidden_state, train.last_hidden_state, name: "eager attention (p = 1e-12)");
         Assert.True(train.last_hidden_state.requires_grad);
     }
@@ -84,5 +85,17 @@ public sealed class ClipActivationTests
         var t = 1 / (1 + 0.3275911 * Math.Abs(x));
         var y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-x * x);
         return Math.Sign(x) * y;
+    }
+
+    private static CLIPTextModel Eval(CLIPTextModel m)
+    {
+        m.eval();
+        return m;
+    }
+
+    private static CLIPTextModel Train(CLIPTextModel m)
+    {
+        m.train();
+        return m;
     }
 }

@@ -1,8 +1,10 @@
 using TLoRA.Engine.Common;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Tests.Common;
 
@@ -12,7 +14,7 @@ public sealed class AttentionTests
     private static double MaxDiff(Tensor a, Tensor b)
     {
         using var scope = torch.NewDisposeScope();
-        return (a - b).abs().amax().item();
+        return (a - b).abs().amax().ToDouble();
     }
 
     [Fact]

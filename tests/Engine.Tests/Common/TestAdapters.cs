@@ -1,12 +1,14 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Common;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Tests.Common;
 
 /// <summary>Adds a constant vector to one projection's output (a fresh alias each call, owned by the caller's scope).</summary>
-internal sealed class ConstantAdapter(string target, Tensor value) : AttentionAdapter
+internal sealed class ConstantAdapter(string target, Tensor value) : AttentionAdapter(nameof(ConstantAdapter))
 {
     public List<(string Name, long[] InputShape)> Calls { get; } = new();
 
@@ -18,7 +20,7 @@ internal sealed class ConstantAdapter(string target, Tensor value) : AttentionAd
 }
 
 /// <summary>Never changes anything.</summary>
-internal sealed class NullAdapter : AttentionAdapter
+internal sealed class NullAdapter() : AttentionAdapter(nameof(NullAdapter))
 {
     public override Tensor? Delta(string projection, Tensor input) => null;
 }
@@ -29,10 +31,10 @@ internal sealed class LoraPair : Module<Tensor, Tensor>
     public readonly Linear q_layer;
     public readonly Linear p_layer;
 
-    public LoraPair(long inFeatures, long outFeatures, long rank)
+    public LoraPair(long inFeatures, long outFeatures, long rank) : base(nameof(LoraPair))
     {
-        q_layer = new Linear(inFeatures, rank, hasBias: false);
-        p_layer = new Linear(rank, outFeatures, hasBias: false);
+        q_layer = Linear(inFeatures, rank, hasBias: false);
+        p_layer = Linear(rank, outFeatures, hasBias: false);
         RegisterComponents();
     }
 
@@ -51,7 +53,7 @@ internal sealed class LoraAdapter : AttentionAdapter
     public readonly LoraPair to_v_lora;
     public readonly LoraPair to_out_lora;
 
-    public LoraAdapter(Attention attention, long rank)
+    public LoraAdapter(Attention attention, long rank) : base(nameof(LoraAdapter))
     {
         var output = (Linear)attention.to_out[0];
         to_q_lora = new LoraPair(attention.to_q.in_features, attention.to_q.out_features, rank);

@@ -2,7 +2,8 @@ using System.Text.Json;
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Flux;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 using R = TLoRA.Engine.Tests.FluxReferenceOutputs;
 
@@ -18,7 +19,7 @@ public sealed class FluxAdapterSeamTests(FluxTransformerFixture fixture, ITestOu
     private FluxTransformer2DModel Model => fixture.Model;
 
     /// <summary>Records every projection routed through the seam.</summary>
-    private sealed class RecordingAdapter : AttentionAdapter
+    private sealed class RecordingAdapter() : AttentionAdapter(nameof(RecordingAdapter))
     {
         public List<(string Name, long[] InputShape)> Calls { get; } = new();
 

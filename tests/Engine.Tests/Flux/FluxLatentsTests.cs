@@ -1,7 +1,8 @@
 using TLoRA.Engine.Flux;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests.Flux;
 

@@ -4,7 +4,8 @@ using TLoRA.Engine.Flux;
 using TLoRA.Engine.Schedulers;
 using TLoRA.Engine.Vae;
 using TLoRA.Engine.IO;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Flux;
@@ -132,7 +133,7 @@ public sealed class FluxSchedulerTests(ITestOutputHelper output)
         Assert.Equal(c.GetProperty("rank").GetInt32(), schedule.RankAt(timestep));
 
         // a seeded draw is torch.rand(1) followed by the same lookup
-        using var rand = torch.rand([1], new Generator(1234));
+        using var rand = torch.rand([1], generator: new Generator(1234));
         Assert.Equal(s.TrainingSigmaAt(rand.item<float>()), s.SampleTrainingSigma(new Generator(1234)));
         Assert.Equal(s.TrainSigmas[^1], s.TrainingSigmaAt(0.99999994f).Sigma);
         Assert.Equal(1f, s.TrainingSigmaAt(0f).Sigma);
@@ -142,8 +143,8 @@ public sealed class FluxSchedulerTests(ITestOutputHelper output)
     public void Add_noise_is_the_trainers_interpolation()
     {
         using var scope = torch.NewDisposeScope();
-        var x0 = torch.randn([1, 4, 2, 2], new Generator(3));
-        var noise = torch.randn([1, 4, 2, 2], new Generator(4));
+        var x0 = torch.randn([1, 4, 2, 2], generator: new Generator(3));
+        var noise = torch.randn([1, 4, 2, 2], generator: new Generator(4));
         var sigma = Cases("train").GetProperty("sigma").GetSingle();
         var sigmas = torch.full([1, 1, 1, 1], sigma);
         var expected = (1.0 - sigmas) * x0 + sigmas * noise; // the official trainer's tensor expression

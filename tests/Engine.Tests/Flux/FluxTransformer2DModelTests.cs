@@ -1,5 +1,6 @@
 using TLoRA.Engine.Flux;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 using R = TLoRA.Engine.Tests.FluxReferenceOutputs;
 
@@ -128,11 +129,11 @@ public sealed class FluxTransformer2DModelTests(FluxTransformerFixture fixture, 
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
-            var baseline = torch.live_tensor_count;
+            var baseline = LiveTensors.Count;
             var result = Run();
-            Assert.Equal(baseline + 1, torch.live_tensor_count);
+            Assert.Equal(baseline + 1, LiveTensors.Count);
             result.Dispose();
-            Assert.Equal(baseline, torch.live_tensor_count);
+            Assert.Equal(baseline, LiveTensors.Count);
         }
         finally
         {

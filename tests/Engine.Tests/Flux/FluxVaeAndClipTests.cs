@@ -2,7 +2,8 @@ using TLoRA.Engine.Clip;
 using TLoRA.Engine.Flux;
 using TLoRA.Engine.Tokenizers;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Flux;

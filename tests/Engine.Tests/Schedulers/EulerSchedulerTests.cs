@@ -1,5 +1,6 @@
 using TLoRA.Engine.Schedulers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests.Schedulers;
 
@@ -125,11 +126,12 @@ public sealed class EulerSchedulerTests
     public void Before_set_timesteps_the_schedule_is_the_training_one()
     {
         var s = new EulerDiscreteScheduler(Sdxl);
-        Assert.Equal(1000, s.Timesteps.Count);
-        Assert.Equal([999f, 998f], s.Timesteps.Take(2));
+        var t = Sdxl.NumTrainTimesteps;
+        Assert.Equal(t, s.Timesteps.Count);
+        Assert.Equal([t - 1f, t - 2f], s.Timesteps.Take(2));
         Assert.Equal(0f, s.Timesteps[^1]);
-        Assert.Equal(1001, s.Sigmas.Count);
-        AssertSigmas([TrainSigmas[999], TrainSigmas[998]], s.Sigmas.Take(2).ToArray());
+        Assert.Equal(t + 1, s.Sigmas.Count);
+        AssertSigmas([TrainSigmas[t - 1], TrainSigmas[t - 2]], s.Sigmas.Take(2).ToArray());
         Assert.Equal(0f, s.Sigmas[^1]);
         Assert.Null(s.NumInferenceSteps);
     }

@@ -1,6 +1,7 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Schedulers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Schedulers;
@@ -38,7 +39,7 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
         Assert.Equal([0L, 250, 500, 999], timesteps.ToArray<long>());
         var noisy = ddpm.AddNoise(file.Read("ddpm.x0"), file.Read("ddpm.noise"), timesteps);
         var expected = file.Read("ddpm.noisy");
-        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().item():G6}, max |b| = {expected.abs().amax().item():G6}");
+        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().ToDouble():G6}, max |b| = {expected.abs().amax().ToDouble():G6}");
         Parity.AssertClose(expected, noisy, "ddpm.noisy", rel: 1e-6, abs: 0);
     }
 
@@ -54,10 +55,11 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
         var expectedTimesteps = file.Read("sample.timesteps");
         var expectedSigmas = file.Read("sample.sigmas");
         Assert.Equal(expectedTimesteps.ToArray<float>(), timesteps.ToArray<float>());
-        output.WriteLine($"sample.sigmas max |a-b| = {(sigmas - expectedSigmas).abs().amax().item():G6}");
+        output.WriteLine($"sample.sigmas max |a-b| = {(sigmas - expectedSigmas).abs().amax().ToDouble():G6}");
         Parity.AssertClose(expectedSigmas, sigmas, "sample.sigmas", rel: 1e-6, abs: 0);
-        Assert.Equal(expectedSigmas.ToArray<float>(), sigmas.ToArray<float>()); // bit-exact in practice
-        var max = expectedSigmas.ToArray<float>().Max();
+        // Not bit-exact any more: the fixture was made on PyTorch 1.13, whose float32 linspace (the betas) rounds a few
+        // values one ulp away from libtorch 2.10's; σ at t = 751 moves by 2 ulps (4.11669779 → 4.11669827).
+        var max = sigmas.ToArray<float>().Max();
         Assert.Equal(MathF.Sqrt(max * max + 1f), euler.InitNoiseSigma); // "leading": sqrt(σ_max² + 1)
     }
 
@@ -65,13 +67,14 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
     public void Training_schedule_follows_the_scaled_linear_formula()
     {
         var ddpm = new DDPMScheduler(FixtureConfig);
-        Assert.Equal(1000, ddpm.Betas.Count);
-        Assert.Equal(0.00085, ddpm.Betas[0], 1e-9);
-        Assert.Equal(0.012, ddpm.Betas[^1], 1e-9);
-        var mid = Math.Pow(Math.Sqrt(0.00085) + 500 * (Math.Sqrt(0.012) - Math.Sqrt(0.00085)) / 999, 2);
-        Assert.Equal(mid, ddpm.Betas[500], 1e-8);
+        var (t, b0, b1) = (FixtureConfig.NumTrainTimesteps, FixtureConfig.BetaStart, FixtureConfig.BetaEnd);
+        Assert.Equal(t, ddpm.Betas.Count);
+        Assert.Equal(b0, ddpm.Betas[0], 1e-9);
+        Assert.Equal(b1, ddpm.Betas[^1], 1e-9);
+        var mid = Math.Pow(Math.Sqrt(b0) + t / 2 * (Math.Sqrt(b1) - Math.Sqrt(b0)) / (t - 1), 2);
+        Assert.Equal(mid, ddpm.Betas[t / 2], 1e-8);
         var product = 1.0;
-        for (var i = 0; i < 1000; i++) product *= 1 - ddpm.Betas[i];
+        for (var i = 0; i < t; i++) product *= 1 - ddpm.Betas[i];
         Assert.Equal(product, ddpm.AlphasCumprod[^1], 1e-9);
         var euler = new EulerDiscreteScheduler(FixtureConfig);
         Assert.Equal(ddpm.AlphasCumprod, euler.AlphasCumprod);

@@ -2,8 +2,10 @@ using System.Text;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.T5;
 using TLoRA.Engine.Tests.Clip;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Tests.T5;
 
@@ -148,10 +150,5 @@ public sealed class T5LoadingTests
         Parity.AssertClose(FluxReferenceOutputs.Read("text.t5_last_hidden_state"), result.last_hidden_state, rel: 5e-2, abs: 0, name: "bf16");
     }
 
-    private static long LiveTensors()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return torch.live_tensor_count;
-    }
+    private static long LiveTensors() => Tests.LiveTensors.Count;
 }

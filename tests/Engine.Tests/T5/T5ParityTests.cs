@@ -1,7 +1,8 @@
 using System.Globalization;
 using TLoRA.Engine.T5;
 using TLoRA.Engine.Tokenizers;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.T5;
@@ -83,7 +84,7 @@ public sealed class T5ParityTests(ITestOutputHelper output)
     [CudaFact]
     public void Cuda_forward_matches_the_reference()
     {
-        using var model = T5EncoderModel.Load(T5Fixture.TextEncoder2, device: Device.CUDA(0));
+        using var model = T5EncoderModel.Load(T5Fixture.TextEncoder2, device: new Device(DeviceType.CUDA, 0));
         using var scope = torch.NewDisposeScope();
         using var result = model.forward(FluxReferenceOutputs.Read("text.t5_ids"), output_hidden_states: true);
         Assert.Equal(DeviceType.CUDA, result.last_hidden_state.device.type);

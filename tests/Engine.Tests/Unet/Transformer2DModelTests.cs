@@ -1,7 +1,8 @@
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
-using static TLoRA.Torch.torch.nn;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 
 namespace TLoRA.Engine.Tests.Unet;
 

@@ -1,6 +1,7 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Tests.Unet;
 

@@ -1,8 +1,10 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Tests.Common;
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Unet;
@@ -83,7 +85,7 @@ public sealed class UNet2DConditionModelTests(SdxlUnetFixture fixture, ITestOutp
     {
         using var scope = torch.NewDisposeScope();
         var context = ReferenceOutputs.Read("text.prompt_embeds");
-        var sample = torch.randn([1, Unet.config.in_channels, 5, 7], new Generator(9));
+        var sample = torch.randn([1, Unet.config.in_channels, 5, 7], generator: new Generator(9));
         var prediction = Unet.forward(sample, torch.tensor(10.0), context, ReferenceOutputs.Read("text.pooled"),
             ReferenceOutputs.Read("unet.time_ids"));
         Assert.Equal(new long[] { 1, Unet.config.out_channels, 5, 7 }, prediction.shape);
@@ -97,11 +99,11 @@ public sealed class UNet2DConditionModelTests(SdxlUnetFixture fixture, ITestOutp
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        var baseline = torch.live_tensor_count;
+        var baseline = LiveTensors.Count;
         var result = Unet.forward(inputs.Sample, inputs.Timestep, inputs.Context, inputs.Pooled, inputs.TimeIds);
-        Assert.Equal(baseline + 1, torch.live_tensor_count);
+        Assert.Equal(baseline + 1, LiveTensors.Count);
         result.Dispose();
-        Assert.Equal(baseline, torch.live_tensor_count);
+        Assert.Equal(baseline, LiveTensors.Count);
     }
 
     [Fact]
@@ -138,7 +140,7 @@ public sealed class UNet2DConditionModelTests(SdxlUnetFixture fixture, ITestOutp
             foreach (var (name, p) in adapters.SelectMany(a => a.adapter.named_parameters()))
             {
                 Assert.True(p.grad is not null, $"{name} has no gradient");
-                Assert.True(p.grad!.abs().amax().item() > 0, $"{name} has an all-zero gradient");
+                Assert.True(p.grad!.abs().amax().ToDouble() > 0, $"{name} has an all-zero gradient");
             }
             Assert.All(Unet.parameters().Where(p => adapters.All(a => !a.adapter.parameters().Contains(p))), p => Assert.Null(p.grad));
         }

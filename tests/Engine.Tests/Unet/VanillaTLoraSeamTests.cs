@@ -1,8 +1,10 @@
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Unet;
-using TLoRA.Torch;
-using TLoRA.Torch.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Unet;
@@ -18,10 +20,10 @@ public sealed class VanillaTLoraSeamTests(SdxlUnetFixture fixture, ITestOutputHe
         public readonly Linear up;
         private readonly Func<Tensor> mask; // not a Tensor field: RegisterComponents would make it a buffer
 
-        public MaskedLora(Linear layer, Tensor mask, long rank)
+        public MaskedLora(Linear layer, Tensor mask, long rank) : base(nameof(MaskedLora))
         {
-            down = new Linear(layer.in_features, rank, hasBias: false);
-            up = new Linear(rank, layer.out_features, hasBias: false);
+            down = Linear(layer.in_features, rank, hasBias: false);
+            up = Linear(rank, layer.out_features, hasBias: false);
             this.mask = () => mask;
             RegisterComponents();
         }
@@ -40,7 +42,7 @@ public sealed class VanillaTLoraSeamTests(SdxlUnetFixture fixture, ITestOutputHe
         public readonly MaskedLora to_v_lora;
         public readonly MaskedLora to_out_lora;
 
-        public VanillaAdapter(TLoRA.Engine.Common.Attention a, Tensor mask, long rank)
+        public VanillaAdapter(TLoRA.Engine.Common.Attention a, Tensor mask, long rank) : base(nameof(VanillaAdapter))
         {
             to_q_lora = new MaskedLora(a.to_q, mask, rank);
             to_k_lora = new MaskedLora(a.to_k, mask, rank);

@@ -1,6 +1,7 @@
 using TLoRA.Engine.IO;
 using TLoRA.Engine.Vae;
-using TLoRA.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace TLoRA.Engine.Tests.Vae;
@@ -49,11 +50,11 @@ public sealed class AutoencoderKLTests(SdxlVaeFixture fixture, ITestOutputHelper
     public void Posterior_sample_is_mean_plus_std_times_seeded_noise()
     {
         using var scope = torch.NewDisposeScope();
-        var moments = torch.cat([torch.randn([1, 2, 3, 3], new Generator(5)), torch.full([1, 2, 3, 3], 50.0)], 1);
+        var moments = torch.cat([torch.randn([1, 2, 3, 3], generator: new Generator(5)), torch.full([1, 2, 3, 3], 50.0)], 1);
         using var posterior = new DiagonalGaussianDistribution(moments);
-        Assert.Equal(20.0, posterior.logvar.amax().item()); // clamped to [-30, 20]
+        Assert.Equal(20.0, posterior.logvar.amax().ToDouble()); // clamped to [-30, 20]
         var a = posterior.sample(new Generator(7));
-        var expected = posterior.mean + posterior.std * torch.randn([1, 2, 3, 3], new Generator(7));
+        var expected = posterior.mean + posterior.std * torch.randn([1, 2, 3, 3], generator: new Generator(7));
         Parity.AssertClose(expected, a, "sample", rel: 0, abs: 0);
         Parity.AssertClose(posterior.mean, posterior.mode(), "mode", rel: 0, abs: 0);
     }
