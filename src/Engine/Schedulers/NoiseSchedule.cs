@@ -1,11 +1,9 @@
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace TLoRA.Engine.Schedulers;
 
 /// <summary>
 /// The training noise schedule shared by the schedulers, computed with diffusers' exact float32 numerics: βs from
-/// libtorch's float32 linspace (squared in float32 for "scaled_linear"), α = 1 − β in float32, and ᾱ = cumprod(α) with a
+/// the reference stack's float32 linspace (<see cref="TorchLinspace"/>; squared in float32 for "scaled_linear"), α = 1 − β in float32, and ᾱ = cumprod(α) with a
 /// float64 accumulator rounded to float32 at every step, which is what <c>torch.cumprod</c> does on the CPU.
 /// </summary>
 internal static class NoiseSchedule
@@ -54,11 +52,7 @@ internal static class NoiseSchedule
     /// <summary>σ_t = sqrt((1 − ᾱ_t) / ᾱ_t), each operation in float32 as diffusers' tensor expression.</summary>
     public static float Sigma(float alphaCumprod) => MathF.Sqrt((1f - alphaCumprod) / alphaCumprod);
 
-    private static float[] Linspace(double start, double end, int steps)
-    {
-        using var t = torch.linspace(start, end, steps, torch.float32);
-        return t.ToArray<float>();
-    }
+    private static float[] Linspace(double start, double end, int steps) => TorchLinspace.Float32(start, end, steps);
 
     // diffusers' betas_for_alpha_bar with the cosine transform (max β 0.999), in float64, then cast to float32.
     private static float[] CosineBetas(int t)

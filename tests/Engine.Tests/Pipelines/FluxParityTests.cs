@@ -56,8 +56,8 @@ public sealed class FluxParityTests(FluxPipelineFixture fixture, ITestOutputHelp
         Assert.Equal(c.GetProperty("mu").GetDouble(), mu, 1e-12);
         scheduler.SetTimesteps(FlowMatchEulerDiscreteScheduler.PipelineSigmas(o.Steps), mu);
         using var scope = torch.NewDisposeScope();
-        Check("sample.timesteps", scheduler.TimestepsTensor(), rel: 1e-6, abs: 0);
-        Check("sample.sigmas", scheduler.SigmasTensor(), rel: 1e-6, abs: 0);
+        Check("sample.timesteps", scheduler.TimestepsTensor(), rel: 0, abs: 0); // bit-exact
+        Check("sample.sigmas", scheduler.SigmasTensor(), rel: 0, abs: 0);
     }
 
     [Fact]

@@ -71,7 +71,7 @@ public sealed class SdxlParityTests(SdxlPipelineFixture fixture, ITestOutputHelp
         var scheduler = new TLoRA.Engine.Schedulers.EulerDiscreteScheduler(P.SchedulerConfig);
         scheduler.SetTimesteps(4);
         Parity.AssertClose(ReferenceOutputs.Read("sample.timesteps"), scheduler.TimestepsTensor(), "sample.timesteps", rel: 0, abs: 0);
-        Parity.AssertClose(ReferenceOutputs.Read("sample.sigmas"), scheduler.SigmasTensor(), "sample.sigmas", rel: 1e-6, abs: 0);
+        Parity.AssertClose(ReferenceOutputs.Read("sample.sigmas"), scheduler.SigmasTensor(), "sample.sigmas", rel: 0, abs: 0);
     }
 
     [Fact]
