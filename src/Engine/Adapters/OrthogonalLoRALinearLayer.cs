@@ -66,29 +66,45 @@ public sealed class OrthogonalLoRALinearLayer : Module
     }
 
     /// <summary>The delta for input x; <paramref name="mask"/> is [1 or batch, rank] or null for all ranks.</summary>
-    /// <remarks>One stacked projection pair instead of four: z = x·[Q; Q₀]ᵀ (2r wide), scaled by [λ·m, −λ₀·m], then
-    /// z·[P, P₀]ᵀ — the same maths as p(q(x)·λ·m) − base_p(base_q(x)·base_λ·m) for half the matmul calls, so a
-    /// T-LoRA projection costs what a LoRA one does. Gradients reach q, p and λ through the concatenations; the frozen
-    /// halves get none. The sum runs over both halves at once, so the delta at initialisation is zero to rounding
-    /// (|δ| ≲ 1e-7 of the terms) rather than bit-exactly.</remarks>
+    /// <remarks>
+    /// The official delta p(q(x)·λ·m) − base_p(base_q(x)·base_λ·m) as two stacked projections, so a T-LoRA projection
+    /// makes as many matmul calls as a LoRA one, written so that it is exactly zero while the trainable halves equal the
+    /// frozen ones (at initialisation), as the official code's difference of two identical results is:
+    /// [a, b] = x·[Q − Q₀; Q₀]ᵀ; d = a·λ·m + b·(λ − λ₀)·m (= h − h₀, h = q(x)·λ·m, h₀ = base_q(x)·λ₀·m);
+    /// delta = [d, b·λ₀·m]·[P, P − P₀]ᵀ = (h − h₀)·Pᵀ + h₀·(P − P₀)ᵀ = h·Pᵀ − h₀·P₀ᵀ. At initialisation Q − Q₀,
+    /// λ − λ₀ and P − P₀ are exact zeros, so every product in the sum is 0 whatever order the kernels add in.
+    /// Gradients reach q, p and λ through the differences and concatenations; the frozen halves get none.
+    /// </remarks>
     public Tensor forward(Tensor x, Tensor? mask)
     {
         using var scope = torch.NewDisposeScope();
+        var r = rank;
         var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
-        var q = torch.cat([q_layer.weight, base_q.weight], 0);
-        var p = torch.cat([p_layer.weight, base_p.weight], 1);
-        var scale = torch.cat([lambda_layer, -base_lambda], 1); // [1, 2r]
+        var q = torch.cat([q_layer.weight.sub(base_q.weight), base_q.weight], 0); // [2r, in]
+        var p = torch.cat([p_layer.weight, p_layer.weight.sub(base_p.weight)], 1); // [out, 2r]
         var z = functional.linear(h, q);
+        // scales [λ, λ − λ₀, λ₀] (times the mask): one [1 or batch, 3r] tensor, shaped to multiply z's halves
+        var scale = torch.cat([lambda_layer, lambda_layer.sub(base_lambda), base_lambda], 1);
         if (mask is not null)
         {
-            var m = mask.size(1) == rank ? mask : mask.narrow(1, 0, rank);
-            scale = scale * torch.cat([m, m], 1).to(scale.dtype); // [1 or batch, 2r]
-            z = z * LoRALinearLayer.Broadcast(scale, z);
+            var m = mask.size(1) == r ? mask : mask.narrow(1, 0, r);
+            scale = scale * torch.cat([m, m, m], 1).to(scale.dtype);
         }
-        else
-        {
-            z = z * scale;
-        }
-        return functional.linear(z, p).to(x.dtype).MoveToOuterDisposeScope();
+        scale = ShapedLike(scale, z);
+        var a = z.narrow(-1, 0, r);
+        var b = z.narrow(-1, r, r);
+        var d = (a * scale.narrow(-1, 0, r)).Plus(b * scale.narrow(-1, r, r));
+        var u = torch.cat([d, b * scale.narrow(-1, 2 * r, r)], -1);
+        return functional.linear(u, p).to(x.dtype).MoveToOuterDisposeScope();
+    }
+
+    // [batch or 1, w] → [batch or 1, 1, ..., 1, w] to multiply activations of z's rank
+    private static Tensor ShapedLike(Tensor scale, Tensor z)
+    {
+        var shape = new long[z.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = scale.size(0);
+        shape[^1] = scale.size(1);
+        return scale.view(shape);
     }
 }

@@ -12,9 +12,11 @@ public class AdapterLayerTests
         using var scope = torch.NewDisposeScope();
         using var layer = new OrthogonalLoRALinearLayer(24, 16, 4, InitComponents.Last, new Generator(1));
         var x = torch.randn([3, 5, 24], generator: new Generator(2));
-        // zero to rounding: both halves are summed in one stacked matmul (see the layer's remarks)
-        var term = Unstacked(layer, x, null).trainable.abs().amax().ToDouble();
-        Assert.True(layer.forward(x, null).abs().amax().ToDouble() <= 1e-6 * term);
+        // exactly zero, as the official lora(x) − lora0(x) of two identical halves, with and without a rank mask
+        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ToDouble());
+        var mask = torch.tensor(new float[] { 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1 }, 3, 4);
+        Assert.Equal(0.0, layer.forward(x, mask).abs().amax().ToDouble());
+        Assert.True(Unstacked(layer, x, null).trainable.abs().amax().ToDouble() > 1e-3); // each half is not zero
         var q = layer.q_layer.weight;
         var p = layer.p_layer.weight;
         Assert.True((q.matmul(q.mT) - torch.eye(4)).abs().amax().ToDouble() < 1e-5);
