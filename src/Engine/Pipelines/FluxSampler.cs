@@ -79,7 +79,9 @@ internal sealed class FluxSampler(FluxPipeline pipeline)
             network?.SetTimesteps([t]);
             var timestep = torch.full([batch], Sc(t), ScalarType.Float32, pipeline.Device) / Sc(1000.0); // t.expand(B) / 1000
             var prediction = pipeline.Predict(latents, timestep, guidance, embeds, imageIds);
-            latents = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
+            var next = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(latents, packedLatents)) latents.Dispose(); // else one tensor per step piles up
+            latents = next;
             onStep?.Invoke(i + 1, t, latents);
         }
         return latents.MoveToOuterDisposeScope();

@@ -75,7 +75,9 @@ internal sealed class SdxlSampler(SdxlPipeline pipeline)
             var tt = torch.tensor(new[] { t }).to(pipeline.Device);
             var prediction = pipeline.Predict(input.to(dtype), tt, context, pooled, timeIds).to(ScalarType.Float32);
             if (guided) prediction = ClassifierFreeGuidance.Combine(prediction, o.GuidanceScale);
-            latents = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
+            var next = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
+            latents.Dispose(); // the previous step's latents: one tensor per step would pile up until the call ends
+            latents = next;
             onStep?.Invoke(i + 1, t);
         }
         return latents.MoveToOuterDisposeScope();

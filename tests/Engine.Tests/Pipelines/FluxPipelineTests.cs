@@ -47,6 +47,13 @@ public sealed class FluxPipelineTests(FluxPipelineFixture fixture) : IClassFixtu
         var size = P.NativeResolution;
         Assert.Throws<ArgumentOutOfRangeException>(() => P.Sample(new SampleOptions(["a dog"], Steps: 1, Width: size + P.ResolutionMultiple / 2, Height: size),
             null, null, default));
+        var baseline = LiveTensors.Count;
+        var liveAtSteps = new List<long>();
+        P.Sample(new SampleOptions(["a dog"], GuidanceScale: 3.5, Steps: 3, Seed: 3, Width: size, Height: size),
+            null, new StepProgress(_ => liveAtSteps.Add(LiveTensors.Count)), default).Dispose();
+        Assert.Equal(3, liveAtSteps.Count);
+        Assert.All(liveAtSteps, n => Assert.Equal(liveAtSteps[0], n)); // flat from step to step
+        Assert.Equal(baseline, LiveTensors.Count); // a sampling run leaves nothing behind
         using var scope = torch.NewDisposeScope();
         var images = P.Sample(new SampleOptions(["a dog", "a cat"], GuidanceScale: 3.5, Steps: 2, Seed: 3, Width: size, Height: size, ImagesPerPrompt: 2),
             null, null, default);
@@ -68,9 +75,17 @@ public sealed class FluxPipelineTests(FluxPipelineFixture fixture) : IClassFixtu
             Seed = 7, LearningRate = 1e-3, ValidationPrompts = ["a {0} on the beach"], PreviewSteps = 2, PreviewGuidance = 3.5,
             Trigger = "sks", ClassWord = "robot",
         };
-        List<TrainEvent> events;
+        var events = new List<TrainEvent>();
+        var liveAtSteps = new List<long>();
+        var baseline = LiveTensors.Count;
         using (var image = ConceptImage.Load(AdapterTrainerTests.ConceptPath, options.Resolution))
-            events = new AdapterTrainer(P, options, dir.Path).Run(image).ToList();
+            foreach (var e in new AdapterTrainer(P, options, dir.Path).Run(image))
+            {
+                events.Add(e);
+                if (e is TrainStep) liveAtSteps.Add(LiveTensors.Count);
+            }
+        Assert.All(liveAtSteps, n => Assert.Equal(liveAtSteps[0], n)); // flat from step to step
+        Assert.Equal(baseline, LiveTensors.Count); // nothing left once the run is over
         Assert.Equal(["TrainStarted", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainStep", "TrainCheckpoint", "TrainCompleted"],
             events.Select(e => e.GetType().Name));
         var started = (TrainStarted)events[0];
@@ -102,5 +117,10 @@ public sealed class FluxPipelineTests(FluxPipelineFixture fixture) : IClassFixtu
         Assert.All(P.transformer.attention_layers(), a => Assert.Null(a.attention.processor));
         using var loaded = AdapterFile.Load(P.transformer, done.AdapterPath);
         Assert.Empty(loaded.IgnoredKeys);
+    }
+
+    private sealed class StepProgress(Action<SampleProgress> report) : IProgress<SampleProgress>
+    {
+        public void Report(SampleProgress value) => report(value);
     }
 }

@@ -19,9 +19,25 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
     };
 
     private List<TrainEvent> Train(string dir, TrainingOptions options, string? resume = null, CancellationToken token = default)
+        => TrainCounting(dir, options, resume, token).Events;
+
+    /// <summary>Trains and records the live tensor count at every step event; asserts that it is the same at every
+    /// step (AdamW's state appears in step 1, nothing after) and back at the baseline once the run is over.</summary>
+    private (List<TrainEvent> Events, List<long> LiveAtSteps) TrainCounting(string dir, TrainingOptions options,
+        string? resume = null, CancellationToken token = default)
     {
-        using var image = ConceptImage.Load(ConceptPath, options.Resolution);
-        return new AdapterTrainer(fixture.Pipeline, options, dir).Run(image, resume, token).ToList();
+        var baseline = LiveTensors.Count;
+        var events = new List<TrainEvent>();
+        var live = new List<long>();
+        using (var image = ConceptImage.Load(ConceptPath, options.Resolution))
+            foreach (var e in new AdapterTrainer(fixture.Pipeline, options, dir).Run(image, resume, token))
+            {
+                events.Add(e);
+                if (e is TrainStep) live.Add(LiveTensors.Count);
+            }
+        Assert.All(live, n => Assert.Equal(live[0], n));
+        Assert.Equal(baseline, LiveTensors.Count);
+        return (events, live);
     }
 
     [Fact]
@@ -32,7 +48,7 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         Assert.Equal(["TrainStarted", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainCompleted"],
             events.Select(e => e.GetType().Name));
         var started = (TrainStarted)events[0];
-        Assert.Equal(44, started.AdaptedLayers);
+        Assert.Equal(fixture.Pipeline.unet.attention_layers().Count(), started.AdaptedLayers);
         var schedule = started.Spec.RankSchedule();
         foreach (var s in events.OfType<TrainStep>())
         {
@@ -69,7 +85,24 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         using var scope = torch.NewDisposeScope();
         using var fa = ShardedCheckpoint.Open(straight.AdapterPath);
         using var fb = ShardedCheckpoint.Open(((TrainCompleted)resumed[^1]).AdapterPath);
-        foreach (var name in fa.Names) Parity.AssertClose(fa.Read(name), fb.Read(name), name, rel: 1e-6, abs: 1e-9);
+        foreach (var name in fa.Names) Assert.Equal(fa.Read(name).bytes.ToArray(), fb.Read(name).bytes.ToArray()); // bit-exact
+    }
+
+    [Fact]
+    public void Two_identical_runs_give_bit_identical_losses_and_adapters()
+    {
+        using var a = new TempDir();
+        using var b = new TempDir();
+        var options = Tiny(steps: 3) with { ValidationPrompts = [] };
+        var first = Train(a.Path, options);
+        var second = Train(b.Path, options);
+        Assert.Equal(first.OfType<TrainStep>().Select(s => s.Loss), second.OfType<TrainStep>().Select(s => s.Loss));
+        Assert.All(first.OfType<TrainStep>(), s => Assert.True(double.IsFinite(s.Loss)));
+        using var scope = torch.NewDisposeScope();
+        using var fa = ShardedCheckpoint.Open(((TrainCompleted)first[^1]).AdapterPath);
+        using var fb = ShardedCheckpoint.Open(((TrainCompleted)second[^1]).AdapterPath);
+        Assert.Equal(fa.Names.Order(), fb.Names.Order());
+        foreach (var name in fa.Names) Assert.Equal(fa.Read(name).bytes.ToArray(), fb.Read(name).bytes.ToArray());
     }
 
     [Fact]
@@ -77,16 +110,18 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
     {
         using var dir = new TempDir();
         using var cts = new CancellationTokenSource();
-        using var image = ConceptImage.Load(ConceptPath, 64);
+        var baseline = LiveTensors.Count;
         var seen = new List<TrainEvent>();
-        Assert.Throws<OperationCanceledException>(() =>
-        {
-            foreach (var e in new AdapterTrainer(fixture.Pipeline, Tiny(steps: 10, interval: 1) with { ValidationPrompts = [] }, dir.Path).Run(image, null, cts.Token))
+        using (var image = ConceptImage.Load(ConceptPath, 64))
+            Assert.Throws<OperationCanceledException>(() =>
             {
-                seen.Add(e);
-                if (e is TrainCheckpoint { Step: 2 }) cts.Cancel();
-            }
-        });
+                foreach (var e in new AdapterTrainer(fixture.Pipeline, Tiny(steps: 10, interval: 1) with { ValidationPrompts = [] }, dir.Path).Run(image, null, cts.Token))
+                {
+                    seen.Add(e);
+                    if (e is TrainCheckpoint { Step: 2 }) cts.Cancel();
+                }
+            });
+        Assert.Equal(baseline, LiveTensors.Count);
         Assert.Equal(2, seen.OfType<TrainStep>().Count());
         Assert.True(File.Exists(Path.Combine(dir.Path, "checkpoints", "step-000002", AdapterTrainer.AdapterFileName)));
         Assert.False(File.Exists(Path.Combine(dir.Path, AdapterTrainer.AdapterFileName)));
@@ -102,9 +137,13 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
     {
         using var dir = new TempDir();
         var options = Tiny() with { Rank = rank, MinRank = field == nameof(TrainingOptions.MinRank) ? 5 : Math.Max(1, rank / 2), Resolution = resolution, Steps = steps };
-        using var image = ConceptImage.Load(ConceptPath, 64);
-        var ex = Assert.ThrowsAny<ArgumentException>(() => new AdapterTrainer(fixture.Pipeline, options, dir.Path).Run(image).ToList());
-        Assert.Contains(field, ex.Message);
+        var baseline = LiveTensors.Count;
+        using (var image = ConceptImage.Load(ConceptPath, 64))
+        {
+            var ex = Assert.ThrowsAny<ArgumentException>(() => new AdapterTrainer(fixture.Pipeline, options, dir.Path).Run(image).ToList());
+            Assert.Contains(field, ex.Message);
+        }
+        Assert.Equal(baseline, LiveTensors.Count); // a failed run leaves nothing behind
     }
 
     [Fact]
@@ -112,8 +151,15 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
     {
         using var dir = new TempDir();
         var done = (TrainCompleted)Train(dir.Path, Tiny() with { ValidationPrompts = [] })[^1];
-        using var scope = torch.NewDisposeScope();
         var options = new SampleOptions(["a photo of sks robot"], null, 5.0, 3, 11, 64, 64);
+        var baseline = LiveTensors.Count;
+        var liveAtSteps = new List<long>();
+        var progress = new SyncProgress(_ => liveAtSteps.Add(LiveTensors.Count));
+        fixture.Pipeline.Sample(options, null, progress, default).Dispose();
+        Assert.Equal(options.Steps, liveAtSteps.Count);
+        Assert.All(liveAtSteps, n => Assert.Equal(liveAtSteps[0], n)); // flat from step to step
+        Assert.Equal(baseline, LiveTensors.Count); // a sampling run leaves nothing behind
+        using var scope = torch.NewDisposeScope();
         var plain = fixture.Pipeline.Sample(options, null, null, default);
         using var network = AdapterFile.Load(fixture.Pipeline.unet, done.AdapterPath);
         var adapted = fixture.Pipeline.Sample(options, network, null, default);
@@ -121,5 +167,10 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         Assert.True((adapted - plain).abs().amax().ToDouble() > 1e-4);
         Parity.AssertClose(plain, off, "scale 0", rel: 0, abs: 1e-6);
         Assert.Equal(1.0, network.Scale); // restored after sampling
+    }
+
+    private sealed class SyncProgress(Action<SampleProgress> report) : IProgress<SampleProgress>
+    {
+        public void Report(SampleProgress value) => report(value);
     }
 }
