@@ -105,6 +105,47 @@ public class JobSystemTests
         foreach (var name in a.Names) Parity.AssertClose(b.Read(name), a.Read(name), name, rel: 1e-6, abs: 1e-9);
     }
 
+    [Fact]
+    public async Task Every_job_leaves_the_engine_threads_live_tensors_where_it_found_them()
+    {
+        using var dir = new TempDir();
+        using var sys = new JobSystem(dir.Path);
+        async Task<(long Before, long After)> Run(string jobId, JobEvent.EventOneofCase expectedEnd)
+        {
+            var events = await sys.WaitForEndAsync(jobId);
+            Assert.Equal(expectedEnd, events[^1].EventCase);
+            (long, long) counts = default;
+            for (var i = 0; i < 500 && !sys.Worker.LiveTensorsByJob.TryGetValue(jobId, out counts); i++) await Task.Delay(10);
+            Assert.True(sys.Worker.LiveTensorsByJob.ContainsKey(jobId));
+            return counts;
+        }
+        // the first job loads the model (it stays in the catalog); every later one must give back all it made
+        var first = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 2, interval: 1));
+        var loaded = await Run(first.JobId, JobEvent.EventOneofCase.TrainCompleted);
+        Assert.True(loaded.After > loaded.Before);
+        var trained = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 2, interval: 1));
+        var train = await Run(trained.JobId, JobEvent.EventOneofCase.TrainCompleted);
+        var sample = await Run(sys.Manager.SubmitSample(new SampleRequest
+            { ModelId = "sdxl-tiny", AdapterId = $"{trained.JobId}-final", Prompts = { "a robot" }, Steps = 2 }).JobId,
+            JobEvent.EventOneofCase.SampleCompleted);
+        // a job that fails after the adapters are attached: the adapter file is swapped for another model's
+        var path = sys.Store.ArtifactPath($"{trained.JobId}-final", "adapter")!;
+        File.Copy(Path.Combine(FixturePaths.FluxTiny, "reference_vanilla_tlora_adapter.safetensors"), path, overwrite: true);
+        var failed = await Run(sys.Manager.SubmitSample(new SampleRequest
+            { ModelId = "sdxl-tiny", AdapterId = $"{trained.JobId}-final", Prompts = { "a robot" }, Steps = 2 }).JobId,
+            JobEvent.EventOneofCase.Failed);
+        var cancelledJob = sys.Manager.SubmitTrain(JobSystem.TinyTrain(steps: 40, interval: 0));
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+            await foreach (var e in sys.Manager.Bus.Watch(cancelledJob.JobId, 1, cts.Token))
+                if (e.TrainStep?.Step == 2) sys.Manager.Cancel(cancelledJob.JobId);
+        var cancelled = await Run(cancelledJob.JobId, JobEvent.EventOneofCase.Cancelled);
+        Assert.Equal(train.Before, train.After);
+        Assert.Equal(sample.Before, sample.After);
+        Assert.Equal(failed.Before, failed.After);
+        Assert.Equal(cancelled.Before, cancelled.After);
+        Assert.Equal(loaded.After, cancelled.After);
+    }
+
     [Theory]
     [InlineData("image", "")]
     [InlineData("image", "garbage")]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TLoRA.GpuService.Service;
@@ -18,6 +19,7 @@ public sealed partial class EngineWorker : IDisposable
     private readonly ILogger<EngineWorker> log;
     private readonly CancellationTokenSource shutdown = new();
     private readonly Thread thread;
+    private readonly ConcurrentDictionary<string, (long Before, long After)> liveTensors = new(StringComparer.Ordinal);
 
     public EngineWorker(JobManager jobs, ModelCatalog catalog, JobPaths paths, ILogger<EngineWorker> log)
     {
@@ -29,6 +31,10 @@ public sealed partial class EngineWorker : IDisposable
     }
 
     public void Start() => thread.Start();
+
+    /// <summary>TorchSharp's live-tensor count on the engine thread when each job it ran began and when it ended
+    /// (completed, failed, cancelled or interrupted): equal unless the job loaded a model into the catalog.</summary>
+    public IReadOnlyDictionary<string, (long Before, long After)> LiveTensorsByJob => liveTensors;
 
     /// <summary>Whether the engine thread runs and takes jobs (false before Start and once stopping).</summary>
     public bool IsAlive => thread.IsAlive && !shutdown.IsCancellationRequested;
@@ -62,6 +68,7 @@ public sealed partial class EngineWorker : IDisposable
     {
         var job = jobs.Store.Get(jobId);
         if (job is null || job.State != JobState.Queued) return;
+        var liveBefore = Engine.TorchRuntime.LiveTensors;
         var resume = jobs.TakeResume(jobId);
         using var cts = jobs.Started(jobId, shutdown.Token);
         job.State = JobState.Running;
@@ -96,6 +103,7 @@ public sealed partial class EngineWorker : IDisposable
         }
         finally
         {
+            liveTensors[jobId] = (liveBefore, Engine.TorchRuntime.LiveTensors);
             jobs.Ended(jobId);
         }
     }
