@@ -1,3 +1,4 @@
+using TLoRA.Engine.Tests;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
@@ -22,10 +23,14 @@ public class GrpcServiceTests
         var models = await client.ListModelsAsync(new ListModelsRequest());
         Assert.Equal(["flux-tiny", "sdxl-tiny"], models.Models.Select(m => m.ModelId).Order());
         Assert.All(models.Models, m => Assert.True(m.Trainable));
-        Assert.Equal(64, models.Models.Single(m => m.ModelId == "sdxl-tiny").NativeResolution);
+        Assert.Equal(FixtureFacts.SdxlNativeResolution(FixturePaths.SdxlTiny), models.Models.Single(m => m.ModelId == "sdxl-tiny").NativeResolution);
         // the widest attention projection: the UNet's largest block width, FLUX's heads × head dim
-        Assert.Equal(64, models.Models.Single(m => m.ModelId == "sdxl-tiny").MaxRank);
-        Assert.Equal(32, models.Models.Single(m => m.ModelId == "flux-tiny").MaxRank);
+        var unet = FixtureFacts.Json(FixturePaths.SdxlTiny, "unet", "config.json");
+        var transformer = FixtureFacts.Json(FixturePaths.FluxTiny, "transformer", "config.json");
+        Assert.Equal(unet.GetProperty("block_out_channels").EnumerateArray().Max(c => c.GetInt32()),
+            models.Models.Single(m => m.ModelId == "sdxl-tiny").MaxRank);
+        Assert.Equal(transformer.GetProperty("num_attention_heads").GetInt32() * transformer.GetProperty("attention_head_dim").GetInt32(),
+            models.Models.Single(m => m.ModelId == "flux-tiny").MaxRank);
         Assert.All(models.Models, m =>
         {
             Assert.Equal(25, m.ValidationPrompts.Count);

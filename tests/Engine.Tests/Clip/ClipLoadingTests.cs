@@ -10,6 +10,9 @@ namespace TLoRA.Engine.Tests.Clip;
 /// <summary>Strict loading, the state-dict layout and tensor hygiene of the CLIP text encoders.</summary>
 public sealed class ClipLoadingTests
 {
+    private static int Positions =>
+        FixtureFacts.Json(ClipFixture.TextEncoder2, "config.json").GetProperty("max_position_embeddings").GetInt32();
+
     [Fact]
     public void State_dict_keys_are_the_checkpoint_keys_and_position_ids_is_not_persistent()
     {
@@ -56,7 +59,7 @@ public sealed class ClipLoadingTests
     {
         using var dir = new TempDir();
         var folder = ClipFixture.EditedCopy(dir, ClipFixture.TextEncoder2,
-            t => t["text_model.embeddings.position_ids"] = torch.arange(77).view(1, 77));
+            t => t["text_model.embeddings.position_ids"] = torch.arange(Positions).view(1, Positions));
         using var model = CLIPTextModelWithProjection.Load(folder);
         Assert.DoesNotContain("text_model.embeddings.position_ids", model.state_dict().Keys);
     }

@@ -8,7 +8,14 @@ namespace TLoRA.Engine.Tests.Schedulers;
 /// formulas (the training schedule recomputed here in float64).</summary>
 public sealed class EulerSchedulerTests
 {
-    private static readonly SchedulerConfig Sdxl = SchedulerConfig.Load(Path.Combine(FixturePaths.SdxlTiny, "scheduler"));
+    // SD-XL's scheduler config, written here (not read from a fixture): the hand-derived values below are for it
+    private static readonly SchedulerConfig Sdxl = new()
+    {
+        ClassName = "EulerDiscreteScheduler",
+        NumTrainTimesteps = 1000, BetaStart = 0.00085, BetaEnd = 0.012, BetaSchedule = "scaled_linear", TrainedBetas = null,
+        TimestepSpacing = "leading", StepsOffset = 1, PredictionType = "epsilon", InterpolationType = "linear",
+        UseKarrasSigmas = false,
+    };
 
     // σ_t = sqrt((1 − ᾱ_t)/ᾱ_t), ᾱ_t = Π (1 − β), β = (√0.00085 + t·(√0.012 − √0.00085)/999)², all in float64.
     private static readonly double[] TrainSigmas = ComputeTrainSigmas();

@@ -48,7 +48,7 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         Assert.Equal(["TrainStarted", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainStep", "TrainStep", "TrainCheckpoint", "TrainCompleted"],
             events.Select(e => e.GetType().Name));
         var started = (TrainStarted)events[0];
-        Assert.Equal(fixture.Pipeline.unet.attention_layers().Count(), started.AdaptedLayers);
+        Assert.Equal(FixtureFacts.AttentionLayers(Path.Combine(FixturePaths.SdxlTiny, "unet")), started.AdaptedLayers);
         var schedule = started.Spec.RankSchedule();
         foreach (var s in events.OfType<TrainStep>())
         {
@@ -64,7 +64,7 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
             Assert.True(File.Exists(Path.Combine(checkpoint.Directory, f)), f);
         var preview = Assert.Single(checkpoint.Previews);
         Assert.Equal("a sks robot on the beach", preview.Prompt);
-        using (var decoded = ImageCodec.DecodeRgb(File.ReadAllBytes(preview.Path))) Assert.Equal(new long[] { 64, 64, 3 }, decoded.shape);
+        using (var decoded = ImageCodec.DecodeRgb(File.ReadAllBytes(preview.Path))) Assert.Equal(new long[] { Tiny().Resolution, Tiny().Resolution, 3 }, decoded.shape);
         var done = (TrainCompleted)events[^1];
         using var file = ShardedCheckpoint.Open(done.AdapterPath);
         Assert.Equal(AdapterMethod.TLoRA, AdapterFile.ReadSpec(file).Method);
