@@ -27,6 +27,7 @@ internal sealed class Options
     public int? Resolution { get; private set; }
     public bool NoSample { get; private set; }
     public bool NoTrain { get; private set; }
+    public bool LoadOnly { get; private set; }
 
     // child mode
     public string? Case { get; private set; }
@@ -93,6 +94,7 @@ internal sealed class Options
           --only tiny|mid|flux-tiny|flux-mid  only these configs (comma-separated)
           --no-train           skip the training cases
           --no-sample          skip the sampling cases
+          --load               only model loading: before (random init + copy) vs after (meta device), per component
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
           --device D           cpu, cuda or cuda:N: passed to the loaders (cuda needs a CUDA libtorch, see README)
           --dtype T            frozen weights' dtype: float32, bfloat16 or float16 (adapters train in float32)
@@ -139,6 +141,7 @@ internal sealed class Options
                         break;
                     case "--no-train": o.NoTrain = true; break;
                     case "--no-sample": o.NoSample = true; break;
+                    case "--load": o.LoadOnly = true; break;
                     case "--device": o.DeviceText = Value(); _ = o.Device; break;
                     case "--dtype": o.DtypeText = Value(); _ = o.Dtype; break;
                     case "--model": o.Model = Value(); break;

@@ -32,6 +32,9 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
+// ---- --load: model loading before/after, in this process ----
+if (options.LoadOnly) return LoadBench.Run(options);
+
 // ---- child: one case, one JSON line ----
 if (options.IsChild)
 {
@@ -330,14 +333,7 @@ static string Pct(double ratio)
     return $"{(p >= 0 ? "+" : "")}{(p == 0 ? 0 : p):0.0}%"; // no "-0.0%"
 }
 
-static void PrintTable(List<string[]> rows, bool[] rightAligned)
-{
-    var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-    string Line(string[] r) => "   " + string.Join(" | ", r.Select((s, c) => rightAligned[c] ? s.PadLeft(widths[c]) : s.PadRight(widths[c]))).TrimEnd();
-    Console.WriteLine(Line(rows[0]));
-    Console.WriteLine("   " + string.Join("-+-", widths.Select(w => new string('-', w))));
-    foreach (var r in rows.Skip(1)) Console.WriteLine(Line(r));
-}
+static void PrintTable(List<string[]> rows, bool[] rightAligned) => Table.Print(rows, rightAligned);
 
 static string CpuModel()
 {
@@ -352,6 +348,19 @@ static string CpuModel()
 
 namespace TLoRA.Engine.Bench
 {
+    /// <summary>A text table: header, rule, rows; columns padded, right-aligned where asked.</summary>
+    internal static class Table
+    {
+        public static void Print(List<string[]> rows, bool[] rightAligned)
+        {
+            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            string Line(string[] r) => "   " + string.Join(" | ", r.Select((s, c) => rightAligned[c] ? s.PadLeft(widths[c]) : s.PadRight(widths[c]))).TrimEnd();
+            Console.WriteLine(Line(rows[0]));
+            Console.WriteLine("   " + string.Join("-+-", widths.Select(w => new string('-', w))));
+            foreach (var r in rows.Skip(1)) Console.WriteLine(Line(r));
+        }
+    }
+
     /// <summary>Median, quartiles (linear interpolation), minimum and maximum of a sample.</summary>
     internal readonly record struct Stats(double Median, double Min, double Max, double Q1, double Q3)
     {
