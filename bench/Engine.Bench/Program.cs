@@ -92,8 +92,9 @@ foreach (var c in configs)
     if (!options.NoTrain)
         for (var round = 0; round < options.RoundsFor(c); round++)
             foreach (var m in round % 2 == 0 ? Options.Methods : Options.Methods.Reverse())
-                if (RunChild<TrainResult>(options.ChildArgs(c, m), $"{c} {Label(m)} training" + (options.RoundsFor(c) > 1 ? $" ({round + 1}/{options.RoundsFor(c)})" : "")) is ({ } r, var rOther))
-                    trainRuns.Add(r with { OtherCores = rOther });
+                foreach (var ckpt in options.CheckpointingModes)
+                    if (RunChild<TrainResult>(options.ChildArgs(c, m, ckpt), $"{c} {Label(m)}{(ckpt ? " +ckpt" : "")} training" + (options.RoundsFor(c) > 1 ? $" ({round + 1}/{options.RoundsFor(c)})" : "")) is ({ } r, var rOther))
+                        trainRuns.Add(r with { OtherCores = rOther });
     if (!options.NoSample && RunChild<SampleResult>(options.ChildArgs(c, null), $"{c} sampling (none, LoRA, T-LoRA)") is ({ } s, var sOther))
         sample.Add(s with { OtherCores = sOther });
 }
@@ -102,14 +103,16 @@ Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:0} s.");
 Console.WriteLine();
 
 // One row per (config, method): the processes' timed steps pooled, memory the largest of them, live counts of the first.
-var train = trainRuns.GroupBy(r => (r.Config, r.Method)).Select(g => g.ToList())
+var train = trainRuns.GroupBy(r => (r.Config, r.Method, r.Checkpointing)).Select(g => g.ToList())
     .OrderBy(g => configs.IndexOf(g[0].Config)).ThenBy(g => Array.IndexOf(Options.Methods, Enum.Parse<AdapterMethod>(g[0].Method)))
+    .ThenBy(g => g[0].Checkpointing)
     .Select(g => g[0] with
     {
         StepMs = g.SelectMany(r => r.StepMs).ToArray(), LossMs = g.SelectMany(r => r.LossMs).ToArray(),
         BackwardMs = g.SelectMany(r => r.BackwardMs).ToArray(), OptimizerMs = g.SelectMany(r => r.OptimizerMs).ToArray(),
         FirstStepMs = g.Max(r => r.FirstStepMs), RssLoadedMiB = g.Max(r => r.RssLoadedMiB), PeakLoadMiB = g.Max(r => r.PeakLoadMiB),
         RssAttachedMiB = g.Max(r => r.RssAttachedMiB), RssEndMiB = g.Max(r => r.RssEndMiB), PeakTrainMiB = g.Max(r => r.PeakTrainMiB),
+        CudaPeakOverLoadedMiB = g.Max(r => r.CudaPeakOverLoadedMiB),
         PeakReset = g.All(r => r.PeakReset), Flat = g.All(r => r.Flat), Leaked = g.Any(r => r.Leaked),
         LiveFinalizedAfterLoad = g.Max(r => r.LiveFinalizedAfterLoad), Processes = g.Count, OtherCores = g.Max(r => r.OtherCores),
     }).ToList();
@@ -133,7 +136,7 @@ if (train.Count > 0)
     {
         var step = Stats.Of(r.StepMs);
         rows.Add([
-            r.Config, Label(r.Method), $"{r.Rank} ({r.MinRank})", $"{r.AdaptedAttentions}", r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture),
+            r.Config, RowLabel(r), $"{r.Rank} ({r.MinRank})", $"{r.AdaptedAttentions}", r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture),
             $"{Num(step.Median)} [{Num(step.Min)}–{Num(step.Max)}]", $"{1000 / step.Median:0.00}",
             Num(Stats.Of(r.LossMs).Median), Num(Stats.Of(r.BackwardMs).Median), Num(Stats.Of(r.OptimizerMs).Median), Num(r.FirstStepMs),
         ]);
@@ -155,7 +158,7 @@ if (train.Count > 0)
     {
         var flat = r.Flat;
         mem.Add([
-            r.Config, Label(r.Method), Num(r.RssLoadedMiB), Num(r.PeakLoadMiB), Num(r.RssAttachedMiB),
+            r.Config, RowLabel(r), Num(r.RssLoadedMiB), Num(r.PeakLoadMiB), Num(r.RssAttachedMiB),
             Num(r.PeakTrainMiB) + (r.PeakReset ? "" : "*"), Num(r.PeakTrainMiB - r.RssLoadedMiB), $"{r.AdapterMiB:0.00}",
             $"{r.LiveLoaded} → {r.LiveAttached} → {r.LivePerStep[0]} → {r.LivePerStep[^1]} → {r.LiveAfterDispose}",
             flat ? "yes" : "NO",
@@ -210,7 +213,7 @@ var overheadRows = new List<string[]> { new[] { "config", "measure", "LoRA", "Va
 var verdicts = new List<string>();
 foreach (var c in configs)
 {
-    TrainResult? Find(AdapterMethod m) => train.FirstOrDefault(r => r.Config == c && r.Method == m.ToString());
+    TrainResult? Find(AdapterMethod m) => train.FirstOrDefault(r => r.Config == c && r.Method == m.ToString() && !r.Checkpointing);
     if (Find(AdapterMethod.LoRA) is { } lora && Find(AdapterMethod.TLoRA) is { } tlora)
     {
         var vanilla = Find(AdapterMethod.VanillaTLoRA);
@@ -248,6 +251,26 @@ if (overheadRows.Count > 1)
         : rows.All(v => !Called(v)) ? "undecided: no comparison could be called"
         : "met where a comparison could be called";
     Console.WriteLine($"   verdict on this {(options.Device.type == DeviceType.CPU ? "CPU" : "device")}: T-LoRA vs LoRA {string.Join(", ", verdicts)} — target {summary}.");
+    Console.WriteLine();
+}
+
+// ---- 4. gradient checkpointing ----
+var pairs = train.Where(r => r.Checkpointing)
+    .Select(on => (on, off: train.FirstOrDefault(r => !r.Checkpointing && r.Config == on.Config && r.Method == on.Method)))
+    .Where(p => p.off is not null).ToList();
+if (pairs.Count > 0)
+{
+    Console.WriteLine("4. Gradient checkpointing (the denoiser's resnets and transformer blocks recomputed in backward): time against memory.");
+    var rows = new List<string[]> { new[] { "config", "method", "ms/step off", "ms/step on", "time on/off", "peak − loaded MiB off", "on", "memory on/off", "CUDA peak − loaded MiB off / on" } };
+    foreach (var (on, off) in pairs)
+    {
+        var (tOff, tOn) = (Stats.Of(off!.StepMs).Median, Stats.Of(on.StepMs).Median);
+        var (mOff, mOn) = (off.PeakTrainMiB - off.RssLoadedMiB, on.PeakTrainMiB - on.RssLoadedMiB);
+        rows.Add([on.Config, Label(on.Method), Num(tOff), Num(tOn), $"{tOn / tOff:0.00}", Num(mOff), Num(mOn), $"{mOn / mOff:0.00}",
+            off.CudaPeakOverLoadedMiB is { } cOff && on.CudaPeakOverLoadedMiB is { } cOn ? $"{Num(cOff)} / {Num(cOn)}" : "- (not on CUDA)"]);
+    }
+    PrintTable(rows, [false, false, true, true, true, true, true, true, true]);
+    Console.WriteLine("   peak − loaded = VmHWM during attach + encode + steps minus RSS once loaded (host memory; on CUDA the last column is the device's).");
     Console.WriteLine();
 }
 
@@ -316,6 +339,8 @@ static string Describe(string config, string model, int resolution, long unetPar
     : config == "flux-mid" ? $"FLUX block structure at reduced size, random weights ({unetParameters / 1e6:0.0} M transformer params): {FluxMid.Describe}; flux-tiny's encoders and VAE, {resolution}² image → {resolution / 16}² packed tokens"
     : config == "flux-tiny" ? $"{model} via FluxPipeline.Load ({unetParameters / 1e6:0.00} M transformer params), {resolution}² concept image, 2×2-packed latents"
     : $"{model} via SdxlPipeline.Load ({unetParameters / 1e6:0.00} M UNet params), {resolution}² concept image → {resolution / 8}×{resolution / 8} latents";
+
+static string RowLabel(TrainResult r) => Label(r.Method) + (r.Checkpointing ? " +ckpt" : "");
 
 static string Label(object method) => method.ToString() switch
 {
