@@ -28,6 +28,8 @@ internal sealed class Options
     public bool NoSample { get; private set; }
     public bool NoTrain { get; private set; }
     public bool LoadOnly { get; private set; }
+    public bool NoPython { get; private set; }
+    public string Python { get; private set; } = "/usr/bin/python3";
     /// <summary>Gradient checkpointing for the training cases: "off", "on" or "both" (each case with and without).</summary>
     public string Checkpointing { get; private set; } = "off";
     /// <summary>Child mode: this training case checkpoints the denoiser's blocks.</summary>
@@ -100,7 +102,9 @@ internal sealed class Options
           --only tiny|mid|flux-tiny|flux-mid  only these configs (comma-separated)
           --no-train           skip the training cases
           --no-sample          skip the sampling cases
-          --gradient-checkpointing off|on|both  training cases without, with, or both (rows "+ckpt"; section 4 compares)
+          --gradient-checkpointing off|on|both  training cases without, with, or both (rows "+ckpt"; section 5 compares)
+          --no-python          skip the PyTorch peer of the mid training step (bench/python/mid_train_step.py)
+          --python PATH        its interpreter (default /usr/bin/python3: Debian's python3-torch)
           --load               only model loading: before (random init + copy) vs after (meta device), per component
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
           --device D           cpu, cuda or cuda:N: passed to the loaders (cuda needs a CUDA libtorch, see README)
@@ -149,6 +153,8 @@ internal sealed class Options
                     case "--no-train": o.NoTrain = true; break;
                     case "--no-sample": o.NoSample = true; break;
                     case "--load": o.LoadOnly = true; break;
+                    case "--no-python": o.NoPython = true; break;
+                    case "--python": o.Python = Value(); break;
                     case "--gradient-checkpointing":
                         var gc = Value();
                         o.Checkpointing = gc is "off" or "on" or "both" ? gc : throw new FormatException("--gradient-checkpointing must be off, on or both");

@@ -84,6 +84,8 @@ Console.WriteLine();
 var trainRuns = new List<TrainResult>();
 var sample = new List<SampleResult>();
 var failures = new List<string>();
+var python = new List<PythonMidResult>();
+string? pythonNote = null;
 var totalLoad = LoadMonitor.Start();
 var clock = Stopwatch.StartNew();
 Console.WriteLine("running (each case in a fresh process):");
@@ -97,6 +99,20 @@ foreach (var c in configs)
                         trainRuns.Add(r with { OtherCores = rOther });
     if (!options.NoSample && RunChild<SampleResult>(options.ChildArgs(c, null), $"{c} sampling (none, LoRA, T-LoRA)") is ({ } s, var sOther))
         sample.Add(s with { OtherCores = sOther });
+    if (c == "mid" && !options.NoTrain && !options.NoPython && options.Device.type == DeviceType.CPU)
+    {
+        if (PythonMid.FindScript() is not { } script) pythonNote = "bench/python/mid_train_step.py not found";
+        else
+            foreach (var m in Options.Methods)
+            {
+                Console.Write($"  {$"mid {Label(m)} training, PyTorch",-40} ");
+                var sw = Stopwatch.StartNew();
+                var (py, why) = PythonMid.Run(options.Python, script, m.ToString(), options.RankFor(c), options.StepsFor(c), options.WarmupFor(c), options.Threads);
+                Console.WriteLine(py is null ? $"not run ({why})" : $"{sw.Elapsed.TotalSeconds,5:0.0} s");
+                if (py is not null) python.Add(py);
+                else pythonNote = why;
+            }
+    }
 }
 var background = totalLoad.OtherCores();
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:0} s.");
@@ -254,13 +270,33 @@ if (overheadRows.Count > 1)
     Console.WriteLine();
 }
 
-// ---- 4. gradient checkpointing ----
+// ---- 4. PyTorch ----
+if (python.Count > 0 || pythonNote is not null)
+{
+    Console.WriteLine($"4. The mid training step in PyTorch {python.FirstOrDefault()?.Torch ?? "(not run)"} (Debian's python3-torch; the same UNet, adapters, step and");
+    Console.WriteLine($"   settings, bench/python/mid_train_step.py; BLAS: {(Directory.Exists(PythonMid.OpenBlasFolder) ? "OpenBLAS (pthreads) through LD_LIBRARY_PATH" : "the system's libblas.so.3")}; attention composed of matmuls: 1.13 has no SDPA).");
+    var rows = new List<string[]> { new[] { "method", "C# ms/step", "PyTorch ms/step", "C#/PyTorch", "loss fwd C# / Py", "backward C# / Py", "clip+AdamW C# / Py" } };
+    foreach (var py in python)
+    {
+        if (train.FirstOrDefault(r => r.Config == "mid" && r.Method == py.Method && !r.Checkpointing) is not { } cs) continue;
+        var (c, p) = (Stats.Of(cs.StepMs).Median, Stats.Of(py.StepMs).Median);
+        rows.Add([Label(py.Method), Num(c), $"{Num(p)} [{Num(py.StepMs.Min())}–{Num(py.StepMs.Max())}]", $"{c / p:0.00}",
+            $"{Num(Stats.Of(cs.LossMs).Median)} / {Num(Stats.Of(py.LossMs).Median)}", $"{Num(Stats.Of(cs.BackwardMs).Median)} / {Num(Stats.Of(py.BackwardMs).Median)}",
+            $"{Num(Stats.Of(cs.OptimizerMs).Median)} / {Num(Stats.Of(py.OptimizerMs).Median)}"]);
+    }
+    if (rows.Count > 1) PrintTable(rows, [false, true, true, true, true, true, true]);
+    if (pythonNote is not null) Console.WriteLine($"   PyTorch peer: {pythonNote}");
+    Console.WriteLine($"   {options.StepsFor("mid")} timed steps after {options.WarmupFor("mid")} warm-up, one process per method, {options.Threads} thread(s) (torch.set_num_threads).");
+    Console.WriteLine();
+}
+
+// ---- 5. gradient checkpointing ----
 var pairs = train.Where(r => r.Checkpointing)
     .Select(on => (on, off: train.FirstOrDefault(r => !r.Checkpointing && r.Config == on.Config && r.Method == on.Method)))
     .Where(p => p.off is not null).ToList();
 if (pairs.Count > 0)
 {
-    Console.WriteLine("4. Gradient checkpointing (the denoiser's resnets and transformer blocks recomputed in backward): time against memory.");
+    Console.WriteLine("5. Gradient checkpointing (the denoiser's resnets and transformer blocks recomputed in backward): time against memory.");
     var rows = new List<string[]> { new[] { "config", "method", "ms/step off", "ms/step on", "time on/off", "peak − loaded MiB off", "on", "memory on/off", "CUDA peak − loaded MiB off / on" } };
     foreach (var (on, off) in pairs)
     {
