@@ -51,6 +51,11 @@ internal sealed record TrainResult
     public bool Flat { get; init; }
     /// <summary>Tensors were left after the adapters, optimiser and example were disposed.</summary>
     public bool Leaked { get; init; }
+    /// <summary>The denoiser's blocks were recomputed in backward (gradient checkpointing).</summary>
+    public bool Checkpointing { get; init; }
+    /// <summary>On CUDA: the most device memory in use at any step boundary (NVML, whole device) minus what was in use
+    /// once the model was loaded; null elsewhere.</summary>
+    public double? CudaPeakOverLoadedMiB { get; init; }
     /// <summary>How many processes the (merged) row stands for.</summary>
     public int Processes { get; init; } = 1;
     /// <summary>Cores kept busy by other processes while this case ran (set by the parent; the largest of a merged row's).</summary>
@@ -105,6 +110,10 @@ internal static class Cases
         var loaded = ProcessMemory.Read();
         var unetParameters = pipeline.Denoiser.parameters().Sum(p => p.numel());
         var peakReset = ProcessMemory.ResetPeak();
+        var cuda = CudaMemory.TryOpen(device);
+        var cudaLoaded = cuda?.UsedMiB();
+        double? cudaPeak = null;
+        if (o.CaseCheckpointing) TLoRA.Engine.Common.GradientCheckpointing.Set(pipeline.Denoiser, true);
 
         var options = new TrainingOptions
         {
@@ -137,9 +146,12 @@ internal static class Cases
             {
                 var (l, _) = pipeline.TrainingLoss(example, network, generator);
                 Sync(device);
+                cudaPeak = Max(cudaPeak, cuda?.UsedMiB()); // activations kept for backward are all alive here
                 t1 = Stopwatch.GetTimestamp();
                 l.backward();
+                TLoRA.Engine.Common.GradientCheckpoint.ThrowIfFailed();
                 Sync(device);
+                cudaPeak = Max(cudaPeak, cuda?.UsedMiB());
                 t2 = Stopwatch.GetTimestamp();
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
@@ -175,8 +187,11 @@ internal static class Cases
             LiveLoaded = liveLoaded, LiveAttached = liveAttached, LivePerStep = live.ToArray(), LiveAfterDispose = liveDisposed, LiveFinalizedAfterLoad = finalized,
             FirstLoss = losses[0], LastLoss = losses[^1],
             Flat = live.All(l => l == live[0]), Leaked = liveDisposed != liveLoaded,
+            Checkpointing = o.CaseCheckpointing, CudaPeakOverLoadedMiB = cudaPeak - cudaLoaded,
         };
     }
+
+    private static double? Max(double? a, double? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 
     /// <summary>
     /// Sampling with CFG (UNet batch 2) without an adapter, with a LoRA and with a T-LoRA attached: one untimed call

@@ -19,15 +19,21 @@ internal static class FluxMid
     public const int ImageSize = 256;
     public const string Describe = "heads 6 × dim 64 (RoPE axes 8/28/28), 4 double + 8 single blocks, guidance embedding";
 
-    public static FluxPipeline Load(string folder, ScalarType dtype, Device? device)
+    /// <summary>The transformer's config; its context and pooled widths follow <paramref name="folder"/>'s encoders.</summary>
+    public static FluxTransformer2DModelConfig Config(string folder)
     {
         var t5 = ConfigJson.LoadComponent<T5Config>(Path.Combine(folder, "text_encoder_2"));
         var clip = ConfigJson.LoadComponent<CLIPTextConfig>(Path.Combine(folder, "text_encoder"));
-        var config = new FluxTransformer2DModelConfig
+        return new FluxTransformer2DModelConfig
         {
             patch_size = 1, in_channels = 64, num_layers = 4, num_single_layers = 8, attention_head_dim = 64, num_attention_heads = 6,
             joint_attention_dim = t5.DModel, pooled_projection_dim = clip.HiddenSize, guidance_embeds = true, axes_dims_rope = [8, 28, 28],
         };
+    }
+
+    public static FluxPipeline Load(string folder, ScalarType dtype, Device? device)
+    {
+        var config = Config(folder);
         return FluxPipeline.Load(folder, dtype, device, 32, () =>
         {
             var model = new FluxTransformer2DModel(config, device: device, dtype: dtype);

@@ -27,6 +27,14 @@ internal sealed class Options
     public int? Resolution { get; private set; }
     public bool NoSample { get; private set; }
     public bool NoTrain { get; private set; }
+    public bool LoadOnly { get; private set; }
+    public bool NoPython { get; private set; }
+    public string Python { get; private set; } = "/usr/bin/python3";
+    /// <summary>Gradient checkpointing for the training cases: "off", "on" or "both" (each case with and without).</summary>
+    public string Checkpointing { get; private set; } = "off";
+    /// <summary>Child mode: this training case checkpoints the denoiser's blocks.</summary>
+    public bool CaseCheckpointing => Checkpointing == "on";
+    public IEnumerable<bool> CheckpointingModes => Checkpointing switch { "on" => [true], "both" => [false, true], _ => [false] };
 
     // child mode
     public string? Case { get; private set; }
@@ -64,9 +72,10 @@ internal sealed class Options
     public Device Device => TLoRA.Engine.TorchRuntime.ParseDevice(DeviceText);
 
     /// <summary>The arguments that make a child run one case with this run's settings (counts given explicitly).</summary>
-    public List<string> ChildArgs(string config, AdapterMethod? method)
+    public List<string> ChildArgs(string config, AdapterMethod? method, bool checkpointing = false)
     {
         var a = new List<string> { "--case", config };
+        if (checkpointing) a.AddRange(["--gradient-checkpointing", "on"]);
         if (method is { } m) a.AddRange(["--method", m.ToString(), "--steps", I(StepsPerProcess(config)), "--warmup", I(WarmupFor(config))]);
         else a.AddRange(["--sample", "--sample-steps", I(SampleStepsFor(config)), "--sample-reps", I(SampleRepsFor(config))]);
         a.AddRange(["--threads", I(Threads), "--device", DeviceText, "--dtype", DtypeText, "--rank", I(RankFor(config))]);
@@ -93,6 +102,10 @@ internal sealed class Options
           --only tiny|mid|flux-tiny|flux-mid  only these configs (comma-separated)
           --no-train           skip the training cases
           --no-sample          skip the sampling cases
+          --gradient-checkpointing off|on|both  training cases without, with, or both (rows "+ckpt"; section 5 compares)
+          --no-python          skip the PyTorch peer of the mid training step (bench/python/mid_train_step.py)
+          --python PATH        its interpreter (default /usr/bin/python3: Debian's python3-torch)
+          --load               only model loading: before (random init + copy) vs after (meta device), per component
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
           --device D           cpu, cuda or cuda:N: passed to the loaders (cuda needs a CUDA libtorch, see README)
           --dtype T            frozen weights' dtype: float32, bfloat16 or float16 (adapters train in float32)
@@ -139,6 +152,13 @@ internal sealed class Options
                         break;
                     case "--no-train": o.NoTrain = true; break;
                     case "--no-sample": o.NoSample = true; break;
+                    case "--load": o.LoadOnly = true; break;
+                    case "--no-python": o.NoPython = true; break;
+                    case "--python": o.Python = Value(); break;
+                    case "--gradient-checkpointing":
+                        var gc = Value();
+                        o.Checkpointing = gc is "off" or "on" or "both" ? gc : throw new FormatException("--gradient-checkpointing must be off, on or both");
+                        break;
                     case "--device": o.DeviceText = Value(); _ = o.Device; break;
                     case "--dtype": o.DtypeText = Value(); _ = o.Dtype; break;
                     case "--model": o.Model = Value(); break;

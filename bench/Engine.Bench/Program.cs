@@ -32,6 +32,9 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
+// ---- --load: model loading before/after, in this process ----
+if (options.LoadOnly) return LoadBench.Run(options);
+
 // ---- child: one case, one JSON line ----
 if (options.IsChild)
 {
@@ -81,6 +84,8 @@ Console.WriteLine();
 var trainRuns = new List<TrainResult>();
 var sample = new List<SampleResult>();
 var failures = new List<string>();
+var python = new List<PythonMidResult>();
+string? pythonNote = null;
 var totalLoad = LoadMonitor.Start();
 var clock = Stopwatch.StartNew();
 Console.WriteLine("running (each case in a fresh process):");
@@ -89,24 +94,41 @@ foreach (var c in configs)
     if (!options.NoTrain)
         for (var round = 0; round < options.RoundsFor(c); round++)
             foreach (var m in round % 2 == 0 ? Options.Methods : Options.Methods.Reverse())
-                if (RunChild<TrainResult>(options.ChildArgs(c, m), $"{c} {Label(m)} training" + (options.RoundsFor(c) > 1 ? $" ({round + 1}/{options.RoundsFor(c)})" : "")) is ({ } r, var rOther))
-                    trainRuns.Add(r with { OtherCores = rOther });
+                foreach (var ckpt in options.CheckpointingModes)
+                    if (RunChild<TrainResult>(options.ChildArgs(c, m, ckpt), $"{c} {Label(m)}{(ckpt ? " +ckpt" : "")} training" + (options.RoundsFor(c) > 1 ? $" ({round + 1}/{options.RoundsFor(c)})" : "")) is ({ } r, var rOther))
+                        trainRuns.Add(r with { OtherCores = rOther });
     if (!options.NoSample && RunChild<SampleResult>(options.ChildArgs(c, null), $"{c} sampling (none, LoRA, T-LoRA)") is ({ } s, var sOther))
         sample.Add(s with { OtherCores = sOther });
+    if (c == "mid" && !options.NoTrain && !options.NoPython && options.Device.type == DeviceType.CPU)
+    {
+        if (PythonMid.FindScript() is not { } script) pythonNote = "bench/python/mid_train_step.py not found";
+        else
+            foreach (var m in Options.Methods)
+            {
+                Console.Write($"  {$"mid {Label(m)} training, PyTorch",-40} ");
+                var sw = Stopwatch.StartNew();
+                var (py, why) = PythonMid.Run(options.Python, script, m.ToString(), options.RankFor(c), options.StepsFor(c), options.WarmupFor(c), options.Threads);
+                Console.WriteLine(py is null ? $"not run ({why})" : $"{sw.Elapsed.TotalSeconds,5:0.0} s");
+                if (py is not null) python.Add(py);
+                else pythonNote = why;
+            }
+    }
 }
 var background = totalLoad.OtherCores();
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:0} s.");
 Console.WriteLine();
 
 // One row per (config, method): the processes' timed steps pooled, memory the largest of them, live counts of the first.
-var train = trainRuns.GroupBy(r => (r.Config, r.Method)).Select(g => g.ToList())
+var train = trainRuns.GroupBy(r => (r.Config, r.Method, r.Checkpointing)).Select(g => g.ToList())
     .OrderBy(g => configs.IndexOf(g[0].Config)).ThenBy(g => Array.IndexOf(Options.Methods, Enum.Parse<AdapterMethod>(g[0].Method)))
+    .ThenBy(g => g[0].Checkpointing)
     .Select(g => g[0] with
     {
         StepMs = g.SelectMany(r => r.StepMs).ToArray(), LossMs = g.SelectMany(r => r.LossMs).ToArray(),
         BackwardMs = g.SelectMany(r => r.BackwardMs).ToArray(), OptimizerMs = g.SelectMany(r => r.OptimizerMs).ToArray(),
         FirstStepMs = g.Max(r => r.FirstStepMs), RssLoadedMiB = g.Max(r => r.RssLoadedMiB), PeakLoadMiB = g.Max(r => r.PeakLoadMiB),
         RssAttachedMiB = g.Max(r => r.RssAttachedMiB), RssEndMiB = g.Max(r => r.RssEndMiB), PeakTrainMiB = g.Max(r => r.PeakTrainMiB),
+        CudaPeakOverLoadedMiB = g.Max(r => r.CudaPeakOverLoadedMiB),
         PeakReset = g.All(r => r.PeakReset), Flat = g.All(r => r.Flat), Leaked = g.Any(r => r.Leaked),
         LiveFinalizedAfterLoad = g.Max(r => r.LiveFinalizedAfterLoad), Processes = g.Count, OtherCores = g.Max(r => r.OtherCores),
     }).ToList();
@@ -130,7 +152,7 @@ if (train.Count > 0)
     {
         var step = Stats.Of(r.StepMs);
         rows.Add([
-            r.Config, Label(r.Method), $"{r.Rank} ({r.MinRank})", $"{r.AdaptedAttentions}", r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture),
+            r.Config, RowLabel(r), $"{r.Rank} ({r.MinRank})", $"{r.AdaptedAttentions}", r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture),
             $"{Num(step.Median)} [{Num(step.Min)}–{Num(step.Max)}]", $"{1000 / step.Median:0.00}",
             Num(Stats.Of(r.LossMs).Median), Num(Stats.Of(r.BackwardMs).Median), Num(Stats.Of(r.OptimizerMs).Median), Num(r.FirstStepMs),
         ]);
@@ -152,7 +174,7 @@ if (train.Count > 0)
     {
         var flat = r.Flat;
         mem.Add([
-            r.Config, Label(r.Method), Num(r.RssLoadedMiB), Num(r.PeakLoadMiB), Num(r.RssAttachedMiB),
+            r.Config, RowLabel(r), Num(r.RssLoadedMiB), Num(r.PeakLoadMiB), Num(r.RssAttachedMiB),
             Num(r.PeakTrainMiB) + (r.PeakReset ? "" : "*"), Num(r.PeakTrainMiB - r.RssLoadedMiB), $"{r.AdapterMiB:0.00}",
             $"{r.LiveLoaded} → {r.LiveAttached} → {r.LivePerStep[0]} → {r.LivePerStep[^1]} → {r.LiveAfterDispose}",
             flat ? "yes" : "NO",
@@ -207,7 +229,7 @@ var overheadRows = new List<string[]> { new[] { "config", "measure", "LoRA", "Va
 var verdicts = new List<string>();
 foreach (var c in configs)
 {
-    TrainResult? Find(AdapterMethod m) => train.FirstOrDefault(r => r.Config == c && r.Method == m.ToString());
+    TrainResult? Find(AdapterMethod m) => train.FirstOrDefault(r => r.Config == c && r.Method == m.ToString() && !r.Checkpointing);
     if (Find(AdapterMethod.LoRA) is { } lora && Find(AdapterMethod.TLoRA) is { } tlora)
     {
         var vanilla = Find(AdapterMethod.VanillaTLoRA);
@@ -245,6 +267,46 @@ if (overheadRows.Count > 1)
         : rows.All(v => !Called(v)) ? "undecided: no comparison could be called"
         : "met where a comparison could be called";
     Console.WriteLine($"   verdict on this {(options.Device.type == DeviceType.CPU ? "CPU" : "device")}: T-LoRA vs LoRA {string.Join(", ", verdicts)} — target {summary}.");
+    Console.WriteLine();
+}
+
+// ---- 4. PyTorch ----
+if (python.Count > 0 || pythonNote is not null)
+{
+    Console.WriteLine($"4. The mid training step in PyTorch {python.FirstOrDefault()?.Torch ?? "(not run)"} (Debian's python3-torch; the same UNet, adapters, step and");
+    Console.WriteLine($"   settings, bench/python/mid_train_step.py; BLAS: {(Directory.Exists(PythonMid.OpenBlasFolder) ? "OpenBLAS (pthreads) through LD_LIBRARY_PATH" : "the system's libblas.so.3")}; attention composed of matmuls: 1.13 has no SDPA).");
+    var rows = new List<string[]> { new[] { "method", "C# ms/step", "PyTorch ms/step", "C#/PyTorch", "loss fwd C# / Py", "backward C# / Py", "clip+AdamW C# / Py" } };
+    foreach (var py in python)
+    {
+        if (train.FirstOrDefault(r => r.Config == "mid" && r.Method == py.Method && !r.Checkpointing) is not { } cs) continue;
+        var (c, p) = (Stats.Of(cs.StepMs).Median, Stats.Of(py.StepMs).Median);
+        rows.Add([Label(py.Method), Num(c), $"{Num(p)} [{Num(py.StepMs.Min())}–{Num(py.StepMs.Max())}]", $"{c / p:0.00}",
+            $"{Num(Stats.Of(cs.LossMs).Median)} / {Num(Stats.Of(py.LossMs).Median)}", $"{Num(Stats.Of(cs.BackwardMs).Median)} / {Num(Stats.Of(py.BackwardMs).Median)}",
+            $"{Num(Stats.Of(cs.OptimizerMs).Median)} / {Num(Stats.Of(py.OptimizerMs).Median)}"]);
+    }
+    if (rows.Count > 1) PrintTable(rows, [false, true, true, true, true, true, true]);
+    if (pythonNote is not null) Console.WriteLine($"   PyTorch peer: {pythonNote}");
+    Console.WriteLine($"   {options.StepsFor("mid")} timed steps after {options.WarmupFor("mid")} warm-up, one process per method, {options.Threads} thread(s) (torch.set_num_threads).");
+    Console.WriteLine();
+}
+
+// ---- 5. gradient checkpointing ----
+var pairs = train.Where(r => r.Checkpointing)
+    .Select(on => (on, off: train.FirstOrDefault(r => !r.Checkpointing && r.Config == on.Config && r.Method == on.Method)))
+    .Where(p => p.off is not null).ToList();
+if (pairs.Count > 0)
+{
+    Console.WriteLine("5. Gradient checkpointing (the denoiser's resnets and transformer blocks recomputed in backward): time against memory.");
+    var rows = new List<string[]> { new[] { "config", "method", "ms/step off", "ms/step on", "time on/off", "peak − loaded MiB off", "on", "memory on/off", "CUDA peak − loaded MiB off / on" } };
+    foreach (var (on, off) in pairs)
+    {
+        var (tOff, tOn) = (Stats.Of(off!.StepMs).Median, Stats.Of(on.StepMs).Median);
+        var (mOff, mOn) = (off.PeakTrainMiB - off.RssLoadedMiB, on.PeakTrainMiB - on.RssLoadedMiB);
+        rows.Add([on.Config, Label(on.Method), Num(tOff), Num(tOn), $"{tOn / tOff:0.00}", Num(mOff), Num(mOn), $"{mOn / mOff:0.00}",
+            off.CudaPeakOverLoadedMiB is { } cOff && on.CudaPeakOverLoadedMiB is { } cOn ? $"{Num(cOff)} / {Num(cOn)}" : "- (not on CUDA)"]);
+    }
+    PrintTable(rows, [false, false, true, true, true, true, true, true, true]);
+    Console.WriteLine("   peak − loaded = VmHWM during attach + encode + steps minus RSS once loaded (host memory; on CUDA the last column is the device's).");
     Console.WriteLine();
 }
 
@@ -314,6 +376,8 @@ static string Describe(string config, string model, int resolution, long unetPar
     : config == "flux-tiny" ? $"{model} via FluxPipeline.Load ({unetParameters / 1e6:0.00} M transformer params), {resolution}² concept image, 2×2-packed latents"
     : $"{model} via SdxlPipeline.Load ({unetParameters / 1e6:0.00} M UNet params), {resolution}² concept image → {resolution / 8}×{resolution / 8} latents";
 
+static string RowLabel(TrainResult r) => Label(r.Method) + (r.Checkpointing ? " +ckpt" : "");
+
 static string Label(object method) => method.ToString() switch
 {
     nameof(AdapterMethod.TLoRA) => "T-LoRA",
@@ -330,14 +394,7 @@ static string Pct(double ratio)
     return $"{(p >= 0 ? "+" : "")}{(p == 0 ? 0 : p):0.0}%"; // no "-0.0%"
 }
 
-static void PrintTable(List<string[]> rows, bool[] rightAligned)
-{
-    var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-    string Line(string[] r) => "   " + string.Join(" | ", r.Select((s, c) => rightAligned[c] ? s.PadLeft(widths[c]) : s.PadRight(widths[c]))).TrimEnd();
-    Console.WriteLine(Line(rows[0]));
-    Console.WriteLine("   " + string.Join("-+-", widths.Select(w => new string('-', w))));
-    foreach (var r in rows.Skip(1)) Console.WriteLine(Line(r));
-}
+static void PrintTable(List<string[]> rows, bool[] rightAligned) => Table.Print(rows, rightAligned);
 
 static string CpuModel()
 {
@@ -352,6 +409,19 @@ static string CpuModel()
 
 namespace TLoRA.Engine.Bench
 {
+    /// <summary>A text table: header, rule, rows; columns padded, right-aligned where asked.</summary>
+    internal static class Table
+    {
+        public static void Print(List<string[]> rows, bool[] rightAligned)
+        {
+            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            string Line(string[] r) => "   " + string.Join(" | ", r.Select((s, c) => rightAligned[c] ? s.PadLeft(widths[c]) : s.PadRight(widths[c]))).TrimEnd();
+            Console.WriteLine(Line(rows[0]));
+            Console.WriteLine("   " + string.Join("-+-", widths.Select(w => new string('-', w))));
+            foreach (var r in rows.Skip(1)) Console.WriteLine(Line(r));
+        }
+    }
+
     /// <summary>Median, quartiles (linear interpolation), minimum and maximum of a sample.</summary>
     internal readonly record struct Stats(double Median, double Min, double Max, double Q1, double Q3)
     {

@@ -32,6 +32,17 @@ public class TrainAndSampleCommandTests
         Assert.Equal(new long[] { size, size, 3 }, image.shape);
     }
 
+    [Fact]
+    public void Train_with_gradient_checkpointing_completes()
+    {
+        using var dir = new TempDir();
+        var (code, output) = DescribeCommandTests.Run("train", "--model", FixturePaths.SdxlTiny, "--image", Concept, "--rank", "2",
+            "--steps", "2", "--checkpoint-every", "0", "--preview-steps", "1", "--gradient-checkpointing", "--output", dir.Path);
+        Assert.True(code == 0, output);
+        Assert.Contains("done: 2 steps", output);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "adapter.safetensors")));
+    }
+
     [Theory]
     [InlineData("--image", "/no/such.png", "image '/no/such.png' does not exist")]
     [InlineData("--rank", "5000", "rank 5000 exceeds every adapted projection's dims")]

@@ -53,22 +53,11 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
         var q = Heads(q_proj.call(hidden_states), batch, seq);
         var k = Heads(k_proj.call(hidden_states), batch, seq);
         var v = Heads(v_proj.call(hidden_states), batch, seq);
-        var attended = training && dropout > 0
-            ? AttendWithDropout(q, k, v)
-            : Common.ScaledDotProductAttention.Apply(q, k, v, causal: true);
+        var attended = Common.ScaledDotProductAttention.Apply(q, k, v, causal: true, dropout: training ? dropout : 0);
         var merged = attended.transpose(1, 2).reshape(batch, seq, num_heads * head_dim);
         return out_proj.call(merged).MoveToOuterDisposeScope();
     }
 
     /// <summary>[batch, seq, heads·head_dim] → [batch, heads, seq, head_dim].</summary>
     private Tensor Heads(Tensor x, long batch, long seq) => x.view(batch, seq, num_heads, head_dim).transpose(1, 2);
-
-    /// <summary>transformers' eager attention: softmax(q·kᵀ·scale + causal mask), dropout, ·v.</summary>
-    private Tensor AttendWithDropout(Tensor q, Tensor k, Tensor v)
-    {
-        var seq = q.size(2);
-        var future = torch.ones([seq, seq], ScalarType.Bool, q.device).triu(1);
-        var weights = F.softmax((q.matmul(k.mT) * Sc(scale)).masked_fill(future, Sc(double.NegativeInfinity)), -1);
-        return F.dropout(weights, dropout, training: true).matmul(v);
-    }
 }

@@ -28,7 +28,7 @@ public sealed class CLIPTextModel : Module<Tensor, CLIPTextModelOutput>
     /// returned in eval mode, in <paramref name="dtype"/> on <paramref name="device"/> (CPU by default).</summary>
     public static CLIPTextModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModel>(componentFolder, c => new(c, device: device, dtype: dtype), CLIPTextEmbeddings.IgnoredCheckpointKeys);
+        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModel>(componentFolder, (c, d) => new(c, device: d, dtype: dtype), device, CLIPTextEmbeddings.IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

@@ -44,7 +44,7 @@ public sealed class CLIPTextModelWithProjection : Module<Tensor, CLIPTextModelOu
     /// returned in eval mode, in <paramref name="dtype"/> on <paramref name="device"/> (CPU by default).</summary>
     public static CLIPTextModelWithProjection Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModelWithProjection>(componentFolder, c => new(c, device: device, dtype: dtype), CLIPTextEmbeddings.IgnoredCheckpointKeys);
+        var model = CheckpointLoader.BuildAndLoad<CLIPTextConfig, CLIPTextModelWithProjection>(componentFolder, (c, d) => new(c, device: d, dtype: dtype), device, CLIPTextEmbeddings.IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

@@ -14,7 +14,7 @@ namespace TLoRA.Engine.Common;
 /// → norm2 → act → dropout → conv2, plus the input (through a 1×1 <c>conv_shortcut</c> when the channel count
 /// changes), divided by <c>output_scale_factor</c>. Without <c>temb_channels</c> (the VAE) there is no time_emb_proj.
 /// </summary>
-public sealed class ResnetBlock2D : Module
+public sealed class ResnetBlock2D : Module, ICheckpointable
 {
     public readonly GroupNorm norm1;
     public readonly Conv2d conv1;
@@ -61,9 +61,17 @@ public sealed class ResnetBlock2D : Module
     /// <summary>Whether temb skips the activation before time_emb_proj.</summary>
     public bool skip_time_act { get; }
 
+    /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
+    public bool gradient_checkpointing { get; set; }
+
     /// <summary>Applies the block to <paramref name="input_tensor"/> (B, C, H, W) with time embedding
     /// <paramref name="temb"/> (B, temb_channels), which must be given exactly when the block has time_emb_proj.</summary>
-    public Tensor forward(Tensor input_tensor, Tensor? temb = null)
+    public Tensor forward(Tensor input_tensor, Tensor? temb = null) =>
+        GradientCheckpoint.Active(gradient_checkpointing)
+            ? GradientCheckpoint.Run(i => [Compute(i[0]!, i[1])], input_tensor, temb)[0]
+            : Compute(input_tensor, temb);
+
+    private Tensor Compute(Tensor input_tensor, Tensor? temb)
     {
         using var scope = torch.NewDisposeScope();
         var h = Activations.Apply(non_linearity, norm1.call(input_tensor));

@@ -10,12 +10,14 @@ namespace TLoRA.Engine.Common;
 /// </summary>
 public static class ScaledDotProductAttention
 {
-    /// <summary>The attention; <paramref name="causal"/> masks position j &gt; i.</summary>
-    public static Tensor Apply(Tensor query, Tensor key, Tensor value, bool causal = false)
+    /// <summary>The attention; <paramref name="causal"/> masks position j &gt; i; <paramref name="bias"/> is added to
+    /// the scaled scores before the softmax (broadcast to (B, heads, N, M), e.g. T5's relative position bias);
+    /// <paramref name="dropout"/> drops attention weights (training only: pass 0 otherwise).</summary>
+    public static Tensor Apply(Tensor query, Tensor key, Tensor value, bool causal = false, Tensor? bias = null, double dropout = 0)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
-        return nn.functional.scaled_dot_product_attention(query, key, value, is_casual: causal);
+        return nn.functional.scaled_dot_product_attention(query, key, value, attn_mask: bias, p: dropout, is_casual: causal);
     }
 }

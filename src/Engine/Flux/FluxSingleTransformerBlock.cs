@@ -1,3 +1,4 @@
+using TLoRA.Engine.Common;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -15,7 +16,7 @@ namespace TLoRA.Engine.Flux;
 /// without output projection) and an MLP (proj_mlp, gelu tanh); both are concatenated on channels, projected by
 /// proj_out, gated and added to the input.
 /// </summary>
-public sealed class FluxSingleTransformerBlock : Module
+public sealed class FluxSingleTransformerBlock : Module, ICheckpointable
 {
     public readonly AdaLayerNormZeroSingle norm;
     public readonly Linear proj_mlp;
@@ -42,9 +43,18 @@ public sealed class FluxSingleTransformerBlock : Module
     /// <summary>Width of the MLP branch.</summary>
     public long mlp_hidden_dim { get; }
 
+    /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
+    public bool gradient_checkpointing { get; set; }
+
     /// <summary>Updates <paramref name="hidden_states"/> (B, T + N, D) under the conditioning <paramref name="temb"/> (B, D),
     /// with rotary embeddings over the T + N tokens.</summary>
-    public Tensor forward(Tensor hidden_states, Tensor temb, (Tensor cos, Tensor sin)? image_rotary_emb)
+    public Tensor forward(Tensor hidden_states, Tensor temb, (Tensor cos, Tensor sin)? image_rotary_emb) =>
+        GradientCheckpoint.Active(gradient_checkpointing)
+            ? GradientCheckpoint.Run(i => [Compute(i[0]!, i[1]!, i[2] is null ? null : (i[2]!, i[3]!))], hidden_states, temb,
+                image_rotary_emb?.cos, image_rotary_emb?.sin)[0]
+            : Compute(hidden_states, temb, image_rotary_emb);
+
+    private Tensor Compute(Tensor hidden_states, Tensor temb, (Tensor cos, Tensor sin)? image_rotary_emb)
     {
         using var scope = torch.NewDisposeScope();
         var (normHidden, gate) = norm.forward(hidden_states, temb);

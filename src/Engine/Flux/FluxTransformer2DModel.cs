@@ -56,7 +56,7 @@ public sealed class FluxTransformer2DModel : Module
     /// to <paramref name="dtype"/>.</summary>
     public static FluxTransformer2DModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     =>
-        CheckpointLoader.BuildAndLoad<FluxTransformer2DModelConfig, FluxTransformer2DModel>(componentFolder, c => new(c, device: device, dtype: dtype));
+        CheckpointLoader.BuildAndLoad<FluxTransformer2DModelConfig, FluxTransformer2DModel>(componentFolder, (c, d) => new(c, device: d, dtype: dtype), device);
 
     /// <summary>Every attention layer with its module path ("transformer_blocks.0.attn", "single_transformer_blocks.3.attn"),
     /// where T-LoRA adapters attach.</summary>

@@ -1,3 +1,4 @@
+using TLoRA.Engine.Common;
 using TLoRA.Engine.Unet;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ namespace TLoRA.Engine.Flux;
 /// text projections), and go through their own gated feed-forward (ff, ff_context; gelu-approximate) after a plain layer
 /// norm modulated by the shift and scale from norm1 / norm1_context.
 /// </summary>
-public sealed class FluxTransformerBlock : Module
+public sealed class FluxTransformerBlock : Module, ICheckpointable
 {
     public readonly AdaLayerNormZero norm1;
     public readonly AdaLayerNormZero norm1_context;
@@ -43,10 +44,25 @@ public sealed class FluxTransformerBlock : Module
         RegisterComponents();
     }
 
+    /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
+    public bool gradient_checkpointing { get; set; }
+
     /// <summary>Updates the image tokens <paramref name="hidden_states"/> (B, N, D) and the text tokens
     /// <paramref name="encoder_hidden_states"/> (B, T, D) under the conditioning <paramref name="temb"/> (B, D), with rotary
     /// embeddings over the T + N tokens. Returns both (diffusers returns them text first).</summary>
     public (Tensor encoder_hidden_states, Tensor hidden_states) forward(Tensor hidden_states, Tensor encoder_hidden_states, Tensor temb,
+        (Tensor cos, Tensor sin)? image_rotary_emb)
+    {
+        if (!GradientCheckpoint.Active(gradient_checkpointing)) return Compute(hidden_states, encoder_hidden_states, temb, image_rotary_emb);
+        var outputs = GradientCheckpoint.Run(i =>
+        {
+            var (c, h) = Compute(i[0]!, i[1]!, i[2]!, i[3] is null ? null : (i[3]!, i[4]!));
+            return [c, h];
+        }, hidden_states, encoder_hidden_states, temb, image_rotary_emb?.cos, image_rotary_emb?.sin);
+        return (outputs[0], outputs[1]);
+    }
+
+    private (Tensor encoder_hidden_states, Tensor hidden_states) Compute(Tensor hidden_states, Tensor encoder_hidden_states, Tensor temb,
         (Tensor cos, Tensor sin)? image_rotary_emb)
     {
         using var scope = torch.NewDisposeScope();

@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch.nn;
 
 using static TLoRA.Engine.Common.Scalars;
@@ -13,8 +14,8 @@ namespace TLoRA.Engine.Flux;
 /// </summary>
 public sealed class RMSNorm : Module<Tensor, Tensor>
 {
-    /// <summary>The per-channel scale, or null without elementwise_affine.</summary>
-    public readonly Parameter? weight;
+    [ComponentName(Name = nameof(weight))]
+    private Parameter? _weight;
 
     /// <param name="dim">Size of the last dimension.</param>
     /// <param name="eps">Added to the mean square.</param>
@@ -25,8 +26,22 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
     {
         this.dim = dim;
         this.eps = eps;
-        if (elementwise_affine) weight = new Parameter(torch.ones([dim], device: device, dtype: dtype));
+        if (elementwise_affine) _weight = new Parameter(torch.ones([dim], device: device, dtype: dtype));
         RegisterComponents();
+    }
+
+    /// <summary>The per-channel scale, or null without elementwise_affine. Settable so that a checkpoint's tensor can
+    /// take the place of a meta-device one (<see cref="IO.ParameterSlots"/>); the old tensor is disposed.</summary>
+    public Parameter? weight
+    {
+        get => _weight;
+        set
+        {
+            if (ReferenceEquals(value, _weight)) return;
+            _weight?.Dispose();
+            _weight = (Parameter?)value?.DetachFromDisposeScope();
+            ConditionallyRegisterParameter(nameof(weight), _weight);
+        }
     }
 
     /// <summary>Size of the normalised dimension.</summary>

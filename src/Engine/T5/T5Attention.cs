@@ -10,7 +10,8 @@ namespace TLoRA.Engine.T5;
 
 /// <summary>
 /// transformers' T5Attention as the encoder runs it: bias-free q/k/v/o projections, scores q·kᵀ with NO 1/√d scaling,
-/// plus a position bias, softmax in float32 (cast back to the scores' dtype), ·v. Only the first block owns
+/// plus a position bias, softmax, ·v — through libtorch's fused scaled_dot_product_attention (the bias as its additive
+/// mask; its kernels accumulate half-precision inputs in float32, as transformers' float32 softmax does). Only the first block owns
 /// <see cref="relative_attention_bias"/> (num_buckets × num_heads); it computes the bias from bidirectional relative
 /// position buckets and every later block reuses that same tensor.
 /// </summary>
@@ -110,14 +111,15 @@ public sealed class T5Attention : Module
         var query = Heads(q.call(hidden_states), batch);
         var key = Heads(k.call(hidden_states), batch);
         var value = Heads(v.call(hidden_states), batch);
-        var scores = query.matmul(key.transpose(3, 2));
         var bias = position_bias?.alias() ?? (has_relative_attention_bias
-            ? compute_bias(seq, key.size(2), scores.device)
-            : torch.zeros([1, n_heads, seq, key.size(2)], scores.dtype, scores.device));
-        scores = scores.Plus(bias);
-        var weights = F.softmax(scores.to(ScalarType.Float32), -1).to(scores.dtype);
-        if (training && dropout > 0) weights = F.dropout(weights, dropout, training: true);
-        var attended = weights.matmul(value).transpose(1, 2).contiguous().view(batch, -1, inner_dim);
+            ? compute_bias(seq, key.size(2), query.device)
+            : torch.zeros([1, n_heads, seq, key.size(2)], query.dtype, query.device));
+        // T5 does not scale q·kᵀ; the fused kernel divides by √d_kv, so q is multiplied by √d_kv first (exact when d_kv
+        // is a power of 4, as T5's 64 is).
+        var scaled = query * Sc(Math.Sqrt(key_value_proj_dim));
+        var attended = Common.ScaledDotProductAttention.Apply(scaled, key, value, bias: bias.dtype == query.dtype ? bias : bias.to(query.dtype),
+                dropout: training ? dropout : 0)
+            .transpose(1, 2).contiguous().view(batch, -1, inner_dim);
         var output = o.call(attended);
         return (output.MoveToOuterDisposeScope(), bias.MoveToOuterDisposeScope());
     }

@@ -47,7 +47,7 @@ public sealed class T5EncoderModel : Module<Tensor, T5EncoderModelOutput>
     /// (CPU by default).</summary>
     public static T5EncoderModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var model = CheckpointLoader.BuildAndLoad<T5Config, T5EncoderModel>(componentFolder, c => new(c, device: device, dtype: dtype), IgnoredCheckpointKeys);
+        var model = CheckpointLoader.BuildAndLoad<T5Config, T5EncoderModel>(componentFolder, (c, d) => new(c, device: d, dtype: dtype), device, IgnoredCheckpointKeys);
         model.eval();
         return model;
     }

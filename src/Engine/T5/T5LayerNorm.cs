@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch.nn;
 
 using static TLoRA.Engine.Common.Scalars;
@@ -14,13 +15,29 @@ namespace TLoRA.Engine.T5;
 /// </summary>
 public sealed class T5LayerNorm : Module<Tensor, Tensor>
 {
-    public readonly Parameter weight;
+    [ComponentName(Name = nameof(weight))]
+    private Parameter _weight;
 
     public T5LayerNorm(long hidden_size, double eps = 1e-6, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(T5LayerNorm))
     {
-        weight = new Parameter(torch.ones([hidden_size], device: device, dtype: dtype));
+        _weight = new Parameter(torch.ones([hidden_size], device: device, dtype: dtype));
         variance_epsilon = eps;
         RegisterComponents();
+    }
+
+    /// <summary>The scale. Settable so that a checkpoint's tensor can take the place of a meta-device one
+    /// (<see cref="IO.ParameterSlots"/>); the old tensor is disposed.</summary>
+    public Parameter weight
+    {
+        get => _weight;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (ReferenceEquals(value, _weight)) return;
+            _weight.Dispose();
+            _weight = (Parameter)value.DetachFromDisposeScope();
+            ConditionallyRegisterParameter(nameof(weight), _weight);
+        }
     }
 
     /// <summary>The epsilon added to the variance.</summary>

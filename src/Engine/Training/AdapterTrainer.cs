@@ -32,6 +32,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
         Directory.CreateDirectory(outputDirectory);
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
         using var network = AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device);
+        using var checkpointing = new CheckpointingScope(pipeline.Denoiser, options.GradientCheckpointing);
         var parameters = network.TrainableParameters;
         using var optimizer = new AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         var start = resumeFrom is null ? 0 : Resume(resumeFrom, network, optimizer);
@@ -51,6 +52,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
                 var (l, t) = pipeline.TrainingLoss(example, network, generator);
                 timestep = t;
                 l.backward();
+                Common.GradientCheckpoint.ThrowIfFailed();
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
                 optimizer.zero_grad();
@@ -134,4 +136,22 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
     }
 
     private sealed record TrainerState(int Step, ulong Seed);
+
+    /// <summary>Turns the denoiser's gradient checkpointing on for one run and off again after it.</summary>
+    private sealed class CheckpointingScope : IDisposable
+    {
+        private readonly TorchSharp.torch.nn.Module? model;
+
+        public CheckpointingScope(TorchSharp.torch.nn.Module model, bool enabled)
+        {
+            if (!enabled) return;
+            Common.GradientCheckpointing.Set(model, true);
+            this.model = model;
+        }
+
+        public void Dispose()
+        {
+            if (model is not null) Common.GradientCheckpointing.Set(model, false);
+        }
+    }
 }

@@ -11,7 +11,7 @@ namespace TLoRA.Engine.Unet;
 /// x += attn1(norm1(x)) (self-attention; cross-attention when only_cross_attention), x += attn2(norm2(x), context)
 /// (cross-attention), x += ff(norm3(x)).
 /// </summary>
-public sealed class BasicTransformerBlock : Module
+public sealed class BasicTransformerBlock : Module, ICheckpointable
 {
     public readonly LayerNorm norm1;
     public readonly Attention attn1;
@@ -56,9 +56,17 @@ public sealed class BasicTransformerBlock : Module
     /// <summary>Whether attn1 attends to the context.</summary>
     public bool only_cross_attention { get; }
 
+    /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
+    public bool gradient_checkpointing { get; set; }
+
     /// <summary>Applies the block to <paramref name="hidden_states"/> (B, N, dim) with context
     /// <paramref name="encoder_hidden_states"/> (B, M, cross_attention_dim).</summary>
-    public Tensor forward(Tensor hidden_states, Tensor? encoder_hidden_states)
+    public Tensor forward(Tensor hidden_states, Tensor? encoder_hidden_states) =>
+        GradientCheckpoint.Active(gradient_checkpointing)
+            ? GradientCheckpoint.Run(i => [Compute(i[0]!, i[1])], hidden_states, encoder_hidden_states)[0]
+            : Compute(hidden_states, encoder_hidden_states);
+
+    private Tensor Compute(Tensor hidden_states, Tensor? encoder_hidden_states)
     {
         using var scope = torch.NewDisposeScope();
         var x = attn1.forward(norm1.call(hidden_states), only_cross_attention ? encoder_hidden_states : null).Plus(hidden_states);

@@ -113,7 +113,7 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
     /// any missing, unexpected or mis-shaped key fails, naming it), converting them to <paramref name="dtype"/>.</summary>
     public static UNet2DConditionModel Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     =>
-        CheckpointLoader.BuildAndLoad<UNet2DConditionModelConfig, UNet2DConditionModel>(componentFolder, c => new(c, device: device, dtype: dtype));
+        CheckpointLoader.BuildAndLoad<UNet2DConditionModelConfig, UNet2DConditionModel>(componentFolder, (c, d) => new(c, device: d, dtype: dtype), device);
 
     /// <summary>Every attention layer with its module path ("down_blocks.1.attentions.0.transformer_blocks.0.attn1"),
     /// where T-LoRA adapters attach.</summary>

@@ -46,7 +46,7 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
     public static AutoencoderKL Load(string componentFolder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     =>
         CheckpointLoader.BuildAndLoad<AutoencoderKLConfig, AutoencoderKL>(componentFolder,
-            config => new(config, dtype == ScalarType.Float16 && config.force_upcast ? ScalarType.Float32 : dtype, device));
+            (config, d) => new(config, dtype == ScalarType.Float16 && config.force_upcast ? ScalarType.Float32 : dtype, d), device);
 
     /// <summary>Encodes images <paramref name="x"/> (B, in_channels, H, W), in [−1, 1], to the latent posterior.</summary>
     public DiagonalGaussianDistribution encode(Tensor x)

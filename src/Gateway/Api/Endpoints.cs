@@ -99,4 +99,4 @@ public static class Endpoints
 /// <summary>The form fields of POST /api/jobs, for the OpenAPI description (the handler reads the form itself).</summary>
 public sealed record TrainForm(IFormFile Image, string ModelId, string? Trigger, string? ClassWord, string? Method, int? Rank, int? MinRank, double? Alpha,
     int? Steps, int? CheckpointInterval, ulong? Seed, int? Resolution, string[]? ValidationPrompts, double? LearningRate, int? PreviewSteps, int? ImagesPerPrompt,
-    double? PreviewGuidance);
+    double? PreviewGuidance, bool? GradientCheckpointing);

@@ -44,6 +44,8 @@ public static class Forms
         };
         if (Text(form, "checkpointInterval") is not null) r.CheckpointInterval = Int(form, "checkpointInterval");
         if (Text(form, "previewGuidance") is not null) r.PreviewGuidance = Double(form, "previewGuidance");
+        if (Text(form, "gradientCheckpointing") is { } checkpointing)
+            r.GradientCheckpointing = bool.TryParse(checkpointing, out var on) ? on : throw ApiException.Invalid("gradientCheckpointing", "must be true or false");
         r.ValidationPrompts.AddRange(form["validationPrompts"].Where(p => !string.IsNullOrWhiteSpace(p))!);
         return r;
     }

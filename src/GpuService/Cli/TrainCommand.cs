@@ -32,10 +32,14 @@ internal static class TrainCommand
         var prompts = new Option<string[]>("--prompt") { Description = "validation prompt ({0} = trigger + class); repeatable", AllowMultipleArgumentsPerToken = false };
         var perPrompt = new Option<int>("--images-per-prompt") { DefaultValueFactory = _ => 1 };
         var previewSteps = new Option<int>("--preview-steps") { DefaultValueFactory = _ => 25 };
+        var checkpointing = new Option<bool>("--gradient-checkpointing")
+        {
+            Description = "recompute the denoiser's blocks in backward: less memory, about a third more time per step",
+        };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "a checkpoint folder (checkpoints/step-NNNNNN) to continue from" };
         var command = new Command("train", "train an adapter from one concept image")
         {
-            image, output, method, rank, minRank, alpha, init, steps, lr, seed, resolution, every, trigger, classWord, prompts, perPrompt, previewSteps, resume,
+            image, output, method, rank, minRank, alpha, init, steps, lr, seed, resolution, every, trigger, classWord, prompts, perPrompt, previewSteps, checkpointing, resume,
         };
         common.AddTo(command);
         command.SetAction(p =>
@@ -48,6 +52,7 @@ internal static class TrainCommand
                 Steps = p.GetValue(steps), LearningRate = p.GetValue(lr), Seed = p.GetValue(seed),
                 Resolution = p.GetValue(resolution) ?? PipelineLoader.DefaultResolution(pipeline), CheckpointInterval = p.GetValue(every),
                 Trigger = p.GetValue(trigger)!, ClassWord = p.GetValue(classWord)!, ImagesPerPrompt = p.GetValue(perPrompt), PreviewSteps = p.GetValue(previewSteps),
+                GradientCheckpointing = p.GetValue(checkpointing),
             };
             if (p.GetValue(prompts) is { Length: > 0 } given) options = options with { ValidationPrompts = given };
             return Run(console, pipeline, options, p.GetValue(image)!.FullName, p.GetValue(output)!.FullName, p.GetValue(resume)?.FullName);

@@ -34,6 +34,7 @@ public static class RequestMapping
             ImagesPerPrompt = r.ImagesPerPrompt > 0 ? r.ImagesPerPrompt : d.ImagesPerPrompt,
             PreviewSteps = r.PreviewSteps > 0 ? r.PreviewSteps : d.PreviewSteps,
             PreviewGuidance = r.HasPreviewGuidance ? r.PreviewGuidance : d.PreviewGuidance,
+            GradientCheckpointing = r.GradientCheckpointing,
         };
     }
 
