@@ -1,0 +1,76 @@
+using TLoRA.Gateway.Api;
+using TLoRA.WebUI.State;
+
+namespace TLoRA.WebUI.Tests.State;
+
+public sealed class TrainFormTests
+{
+    private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0];
+    private static readonly ModelDto Model = new("sdxl-tiny", "StableDiffusionXLPipeline", 64, true, ["a {0} in the snow", "a {0} on the beach", "a {0}"], 16);
+
+    private static TrainForm Valid()
+    {
+        var f = new TrainForm { ClassWord = "robot" };
+        f.UseModel(Model);
+        f.SetImage("robot.png", Png);
+        return f;
+    }
+
+    [Fact]
+    public void A_too_large_image_is_refused_by_its_size_before_it_is_read_and_names_both_sizes()
+    {
+        var f = Valid();
+        f.MaxImageBytes = 20 * 1024 * 1024;
+        Assert.False(f.AcceptSize("big.jpg", 21 * 1024 * 1024));
+        Assert.Equal("'big.jpg' is 21 MiB; the limit is 20 MiB", f.Validate()["image"]);
+        // the rest of the form is kept
+        Assert.Equal("robot", f.ClassWord);
+        Assert.Equal("sdxl-tiny", f.ModelId);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_an_image_is_refused_on_the_image_field()
+    {
+        var f = Valid();
+        f.SetImage("notes.txt", "not an image"u8.ToArray());
+        Assert.Equal("'notes.txt' is not a PNG or JPEG file", f.Validate()["image"]);
+    }
+
+    [Fact]
+    public void Rank_is_capped_by_the_model_and_errors_use_the_REST_field_names()
+    {
+        var f = Valid();
+        Assert.Equal(Model.MaxRank, f.Rank);
+        f.Rank = Model.MaxRank + 1;
+        f.MinRank = Model.MaxRank + 5;
+        f.Trigger = "two words";
+        f.CheckpointInterval = -1;
+        var errors = f.Validate();
+        Assert.Equal(["checkpointInterval", "minRank", "rank", "trigger"], errors.Keys.Order());
+        Assert.Contains($"at most {Model.MaxRank}", errors["rank"]);
+    }
+
+    [Fact]
+    public void A_valid_form_has_no_errors_and_sends_the_paper_prompts_it_was_given()
+    {
+        var f = Valid();
+        Assert.Empty(f.Validate());
+        var fields = f.Fields();
+        Assert.Equal(Model.ValidationPrompts.Take(2), fields.Where(p => p.Key == "validationPrompts").Select(p => p.Value));
+        Assert.Contains(fields, p => p.Key == "rank" && p.Value == Model.MaxRank.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // empty advanced fields take the service's defaults: not sent
+        Assert.DoesNotContain(fields, p => p.Key is "learningRate" or "resolution" or "init" or "previewSteps");
+    }
+
+    [Fact]
+    public void Plain_LoRA_sends_no_r_min_or_alpha_and_does_not_check_them()
+    {
+        var f = Valid();
+        f.Method = Methods.LoRA;
+        f.MinRank = 999;
+        f.Alpha = -1;
+        Assert.False(f.UsesSchedule);
+        Assert.Empty(f.Validate());
+        Assert.DoesNotContain(f.Fields(), p => p.Key is "minRank" or "alpha");
+    }
+}
