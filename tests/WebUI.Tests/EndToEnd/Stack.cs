@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace TLoRA.WebUI.Tests.EndToEnd;
+
+/// <summary>
+/// The whole stack as a user starts it: the GPU service (`tlora serve` over tests/fixtures), the gateway and the
+/// WebUI, as three processes from their build outputs, on free loopback ports. Their output is kept and attached to
+/// failures. The service can be stopped and started again on the same port and data (to resume an interrupted job).
+/// </summary>
+public sealed class Stack : IAsyncLifetime
+{
+    private readonly Dictionary<string, Process> processes = [];
+    private readonly StringBuilder log = new();
+    private int servicePort;
+
+    public Uri WebAddress { get; private set; } = null!;
+    public Uri GatewayAddress { get; private set; } = null!;
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"tlora-e2e-{Guid.NewGuid():N}");
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "TLoRA.sln"))) return dir.FullName;
+            throw new DirectoryNotFoundException($"no TLoRA.sln above {AppContext.BaseDirectory}");
+        }
+    }
+
+    /// <summary>Release or Debug, whichever this test assembly was built as (the services are built alongside it).</summary>
+    private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
+
+    private static string Output(string project, string dll) => Path.Combine(RepositoryRoot, "src", project, "bin", Configuration, "net10.0", dll);
+
+    public string Log
+    {
+        get { lock (log) return log.ToString(); }
+    }
+
+    public async Task InitializeAsync()
+    {
+        var (service, gateway, web) = (Output("GpuService", "tlora.dll"), Output("Gateway", "TLoRA.Gateway.dll"), Output("WebUI", "TLoRA.WebUI.dll"));
+        foreach (var dll in new[] { service, gateway, web })
+            if (!File.Exists(dll)) Assert.Fail($"{dll} is missing: build the solution first (dotnet build TLoRA.sln -c {Configuration})");
+        servicePort = FreePort();
+        Directory.CreateDirectory(DataDirectory);
+        StartService();
+        GatewayAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        Start("gateway", gateway, "--urls", GatewayAddress.ToString().TrimEnd('/'), $"--Gateway:Services:0=http://127.0.0.1:{servicePort}",
+            "--Gateway:HealthCheckIntervalSeconds=0.5");
+        WebAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        Start("webui", web, "--urls", WebAddress.ToString().TrimEnd('/'), $"--WebUI:Gateway={GatewayAddress.ToString().TrimEnd('/')}");
+        await WaitHealthyAsync(GatewayAddress, TimeSpan.FromSeconds(90));
+        await WaitHealthyAsync(WebAddress, TimeSpan.FromSeconds(60));
+    }
+
+    private void StartService() => Start("service", Output("GpuService", "tlora.dll"), "serve", "--models", Path.Combine(RepositoryRoot, "tests", "fixtures"),
+        "--data", DataDirectory, "--port", servicePort.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Kills the GPU service (a crash: running jobs become interrupted) and starts it again on the same port and data.</summary>
+    public async Task RestartServiceAsync()
+    {
+        var old = processes["service"];
+        old.Kill(entireProcessTree: true);
+        await old.WaitForExitAsync();
+        old.Dispose();
+        StartService();
+        await WaitHealthyAsync(GatewayAddress, TimeSpan.FromSeconds(90));
+    }
+
+    private void Start(string name, string dll, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataDirectory };
+        start.ArgumentList.Add(dll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
+        process.OutputDataReceived += (_, e) => Append(name, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(name, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        processes[name] = process;
+    }
+
+    private void Append(string name, string? line)
+    {
+        if (line is null) return;
+        lock (log) log.Append('[').Append(name).Append("] ").AppendLine(line);
+    }
+
+    /// <summary>Waits for /health to answer 200 (the gateway: a healthy GPU service behind it).</summary>
+    private async Task WaitHealthyAsync(Uri address, TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (processes.Values.FirstOrDefault(p => p.HasExited) is { } dead)
+                Assert.Fail($"a stack process exited with {dead.ExitCode} during start:\n{Log}");
+            try
+            {
+                using var response = await http.GetAsync("/health");
+                if (response.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"{address} did not become healthy within {timeout}:\n{Log}");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var p in processes.Values.Reverse())
+        {
+            try
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+            {
+                // already gone
+            }
+            p.Dispose();
+        }
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
