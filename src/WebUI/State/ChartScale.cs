@@ -65,6 +65,6 @@ public static class ChartScale
         return b.ToString();
     }
 
-    public static string Label(double v) => Math.Abs(v) >= 1000 || (Math.Abs(v) < 0.01 && v != 0)
-        ? v.ToString("G3", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
+    public static string Label(double v) => v == Math.Round(v) ? v.ToString("0", CultureInfo.InvariantCulture)
+        : Math.Abs(v) < 0.01 ? v.ToString("G3", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
 }

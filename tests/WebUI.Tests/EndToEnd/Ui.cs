@@ -17,7 +17,7 @@ public static class Ui
         }
     }
 
-    public static Task FillAsync(this IPage page, string label, string value) => page.GetByLabel(label, new() { Exact = true }).FillAsync(value);
+    public static Task FillFieldAsync(this IPage page, string label, string value) => page.GetByLabel(label, new() { Exact = true }).FillAsync(value);
 
     /// <summary>Opens a MudSelect by its label and picks the option with this text.</summary>
     public static async Task PickAsync(this IPage page, string label, string option)

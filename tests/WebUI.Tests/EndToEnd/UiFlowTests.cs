@@ -13,7 +13,7 @@ namespace TLoRA.WebUI.Tests.EndToEnd;
 [Collection(EndToEndCollection.Name)]
 public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
 {
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
     private IBrowserContext context = null!;
     private IPage page = null!;
 
@@ -42,13 +42,13 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#image-preview")).ToBeVisibleAsync();
         await page.PickAsync("Model", "sdxl-tiny");
         if (method != "T-LoRA") await page.PickAsync("Method", method);
-        await page.FillAsync("Class", "robot");
-        await page.FillAsync("Rank r", rank.ToString(CultureInfo.InvariantCulture));
-        await page.FillAsync("Steps", steps.ToString(CultureInfo.InvariantCulture));
-        await page.FillAsync("Checkpoint every (steps)", checkpointEvery.ToString(CultureInfo.InvariantCulture));
-        await page.FillAsync("One per line; {0} is the concept", "a {0} in the snow");
+        await page.FillFieldAsync("Class", "robot");
+        await page.FillFieldAsync("Rank r", rank.ToString(CultureInfo.InvariantCulture));
+        await page.FillFieldAsync("Steps", steps.ToString(CultureInfo.InvariantCulture));
+        await page.FillFieldAsync("Checkpoint every (steps)", checkpointEvery.ToString(CultureInfo.InvariantCulture));
+        await page.FillFieldAsync("One per line; {0} is the concept", "a {0} in the snow");
         await page.Locator("#advanced").ClickAsync();
-        await page.FillAsync("Preview denoising steps", "2");
+        await page.FillFieldAsync("Preview denoising steps", "2");
         await page.Locator("#start-training").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(JobUrl());
         return JobUrl().Match(page.Url).Groups[1].Value;
@@ -73,8 +73,8 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         // errors are shown next to their fields before anything is sent, and the form keeps its values
         await page.GotoAsync("/train");
         await page.PickAsync("Model", "sdxl-tiny");
-        await page.FillAsync("Class", "robot");
-        await page.FillAsync("Rank r", "999");
+        await page.FillFieldAsync("Class", "robot");
+        await page.FillFieldAsync("Rank r", "999");
         await page.Locator("#start-training").ClickAsync();
         await Assertions.Expect(page.Locator("#image-error")).ToContainTextAsync("choose a PNG or JPEG");
         await Assertions.Expect(page.GetByText(new Regex("at most \\d+ for this model \\(its attention dims\\)"))).ToBeVisibleAsync();
@@ -142,8 +142,8 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await page.Keyboard.PressAsync("Escape");
         await page.PickAsync("Model", "sdxl-tiny");
         await page.PickAsync("Adapter (trained on this model family)", "sks robot");
-        await page.FillAsync("Prompts, one per line", "a sks robot\na sks robot on the beach");
-        await page.FillAsync("Denoising steps", "2");
+        await page.FillFieldAsync("Prompts, one per line", "a sks robot\na sks robot on the beach");
+        await page.FillFieldAsync("Denoising steps", "2");
         await page.AssertAccessibleAsync("the sample form");
         await page.Locator("#generate").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(JobUrl());
