@@ -1,20 +1,15 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Radzen;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Hubs;
 using TLoRA.Gateway.Services;
-using TLoRA.Gateway.WebUI;
-using TLoRA.WebUI;
-using TLoRA.WebUI.Backend;
-using TLoRA.WebUI.State;
 
 namespace TLoRA.Gateway;
 
 /// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health, /openapi/v1.json, the
 /// generated gRPC clients of the GPU services (one per configured service), the background health monitor and job
-/// feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"), and the WebUI (server-rendered Razor
-/// components, live through the hub) at every other path.</summary>
+/// feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"). A pure API: the WebUI (src/WebUI) is
+/// its own host and a client of this one.</summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -23,7 +18,7 @@ public static class GatewayHost
         {
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
-            // fixed, so the static web assets manifests (TLoRA.Gateway.staticwebassets.*.json) are found when a test host runs it
+            // fixed, so a test host that runs it finds the gateway's own configuration files
             ApplicationName = typeof(GatewayHost).Assembly.GetName().Name,
         });
         configure?.Invoke(builder);
@@ -48,12 +43,6 @@ public static class GatewayHost
         builder.Services.AddSignalR();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        // The WebUI's static files (its CSS and script, Radzen's theme) come from the build's manifest when not published.
-        builder.WebHost.UseStaticWebAssets();
-        builder.Services.AddRazorComponents();
-        builder.Services.AddRadzenComponents();
-        builder.Services.AddSingleton<IJobBackend, GatewayBackend>();
-        builder.Services.AddSingleton<JobHistory>();
 
         var app = builder.Build();
         app.UseProblemErrors();
@@ -61,10 +50,6 @@ public static class GatewayHost
         app.MapOpenApi();
         app.MapGatewayApi();
         app.MapHub<JobsHub>("/hubs/jobs");
-        app.UseAntiforgery();
-        app.MapStaticAssets();
-        app.MapRazorComponents<App>();
-        app.MapUiFragments();
         return app;
     }
 }

@@ -33,7 +33,7 @@ public sealed class JobFeedTests(GatewayFixture fx)
         Assert.Equal(Enumerable.Range(1, stored.Count).Select(i => (long)i), mine.Select(e => e.Sequence));
         Assert.Equal(stored.Select(e => e.GetProperty("type").GetString()), mine.Select(JobEvents.Type));
         Assert.All(mine, e => Assert.Equal(JobEvents.ToDto(e).Type, JobEvents.Type(e)));
-        Assert.Equal(JobEvents.TrainCompleted, JobEvents.Type(mine[^1]));
+        Assert.Equal(JobEventTypes.TrainCompleted, JobEvents.Type(mine[^1]));
         Assert.True(Volatile.Read(ref calls) >= mine.Count, "the failing subscriber was called for every event too");
 
         // unsubscribed handlers are no longer called

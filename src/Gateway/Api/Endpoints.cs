@@ -1,33 +1,7 @@
-using Google.Protobuf;
 using TLoRA.Gateway.Services;
 using TLoRA.Contracts.V1;
 
 namespace TLoRA.Gateway.Api;
-
-/// <summary>A job: its state and progress; <c>LastSequence</c> is its newest event (join the hub after it);
-/// <c>ServiceId</c> the GPU service that runs it (the prefix of its id).</summary>
-public sealed record JobDto(string JobId, string Kind, string State, int QueuePosition, DateTimeOffset? Created, DateTimeOffset? Started,
-    DateTimeOffset? Finished, long LastSequence, int Step, int TotalSteps, string ModelId, string? AdapterId, string? Error, string? Trigger,
-    string? ClassWord, string? Method, string ServiceId)
-{
-    public static JobDto From(Job j) => new(j.JobId, j.Kind == JobKind.Sample ? "sample" : "train", j.State.ToString().ToLowerInvariant(), j.QueuePosition,
-        j.Created?.ToDateTimeOffset(), j.Started?.ToDateTimeOffset(), j.Finished?.ToDateTimeOffset(), j.LastSequence, j.Step, j.TotalSteps, j.ModelId,
-        Empty(j.AdapterId), Empty(j.Error), Empty(j.Trigger), Empty(j.ClassWord), JobEvents.Method(j.Method), j.ServiceId);
-
-    private static string? Empty(string s) => s.Length == 0 ? null : s;
-}
-
-/// <summary>A model a service offers; <c>ValidationPrompts</c> is the paper's validation set ("{0}": "trigger class"),
-/// of which a training job without prompts uses the first two.</summary>
-public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable, IReadOnlyList<string> ValidationPrompts, int MaxRank)
-{
-    public static ModelDto From(ModelInfo m) => new(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable, [.. m.ValidationPrompts], m.MaxRank);
-}
-
-/// <summary>One GPU service as the gateway sees it: health, the id its jobs carry, queued plus running jobs.</summary>
-public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt, string? ServiceId, int? Load);
-
-public sealed record HealthDto(string Status, string Gateway, IReadOnlyList<ServiceHealthDto> Services);
 
 /// <summary>The REST API under /api and /health.</summary>
 public static class Endpoints
@@ -38,24 +12,27 @@ public static class Endpoints
         api.MapPost("/jobs", async (HttpRequest request, GpuClient client, CancellationToken ct) =>
         {
             var job = await client.SubmitTrainAsync(await Forms.ParseTrainAsync(request, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-            return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobDto.From(job));
+            return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobMapping.ToDto(job));
         }).Accepts<TrainForm>("multipart/form-data").Produces<JobDto>(StatusCodes.Status202Accepted).ProducesValidationProblem()
           .ProducesProblem(429).ProducesProblem(503)
           .WithSummary("Queue a training job on the least-loaded GPU service: multipart form with the image file and the options as fields");
         api.MapGet("/jobs", async (int? limit, GpuClient client, CancellationToken ct) =>
-            (await client.ListJobsAsync(limit ?? 50, ct).ConfigureAwait(false)).Select(JobDto.From).ToArray());
+            (await client.ListJobsAsync(limit ?? 50, ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray());
         api.MapGet("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
-            JobDto.From(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
+            JobMapping.ToDto(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
         api.MapPost("/jobs/{id}/cancel", async (string id, GpuClient client, CancellationToken ct) =>
-            JobDto.From(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
+            JobMapping.ToDto(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
+        api.MapPost("/jobs/{id}/resume", async (string id, GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.ResumeJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409)
+            .WithSummary("Continue an interrupted training job from its last checkpoint (after a GPU service restart)");
         api.MapGet("/jobs/{id}/events", async (string id, long? from, GpuClient client, CancellationToken ct) =>
             (await client.EventsAsync(id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
             .Produces<JobEventDto[]>().ProducesProblem(404)
             .WithSummary("The job's stored events from sequence `from`, as the hub's \"event\" messages carry them");
         api.MapPost("/samples", async (SampleBody body, GpuClient client, CancellationToken ct) =>
         {
-            var job = await client.SubmitSampleAsync(body.ToRequest(), ct).ConfigureAwait(false);
-            return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobDto.From(job));
+            var job = await client.SubmitSampleAsync(SampleForms.ToRequest(body), ct).ConfigureAwait(false);
+            return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobMapping.ToDto(job));
         }).Produces<JobDto>(StatusCodes.Status202Accepted).ProducesValidationProblem().ProducesProblem(429).ProducesProblem(503)
           .WithSummary("Queue a sampling job on the least-loaded GPU service");
         api.MapGet("/images/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
@@ -63,10 +40,10 @@ public static class Endpoints
         api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
         api.MapGet("/adapters/{id}/inspect", async (string id, bool? layers, GpuClient client, CancellationToken ct) =>
-            Results.Content(JsonFormatter.Default.Format(await client.InspectAsync(id, layers ?? false, ct).ConfigureAwait(false)), "application/json"))
-            .Produces(200, contentType: "application/json").ProducesProblem(404);
+            JobMapping.ToDto(await client.InspectAsync(id, layers ?? false, ct).ConfigureAwait(false)))
+            .Produces<InspectDto>().ProducesProblem(404);
         api.MapGet("/models", async (GpuClient client, CancellationToken ct) =>
-            (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(ModelDto.From).ToArray());
+            (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray());
         app.MapGet("/health", (GpuServicePool pool) =>
         {
             var services = pool.Endpoints.Select(e => new ServiceHealthDto(e.Address.ToString(),
@@ -97,6 +74,6 @@ public static class Endpoints
 }
 
 /// <summary>The form fields of POST /api/jobs, for the OpenAPI description (the handler reads the form itself).</summary>
-public sealed record TrainForm(IFormFile Image, string ModelId, string? Trigger, string? ClassWord, string? Method, int? Rank, int? MinRank, double? Alpha,
+public sealed record TrainForm(IFormFile Image, string ModelId, string? Trigger, string? ClassWord, string? Method, string? Init, int? Rank, int? MinRank, double? Alpha,
     int? Steps, int? CheckpointInterval, ulong? Seed, int? Resolution, string[]? ValidationPrompts, double? LearningRate, int? PreviewSteps, int? ImagesPerPrompt,
     double? PreviewGuidance, bool? GradientCheckpointing);

@@ -32,6 +32,7 @@ public static class Forms
             Trigger = Text(form, "trigger") ?? "",
             ClassWord = Text(form, "classWord") ?? "",
             Method = Method(Text(form, "method")),
+            Init = Init(Text(form, "init")),
             Rank = Int(form, "rank"),
             MinRank = Int(form, "minRank"),
             Alpha = Double(form, "alpha"),
@@ -59,6 +60,15 @@ public static class Forms
         _ => throw ApiException.Invalid("method", $"'{value}' is not one of tlora, vanilla-tlora, lora"),
     };
 
+    public static InitComponents Init(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "" => InitComponents.Unspecified,
+        "last" => InitComponents.Last,
+        "middle" => InitComponents.Middle,
+        "principal" => InitComponents.Principal,
+        _ => throw ApiException.Invalid("init", $"'{value}' is not one of last, middle, principal"),
+    };
+
     private static bool IsPng(byte[] b) => b.Length > 8 && b[0] == 0x89 && b[1] == 0x50 && b[2] == 0x4E && b[3] == 0x47;
 
     private static bool IsJpeg(byte[] b) => b.Length > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
@@ -73,21 +83,19 @@ public static class Forms
         : double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : throw ApiException.Invalid(name, $"'{s}' is not a number");
 }
 
-/// <summary>POST /api/samples (absent fields take the service's defaults; adapterScale 0 switches the adapter off,
-/// guidanceScale 0 or 1 turns guidance off).</summary>
-public sealed record SampleBody(string? ModelId, string? AdapterId, string[]? Prompts, string? NegativePrompt, double? GuidanceScale, int? Steps,
-    ulong? Seed, int? Width, int? Height, int? ImagesPerPrompt, double? AdapterScale)
+/// <summary>POST /api/samples: the body to the request (absent fields take the service's defaults).</summary>
+public static class SampleForms
 {
-    public SampleRequest ToRequest()
+    public static SampleRequest ToRequest(SampleBody b)
     {
         var r = new SampleRequest
         {
-            ModelId = ModelId ?? throw ApiException.Invalid("modelId", "required"), AdapterId = AdapterId ?? "", NegativePrompt = NegativePrompt ?? "",
-            Steps = Steps ?? 0, Seed = Seed ?? 0, Width = Width ?? 0, Height = Height ?? 0, ImagesPerPrompt = ImagesPerPrompt ?? 0,
+            ModelId = b.ModelId ?? throw ApiException.Invalid("modelId", "required"), AdapterId = b.AdapterId ?? "", NegativePrompt = b.NegativePrompt ?? "",
+            Steps = b.Steps ?? 0, Seed = b.Seed ?? 0, Width = b.Width ?? 0, Height = b.Height ?? 0, ImagesPerPrompt = b.ImagesPerPrompt ?? 0,
         };
-        if (GuidanceScale is { } guidance) r.GuidanceScale = guidance;
-        if (AdapterScale is { } scale) r.AdapterScale = scale;
-        r.Prompts.AddRange(Prompts ?? []);
+        if (b.GuidanceScale is { } guidance) r.GuidanceScale = guidance;
+        if (b.AdapterScale is { } scale) r.AdapterScale = scale;
+        r.Prompts.AddRange(b.Prompts ?? []);
         return r;
     }
 }

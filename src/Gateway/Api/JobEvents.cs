@@ -2,45 +2,13 @@ using TLoRA.Contracts.V1;
 
 namespace TLoRA.Gateway.Api;
 
-/// <summary>
-/// A job event as REST (GET /api/jobs/{id}/events) and the hub (client method "event") send it: the envelope of
-/// tlora.v1.JobEvent (job, sequence, time), its type — the name of the proto oneof case in camelCase — whether it is
-/// the job's last event, and the data of that type (one of the records below).
-/// </summary>
-public sealed record JobEventDto(string JobId, long Sequence, DateTimeOffset? Time, string Type, bool Final, object Data);
-
-public sealed record QueuedData(int Position);
-public sealed record TrainStartedData(int TotalSteps, int StartStep, string? Method, int Rank, int MinRank, double Alpha, string? Prompt,
-    int AdaptedLayers, long TrainableParameters);
-public sealed record TrainStepData(int Step, int TotalSteps, double Loss, double Timestep, int Rank, double LearningRate, double StepsPerSecond,
-    double EtaSeconds);
-/// <summary>Rendering preview <c>Index</c> of <c>Count</c> of the checkpoint at <c>Step</c>, denoising step
-/// <c>DenoisingStep</c> of <c>DenoisingSteps</c>.</summary>
-public sealed record TrainPreviewsData(int Step, int Index, int Count, int DenoisingStep, int DenoisingSteps);
-public sealed record PreviewDto(string Prompt, int Index, string ImageId, string ImageUrl, string? ThumbnailDataUrl, int Width, int Height);
-public sealed record TrainCheckpointData(int Step, string AdapterId, string AdapterUrl, IReadOnlyList<PreviewDto> Previews);
-public sealed record TrainCompletedData(string AdapterId, string AdapterUrl, int Steps, double FinalLoss, double? MeanEffectiveRank,
-    double ElapsedSeconds);
-public sealed record SampleStartedData(int Images, int Steps, int Prompts);
-public sealed record SampleStepData(int PromptIndex, int Step, int Steps, double Timestep);
-public sealed record SampleImageData(PreviewDto Image);
-public sealed record SampleCompletedData(IReadOnlyList<string> ImageIds, double ElapsedSeconds);
-public sealed record FailedData(int Code, string Message);
-public sealed record CancelledData(int Step, string? LastAdapterId);
-
-/// <summary>What the "jobs:all" hub group receives (client method "activity") for every event of every job: enough
-/// for a dashboard to show all jobs live and fetch details when it needs them.</summary>
-public sealed record JobActivityDto(string JobId, long Sequence, DateTimeOffset? Time, string Type, bool Final);
-
 /// <summary>tlora.v1.JobEvent to the gateway's event shapes: one switch over the oneof.</summary>
 public static class JobEvents
 {
-    public const string Queued = "queued", TrainStarted = "trainStarted", TrainStep = "trainStep", TrainPreviews = "trainPreviews",
-        TrainCheckpoint = "trainCheckpoint", TrainCompleted = "trainCompleted", SampleStarted = "sampleStarted", SampleStep = "sampleStep",
-        SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled";
-
-    /// <summary>The types a job's events end with.</summary>
-    public static readonly IReadOnlySet<string> FinalTypes = new HashSet<string> { TrainCompleted, SampleCompleted, Failed, Cancelled };
+    private const string Queued = JobEventTypes.Queued, TrainStarted = JobEventTypes.TrainStarted, TrainStep = JobEventTypes.TrainStep,
+        TrainPreviews = JobEventTypes.TrainPreviews, TrainCheckpoint = JobEventTypes.TrainCheckpoint, TrainCompleted = JobEventTypes.TrainCompleted,
+        SampleStarted = JobEventTypes.SampleStarted, SampleStep = JobEventTypes.SampleStep, SampleImage = JobEventTypes.SampleImage,
+        SampleCompleted = JobEventTypes.SampleCompleted, Failed = JobEventTypes.Failed, Cancelled = JobEventTypes.Cancelled;
 
     public static bool IsTerminal(JobEvent e) => e.EventCase is JobEvent.EventOneofCase.TrainCompleted or JobEvent.EventOneofCase.SampleCompleted
         or JobEvent.EventOneofCase.Failed or JobEvent.EventOneofCase.Cancelled;
@@ -118,9 +86,9 @@ public static class JobEvents
 
     public static string? Method(AdapterMethod m) => m switch
     {
-        AdapterMethod.Tlora => "tlora",
-        AdapterMethod.VanillaTlora => "vanilla-tlora",
-        AdapterMethod.Lora => "lora",
+        AdapterMethod.Tlora => Methods.TLoRA,
+        AdapterMethod.VanillaTlora => Methods.VanillaTLoRA,
+        AdapterMethod.Lora => Methods.LoRA,
         _ => null,
     };
 

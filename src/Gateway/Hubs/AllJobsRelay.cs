@@ -12,7 +12,7 @@ namespace TLoRA.Gateway.Hubs;
 public sealed partial class AllJobsRelay(JobFeed feed, IHubContext<JobsHub> hub, ILogger<AllJobsRelay> logger) : BackgroundService
 {
     public const string Group = "jobs:all";
-    public const string Method = "activity";
+    public const string Method = Api.JobEventTypes.ActivityMethod;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -12,7 +12,7 @@ namespace TLoRA.Gateway.Hubs;
 /// </summary>
 public sealed class JobsHub(JobWatchers watchers) : Hub
 {
-    public const string EventMethod = "event";
+    public const string EventMethod = Api.JobEventTypes.EventMethod;
 
     public Task Join(string jobId, long fromSequence)
     {

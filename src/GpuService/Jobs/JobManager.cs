@@ -38,7 +38,9 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     {
         RequestValidation.Check(request, catalog, store);
         var job = NewJob(JobKind.Sample, request.ModelId, null, null, null);
-        job.TotalSteps = request.Steps > 0 ? request.Steps : new Engine.Pipelines.SampleOptions([]).Steps;
+        // every prompt is denoised in turn: a job's steps run over all of them (2 prompts × 25 steps = 50), so the
+        // total is known when queued and never jumps
+        job.TotalSteps = (request.Steps > 0 ? request.Steps : new Engine.Pipelines.SampleOptions([]).Steps) * Math.Max(1, request.Prompts.Count);
         return Enqueue(job, request);
     }
 

@@ -29,7 +29,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
         using (torch.no_grad())
             images = pipeline.Sample(options, network, new StepReporter(p =>
             {
-                job.Step = p.Step;
+                job.Step = p.Image / options.ImagesPerPrompt * p.Steps + p.Step;
                 Publish(job, new JobEvent { SampleStep = new SampleStep { PromptIndex = p.Image / options.ImagesPerPrompt, Step = p.Step, Steps = p.Steps, Timestep = p.Timestep } });
             }), cancellation);
         var completed = new SampleCompleted();

@@ -1,28 +1,26 @@
 using System.Globalization;
-using TLoRA.Contracts.V1;
+using TLoRA.Gateway.Api;
 
 namespace TLoRA.WebUI.State;
 
 /// <summary>How states, methods, durations and rates read on the pages.</summary>
 public static class Display
 {
-    public static string State(JobState s) => s switch
+    public static string Method(string? m) => m switch
     {
-        JobState.Queued => "queued",
-        JobState.Running => "running",
-        JobState.Completed => "completed",
-        JobState.Failed => "failed",
-        JobState.Cancelled => "cancelled",
-        JobState.Interrupted => "interrupted",
-        _ => "unknown",
+        Methods.VanillaTLoRA => "Vanilla T-LoRA",
+        Methods.LoRA => "LoRA",
+        Methods.TLoRA => "T-LoRA",
+        _ => "—",
     };
 
-    public static string Method(AdapterMethod m) => m switch
+    public static MudBlazor.Color StateColor(string state) => state switch
     {
-        AdapterMethod.Tlora => "T-LoRA",
-        AdapterMethod.VanillaTlora => "Vanilla T-LoRA",
-        AdapterMethod.Lora => "LoRA",
-        _ => "T-LoRA",
+        JobStates.Running => MudBlazor.Color.Info,
+        JobStates.Completed => MudBlazor.Color.Success,
+        JobStates.Failed => MudBlazor.Color.Error,
+        JobStates.Cancelled or JobStates.Interrupted => MudBlazor.Color.Warning,
+        _ => MudBlazor.Color.Default,
     };
 
     /// <summary>"42 s", "3 min 05 s", "1 h 02 min"; "—" when unknown.</summary>
@@ -39,7 +37,11 @@ public static class Display
         ? r >= 1 ? $"{r.ToString("0.0#", CultureInfo.InvariantCulture)} steps/s" : $"{(1 / r).ToString("0.0#", CultureInfo.InvariantCulture)} s/step"
         : "—";
 
-    public static string Number(double v, string format = "0.####") => v.ToString(format, CultureInfo.InvariantCulture);
+    public static string Number(double? v, string format = "0.####") => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "—";
+
+    public static string Int(int? v) => v is { } x ? x.ToString(CultureInfo.InvariantCulture) : "—";
 
     public static string When(DateTimeOffset? t) => t is { } v ? v.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "—";
+
+    public static string Percent(double fraction) => (fraction * 100).ToString("0", CultureInfo.InvariantCulture) + " %";
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -6,14 +7,17 @@ using System.Text;
 namespace TLoRA.WebUI.Tests.EndToEnd;
 
 /// <summary>
-/// The whole stack as a user starts it: the GPU service (`tlora serve` over tests/fixtures) and the gateway, as two
-/// processes from their build outputs, on free loopback ports. Their output is kept and attached to failures.
+/// The whole stack as a user starts it: the GPU service (`tlora serve` over tests/fixtures), the gateway and the
+/// WebUI, as three processes from their build outputs, on free loopback ports. Their output is kept and attached to
+/// failures. The service can be stopped and started again on the same port and data (to resume an interrupted job).
 /// </summary>
 public sealed class Stack : IAsyncLifetime
 {
-    private readonly List<Process> processes = [];
+    private readonly Dictionary<string, Process> processes = [];
     private readonly StringBuilder log = new();
+    private int servicePort;
 
+    public Uri WebAddress { get; private set; } = null!;
     public Uri GatewayAddress { get; private set; } = null!;
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"tlora-e2e-{Guid.NewGuid():N}");
 
@@ -30,6 +34,8 @@ public sealed class Stack : IAsyncLifetime
     /// <summary>Release or Debug, whichever this test assembly was built as (the services are built alongside it).</summary>
     private static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
 
+    private static string Output(string project, string dll) => Path.Combine(RepositoryRoot, "src", project, "bin", Configuration, "net10.0", dll);
+
     public string Log
     {
         get { lock (log) return log.ToString(); }
@@ -37,18 +43,33 @@ public sealed class Stack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var root = RepositoryRoot;
-        var service = Path.Combine(root, "src", "GpuService", "bin", Configuration, "net10.0", "tlora.dll");
-        var gateway = Path.Combine(root, "src", "Gateway", "bin", Configuration, "net10.0", "TLoRA.Gateway.dll");
-        foreach (var dll in new[] { service, gateway })
+        var (service, gateway, web) = (Output("GpuService", "tlora.dll"), Output("Gateway", "TLoRA.Gateway.dll"), Output("WebUI", "TLoRA.WebUI.dll"));
+        foreach (var dll in new[] { service, gateway, web })
             if (!File.Exists(dll)) Assert.Fail($"{dll} is missing: build the solution first (dotnet build TLoRA.sln -c {Configuration})");
-        var (servicePort, gatewayPort) = (FreePort(), FreePort());
+        servicePort = FreePort();
         Directory.CreateDirectory(DataDirectory);
-        Start("service", service, "serve", "--models", Path.Combine(root, "tests", "fixtures"), "--data", DataDirectory, "--port", servicePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        GatewayAddress = new Uri($"http://127.0.0.1:{gatewayPort}");
+        StartService();
+        GatewayAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         Start("gateway", gateway, "--urls", GatewayAddress.ToString().TrimEnd('/'), $"--Gateway:Services:0=http://127.0.0.1:{servicePort}",
             "--Gateway:HealthCheckIntervalSeconds=0.5");
-        await WaitHealthyAsync(TimeSpan.FromSeconds(90));
+        WebAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        Start("webui", web, "--urls", WebAddress.ToString().TrimEnd('/'), $"--WebUI:Gateway={GatewayAddress.ToString().TrimEnd('/')}");
+        await WaitHealthyAsync(GatewayAddress, TimeSpan.FromSeconds(90));
+        await WaitHealthyAsync(WebAddress, TimeSpan.FromSeconds(60));
+    }
+
+    private void StartService() => Start("service", Output("GpuService", "tlora.dll"), "serve", "--models", Path.Combine(RepositoryRoot, "tests", "fixtures"),
+        "--data", DataDirectory, "--port", servicePort.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Kills the GPU service (a crash: running jobs become interrupted) and starts it again on the same port and data.</summary>
+    public async Task RestartServiceAsync()
+    {
+        var old = processes["service"];
+        old.Kill(entireProcessTree: true);
+        await old.WaitForExitAsync();
+        old.Dispose();
+        StartService();
+        await WaitHealthyAsync(GatewayAddress, TimeSpan.FromSeconds(90));
     }
 
     private void Start(string name, string dll, params string[] args)
@@ -63,7 +84,7 @@ public sealed class Stack : IAsyncLifetime
         process.ErrorDataReceived += (_, e) => Append(name, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        processes.Add(process);
+        processes[name] = process;
     }
 
     private void Append(string name, string? line)
@@ -72,26 +93,27 @@ public sealed class Stack : IAsyncLifetime
         lock (log) log.Append('[').Append(name).Append("] ").AppendLine(line);
     }
 
-    private async Task WaitHealthyAsync(TimeSpan timeout)
+    /// <summary>Waits for /health to answer 200 (the gateway: a healthy GPU service behind it).</summary>
+    private async Task WaitHealthyAsync(Uri address, TimeSpan timeout)
     {
-        using var http = new HttpClient { BaseAddress = GatewayAddress, Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (processes.FirstOrDefault(p => p.HasExited) is { } dead)
+            if (processes.Values.FirstOrDefault(p => p.HasExited) is { } dead)
                 Assert.Fail($"a stack process exited with {dead.ExitCode} during start:\n{Log}");
             try
             {
                 using var response = await http.GetAsync("/health");
                 if (response.StatusCode == HttpStatusCode.OK) return;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 // not listening yet
             }
             await Task.Delay(250);
         }
-        Assert.Fail($"the stack did not become healthy within {timeout}:\n{Log}");
+        Assert.Fail($"{address} did not become healthy within {timeout}:\n{Log}");
     }
 
     private static int FreePort()
@@ -103,7 +125,7 @@ public sealed class Stack : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var p in Enumerable.Reverse(processes))
+        foreach (var p in processes.Values.Reverse())
         {
             try
             {

@@ -1,38 +1,34 @@
-using Google.Protobuf;
-using TLoRA.Contracts.V1;
+using TLoRA.Gateway.Api;
+using static TLoRA.Gateway.Api.JobEventTypes;
 
 namespace TLoRA.WebUI.Tests.State;
 
-/// <summary>Builds tlora.v1 job events for the state tests.</summary>
-internal static class Events
+/// <summary>Events as the gateway sends them, for one job, with times a test controls.</summary>
+internal sealed class Events(string jobId)
 {
-    public static JobEvent Of(string job, long seq, Action<JobEvent> fill)
-    {
-        var e = new JobEvent { JobId = job, Sequence = seq };
-        fill(e);
-        return e;
-    }
+    public static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private long sequence;
 
-    public static JobEvent Queued(string job, long seq, int position) => Of(job, seq, e => e.Queued = new Queued { Position = position });
+    public DateTimeOffset Now { get; set; } = T0;
 
-    public static JobEvent Started(string job, long seq, int total, int start = 0) => Of(job, seq, e => e.TrainStarted = new TrainStarted
-    {
-        TotalSteps = total, StartStep = start, Method = AdapterMethod.Tlora, Rank = 4, MinRank = 2, Alpha = 1, Prompt = "a photo of sks robot",
-    });
+    public JobEventDto Next(string type, object data) => new(jobId, ++sequence, Now, type, FinalTypes.Contains(type), data);
 
-    public static JobEvent Step(string job, long seq, int step, int total, double loss, double t = 500, int rank = 3) => Of(job, seq, e => e.TrainStep = new TrainStep
-    {
-        Step = step, TotalSteps = total, Loss = loss, Timestep = t, Rank = rank, StepsPerSecond = 2, EtaSeconds = (total - step) / 2.0,
-    });
+    public JobEventDto Queued(int position = 1) => Next(JobEventTypes.Queued, new QueuedData(position));
 
-    public static JobEvent Previews(string job, long seq, int step, int index, int count) => Of(job, seq, e => e.TrainPreviews = new TrainPreviews
-    {
-        Step = step, Index = index, Count = count, DenoisingStep = 1, DenoisingSteps = 2,
-    });
+    public JobEventDto Started(int total, string method = Methods.TLoRA, int rank = 4, int minRank = 2, int startStep = 0) =>
+        Next(TrainStarted, new TrainStartedData(total, startStep, method, rank, minRank, 1.0, "a photo of sks robot", 10, 1000));
 
-    public static JobEvent Checkpoint(string job, long seq, int step, string adapter, byte[] thumbnail) => Of(job, seq, e =>
-    {
-        e.TrainCheckpoint = new TrainCheckpoint { Step = step, AdapterId = adapter };
-        e.TrainCheckpoint.Previews.Add(new Preview { Prompt = "a sks robot", Index = 0, ImageId = $"{adapter}-p0", ThumbnailPng = ByteString.CopyFrom(thumbnail), Width = 64, Height = 64 });
-    });
+    public JobEventDto Step(int step, int total, double loss = 0.5, int rank = 3, double seconds = 1) =>
+        Next(TrainStep, new TrainStepData(step, total, loss, 500, rank, 1e-4, 1 / seconds, (total - step) * seconds));
+
+    public JobEventDto Previews(int step, int index, int count, int denoising, int denoisingSteps) =>
+        Next(TrainPreviews, new TrainPreviewsData(step, index, count, denoising, denoisingSteps));
+
+    public JobEventDto Checkpoint(int step) => Next(TrainCheckpoint, new TrainCheckpointData(step, $"{jobId}-s{step}", $"/api/adapters/{jobId}-s{step}",
+        [new PreviewDto("a sks robot in the snow", 0, $"{jobId}-s{step}-p0", $"/api/images/{jobId}-s{step}-p0", null, 64, 64)]));
+
+    public JobEventDto Completed(int steps) => Next(TrainCompleted, new TrainCompletedData($"{jobId}-final", $"/api/adapters/{jobId}-final", steps, 0.1, 3.5, 60));
+
+    /// <summary>The same event again (a replay after a reconnect, or history overlapping live).</summary>
+    public static JobEventDto Again(JobEventDto e) => e with { };
 }

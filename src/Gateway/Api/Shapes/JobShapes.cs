@@ -1,0 +1,55 @@
+namespace TLoRA.Gateway.Api;
+
+// The REST and hub shapes of the gateway. These files are the one definition: the gateway maps protobuf messages to
+// them (Api/JobMapping.cs, Api/JobEvents.cs) and the WebUI compiles the same files to read what the gateway sends.
+// Nothing here may depend on the protobuf contracts or on ASP.NET Core.
+
+/// <summary>A job: its state and progress; <c>LastSequence</c> is its newest event (join the hub after it);
+/// <c>ServiceId</c> the GPU service that runs it (the prefix of its id).</summary>
+public sealed record JobDto(string JobId, string Kind, string State, int QueuePosition, DateTimeOffset? Created, DateTimeOffset? Started,
+    DateTimeOffset? Finished, long LastSequence, int Step, int TotalSteps, string ModelId, string? AdapterId, string? Error, string? Trigger,
+    string? ClassWord, string? Method, string ServiceId);
+
+/// <summary>The job states as REST spells them.</summary>
+public static class JobStates
+{
+    public const string Queued = "queued", Running = "running", Completed = "completed", Failed = "failed", Cancelled = "cancelled",
+        Interrupted = "interrupted", Unknown = "unknown";
+
+    public static bool IsFinished(string state) => state is Completed or Failed or Cancelled or Interrupted;
+}
+
+/// <summary>The adapter methods as REST spells them.</summary>
+public static class Methods
+{
+    public const string TLoRA = "tlora", VanillaTLoRA = "vanilla-tlora", LoRA = "lora";
+}
+
+/// <summary>A model a service offers; <c>ValidationPrompts</c> is the paper's validation set ("{0}": "trigger class"),
+/// of which a training job without prompts uses the first two. Models with the same <c>PipelineClass</c> share a
+/// family: an adapter trained on one loads on the others.</summary>
+public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable, IReadOnlyList<string> ValidationPrompts, int MaxRank);
+
+/// <summary>One GPU service as the gateway sees it: health, the id its jobs carry, queued plus running jobs.</summary>
+public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt, string? ServiceId, int? Load);
+
+public sealed record HealthDto(string Status, string Gateway, IReadOnlyList<ServiceHealthDto> Services);
+
+/// <summary>POST /api/samples (absent fields take the service's defaults; adapterScale 0 switches the adapter off,
+/// guidanceScale 0 or 1 turns guidance off).</summary>
+public sealed record SampleBody(string? ModelId, string? AdapterId, string[]? Prompts, string? NegativePrompt, double? GuidanceScale, int? Steps,
+    ulong? Seed, int? Width, int? Height, int? ImagesPerPrompt, double? AdapterScale);
+
+/// <summary>GET /api/adapters/{id}/inspect: the adapter's settings, a summary and (with <c>layers=true</c>) every
+/// adapted layer: singular values of ΔW and of B (up / P), ΔW's effective rank at 95 % of the singular-value sum, and
+/// the orthogonality errors ‖QQᵀ − I‖_F and ‖PᵀP − I‖_F.</summary>
+public sealed record InspectDto(AdapterInfoDto Adapter, InspectSummaryDto Summary, IReadOnlyList<LayerInspectionDto> Layers);
+
+public sealed record AdapterInfoDto(string AdapterId, string? Method, int Rank, int MinRank, double Alpha, string BaseModel, string Trigger,
+    string ClassWord, int Steps, ulong Seed, long SizeBytes);
+
+public sealed record InspectSummaryDto(int Layers, double MeanEffectiveRank, double MeanQOrthogonalityError, double MeanPOrthogonalityError,
+    IReadOnlyDictionary<string, double> MeanEffectiveRankByBlock);
+
+public sealed record LayerInspectionDto(string Layer, string Block, int Rank, IReadOnlyList<double> DeltaSingularValues,
+    IReadOnlyList<double> UpSingularValues, int EffectiveRank, double QOrthogonalityError, double POrthogonalityError);

@@ -1,0 +1,4 @@
+using TLoRA.WebUI;
+
+var app = WebUiHost.Build(args);
+await app.RunAsync();

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+using TLoRA.WebUI.Gateway;
+
+namespace TLoRA.WebUI;
+
+/// <summary>Where the gateway is: the only service the WebUI talks to (REST under /api, the hub at /hubs/jobs).</summary>
+public sealed class WebUiOptions
+{
+    public const string Section = "WebUI";
+
+    /// <summary>The gateway's base address, e.g. http://127.0.0.1:5080.</summary>
+    public Uri? Gateway { get; set; }
+
+    /// <summary>The largest concept image the form accepts; the gateway's own limit (Gateway:MaxUploadBytes) by default.</summary>
+    public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
+}
+
+/// <summary>
+/// Builds the WebUI: a Blazor Web App (interactive server) with MudBlazor. Jobs, models and adapters come from the
+/// gateway over REST (<see cref="GatewayClient"/>), live events over its hub (<see cref="JobHub"/>, one connection per
+/// circuit). Images and adapters are streamed through from the gateway so the browser talks to this host only.
+/// </summary>
+public static class WebUiHost
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = typeof(WebUiHost).Assembly.GetName().Name,
+        });
+        // Outside a publish folder the framework's and MudBlazor's files (_framework/blazor.web.js, _content/MudBlazor)
+        // are found through the build's static web assets manifest, in every environment.
+        builder.WebHost.UseStaticWebAssets();
+        builder.Services.AddOptions<WebUiOptions>().Bind(builder.Configuration.GetSection(WebUiOptions.Section))
+            .Validate(o => o.Gateway is { IsAbsoluteUri: true }, "WebUI:Gateway must be the gateway's absolute address, e.g. http://127.0.0.1:5080")
+            .ValidateOnStart();
+        builder.Services.AddHttpClient<GatewayClient>((sp, http) =>
+        {
+            http.BaseAddress = sp.GetRequiredService<IOptions<WebUiOptions>>().Value.Gateway;
+            http.Timeout = TimeSpan.FromMinutes(2);
+        });
+        builder.Services.AddScoped<JobHub>();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+
+        var app = builder.Build();
+        app.UseStatusCodePages();
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapGatewayFiles();
+        app.MapGet("/health", () => Results.Ok(new { status = "healthy" }));
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the whole stack on the tiny models shipped in tests/fixtures: one GPU service (jobs in runs/stack), the
+# gateway (REST + hub) and the WebUI, each on a free loopback port (or SERVICE_PORT / GATEWAY_PORT / PORT), and prints
+# the address to open. Ctrl+C stops all three. Run `bash .ci/setup` once first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+SERVICE_PORT="${SERVICE_PORT:-$(free_port)}"
+GATEWAY_PORT="${GATEWAY_PORT:-$(free_port)}"
+PORT="${PORT:-$(free_port)}"
+for project in src/GpuService src/Gateway src/WebUI; do dotnet build "$project" -c Release -v quiet -nologo; done
+mkdir -p runs/stack
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+dotnet src/GpuService/bin/Release/net10.0/tlora.dll serve --models tests/fixtures --data runs/stack --port "$SERVICE_PORT" &
+pids+=($!)
+ASPNETCORE_ENVIRONMENT=Production dotnet src/Gateway/bin/Release/net10.0/TLoRA.Gateway.dll \
+  --urls "http://127.0.0.1:$GATEWAY_PORT" "--Gateway:Services:0=http://127.0.0.1:$SERVICE_PORT" &
+pids+=($!)
+ASPNETCORE_ENVIRONMENT=Production dotnet src/WebUI/bin/Release/net10.0/TLoRA.WebUI.dll \
+  --urls "http://127.0.0.1:$PORT" "--WebUI:Gateway=http://127.0.0.1:$GATEWAY_PORT" &
+pids+=($!)
+for url in "http://127.0.0.1:$GATEWAY_PORT/health" "http://127.0.0.1:$PORT/health"; do
+  for _ in $(seq 1 240); do
+    if curl -fs "$url" >/dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
+done
+echo
+echo "T-LoRA is up: open http://127.0.0.1:$PORT"
+echo "  gateway http://127.0.0.1:$GATEWAY_PORT (REST under /api, OpenAPI at /openapi/v1.json, hub at /hubs/jobs)"
+echo "  GPU service 127.0.0.1:$SERVICE_PORT (gRPC, tlora.v1.TLoRAService)"
+echo "Press Ctrl+C to stop."
+wait -n "${pids[@]}"

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace TLoRA.WebUI.Tests.EndToEnd;
+
+/// <summary>What the end-to-end tests do on a page: fill MudBlazor fields by their labels, pick from selects, save
+/// screenshots, read the step counter, and audit accessibility with the npm axe-core injected into the page.</summary>
+public static class Ui
+{
+    public static string AxeScript
+    {
+        get
+        {
+            var path = Path.Combine(Stack.RepositoryRoot, "tests", "WebUI.Tests", "peers", "node_modules", "axe-core", "axe.min.js");
+            if (!File.Exists(path)) Assert.Fail($"axe-core is not installed: run `npm ci` in tests/WebUI.Tests/peers (bash .ci/setup does it)");
+            return path;
+        }
+    }
+
+    public static Task FillFieldAsync(this IPage page, string label, string value) => page.GetByLabel(label, new() { Exact = true }).FillAsync(value);
+
+    /// <summary>Opens a MudSelect by its label and picks the option with this text.</summary>
+    public static async Task PickAsync(this IPage page, string label, string option)
+    {
+        await page.GetByLabel(label, new() { Exact = true }).ClickAsync();
+        var item = page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).First;
+        await item.ClickAsync();
+        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+    }
+
+    public static Task ShotAsync(this IPage page, string name, bool fullPage = true) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.ScreenshotDirectory, name + ".png"), FullPage = fullPage });
+
+    public static async Task<int> StepAsync(this IPage page)
+    {
+        var text = await page.Locator("#step-counter").TextContentAsync() ?? "";
+        return int.Parse(text.Split('/')[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>axe-core over the page as it is: every serious or critical violation, as "rule: target…".</summary>
+    public static async Task<IReadOnlyList<string>> AuditAsync(this IPage page)
+    {
+        if (!await page.EvaluateAsync<bool>("() => typeof window.axe !== 'undefined'")) await page.AddScriptTagAsync(new() { Path = AxeScript });
+        var found = await page.EvaluateAsync<JsonElement>(@"async () => {
+            const r = await axe.run(document, { resultTypes: ['violations'] });
+            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+              .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+        }");
+        return found.EnumerateArray().Select(e => e.GetString()!).ToArray();
+    }
+
+    public static async Task AssertAccessibleAsync(this IPage page, string what)
+    {
+        var violations = await page.AuditAsync();
+        Assert.True(violations.Count == 0, $"axe-core on {what}:\n" + string.Join('\n', violations));
+    }
+
+    /// <summary>Nothing on the page is wider than the viewport (no sideways scrolling).</summary>
+    public static async Task AssertNoSidewaysScrollAsync(this IPage page, string what)
+    {
+        var (scroll, width) = (await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("() => window.innerWidth"));
+        Assert.True(scroll <= width, $"{what} scrolls sideways: {scroll} px of content in a {width} px viewport");
+    }
+}
