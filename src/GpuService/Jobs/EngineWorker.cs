@@ -60,13 +60,9 @@ public sealed partial class EngineWorker : IDisposable
 
     private void RunOne(string jobId)
     {
-        var job = jobs.Store.Get(jobId);
-        if (job is null || job.State != JobState.Queued) return;
-        var resume = jobs.TakeResume(jobId);
-        using var cts = jobs.Started(jobId, shutdown.Token);
-        job.State = JobState.Running;
-        job.Started ??= JobStore.Now();
-        jobs.Store.Update(job);
+        if (jobs.TryStart(jobId, shutdown.Token) is not { } started) return;
+        var (job, cts, resume) = started;
+        using var owned = cts;
         LogStarted(jobId, job.Kind);
         try
         {

@@ -16,6 +16,7 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
 {
     private readonly ConcurrentDictionary<string, CancellationTokenSource> cancellations = new();
     private readonly ConcurrentDictionary<string, bool> resumes = new();
+    private readonly object gate = new();
     private int running;
 
     public JobStore Store => store;
@@ -54,7 +55,7 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
 
     private JobRecord Enqueue(JobRecord job, IMessage request)
     {
-        lock (queue)
+        lock (gate)
         {
             if (queue.Count >= queue.Capacity) throw QueueFull();
             store.Create(job, request);
@@ -71,24 +72,50 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     /// <summary>The job's record, or NOT_FOUND.</summary>
     public JobRecord Get(string jobId) => store.Get(jobId) ?? throw JobRequestException.NotFound($"no job '{jobId}'");
 
-    /// <summary>A queued job is removed at once; a running one stops at its next step (its runner reports it).</summary>
+    /// <summary>A queued job (waiting, or taken by the engine thread but not started) is cancelled at once; a running
+    /// one stops at its next step (its runner reports it). The engine thread starts a job under the same lock
+    /// (<see cref="TryStart"/>), so a job is always either still cancellable here or already running.</summary>
     public JobRecord Cancel(string jobId)
     {
-        var job = Get(jobId);
-        if (job.State == JobState.Queued && queue.TryRemove(jobId))
+        lock (gate)
         {
-            job.State = JobState.Cancelled;
-            job.Finished = JobStore.Now();
+            var job = Get(jobId);
+            if (job.State is JobState.Queued or JobState.Interrupted)
+            {
+                queue.TryRemove(jobId);
+                resumes.TryRemove(jobId, out _);
+                job.State = JobState.Cancelled;
+                job.Finished = JobStore.Now();
+                store.Update(job);
+                bus.Publish(jobId, new JobEvent { Cancelled = new Cancelled { Step = job.Step, LastAdapterId = job.AdapterId ?? "" } });
+                return Get(jobId);
+            }
+            if (job.State == JobState.Running && cancellations.TryGetValue(jobId, out var cts))
+            {
+                cts.Cancel();
+                return job;
+            }
+            throw new JobRequestException(JobError.FailedPrecondition, $"job '{SafeText.Id(jobId)}' is {Name(job.State)} and cannot be cancelled");
+        }
+    }
+
+    /// <summary>Starts a job the engine thread took from the queue: stored as running with its cancellation registered,
+    /// under the lock <see cref="Cancel"/> takes. Null when the job is no longer queued (cancelled meanwhile).</summary>
+    internal (JobRecord Job, CancellationTokenSource Cancellation, bool Resume)? TryStart(string jobId, CancellationToken shutdown)
+    {
+        lock (gate)
+        {
+            var job = store.Get(jobId);
+            if (job is null || job.State != JobState.Queued) return null;
+            var resume = resumes.TryRemove(jobId, out _);
+            var cts = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+            cancellations[jobId] = cts;
+            Interlocked.Increment(ref running);
+            job.State = JobState.Running;
+            job.Started ??= JobStore.Now();
             store.Update(job);
-            bus.Publish(jobId, new JobEvent { Cancelled = new Cancelled { Step = job.Step, LastAdapterId = job.AdapterId ?? "" } });
-            return Get(jobId);
+            return (job, cts, resume);
         }
-        if (job.State == JobState.Running && cancellations.TryGetValue(jobId, out var cts))
-        {
-            cts.Cancel();
-            return job;
-        }
-        throw new JobRequestException(JobError.FailedPrecondition, $"job '{jobId}' is {Name(job.State)} and cannot be cancelled");
     }
 
     /// <summary>Queues an interrupted training job again; it continues from its last checkpoint and event sequence.</summary>
@@ -99,7 +126,7 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
             throw new JobRequestException(JobError.FailedPrecondition, $"job '{jobId}' is {Name(job.State)}; only interrupted jobs resume");
         if (job.Kind != JobKind.Train)
             throw new JobRequestException(JobError.FailedPrecondition, $"job '{jobId}' is a sampling job; submit it again instead");
-        lock (queue)
+        lock (gate)
         {
             if (queue.Count >= queue.Capacity) throw QueueFull();
             // Stored as queued (and marked a resume) before it is enqueued: the engine thread may take it at once, and
@@ -131,21 +158,11 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
             queue.TryEnqueue(job.JobId, out _);
     }
 
-    internal CancellationTokenSource Started(string jobId, CancellationToken shutdown)
-    {
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-        cancellations[jobId] = cts;
-        Interlocked.Increment(ref running);
-        return cts;
-    }
-
     internal void Ended(string jobId)
     {
         if (cancellations.TryRemove(jobId, out var cts)) cts.Dispose();
         Interlocked.Decrement(ref running);
     }
-
-    internal bool TakeResume(string jobId) => resumes.TryRemove(jobId, out _);
 
     /// <summary>"queued", "running", ... as messages say it.</summary>
     public static string Name(JobState state) => state.ToString().ToLowerInvariant();

@@ -12,6 +12,13 @@ internal static partial class SafeText
         return AbsolutePath().Replace(message, m => Path.GetFileName(m.Value.TrimEnd('/')) is { Length: > 0 } name ? name : "(a file)");
     }
 
+    /// <summary>An id as messages quote it: whole up to <see cref="MaxQuotedId"/> characters, else its start and its
+    /// length (a 100k-character id must not travel back in a status).</summary>
+    public static string Id(string id) =>
+        id.Length <= MaxQuotedId ? id : $"{id[..32]}… ({id.Length} characters)";
+
+    public const int MaxQuotedId = 96;
+
     // "/a/b", "/a/b/c.safetensors": a slash that starts a token, then at least one more segment.
     [GeneratedRegex(@"(?<![\w.~-])/[^\s'""`/:;,()\[\]{}]+(?:/[^\s'""`/:;,()\[\]{}]*)+")]
     private static partial Regex AbsolutePath();
