@@ -27,6 +27,11 @@ public sealed record SampleImageData(PreviewDto Image);
 public sealed record SampleCompletedData(IReadOnlyList<string> ImageIds, double ElapsedSeconds);
 public sealed record FailedData(int Code, string Message);
 public sealed record CancelledData(int Step, string? LastAdapterId);
+/// <summary>The service stopped under the job after <c>Step</c>; POST /api/jobs/{id}/resume continues it.</summary>
+public sealed record InterruptedData(int Step, string? LastAdapterId);
+/// <summary>The job runs again from its checkpoint at <c>FromStep</c>: the steps after it come again and replace the
+/// ones sent before the interruption (up to <c>InterruptedStep</c>).</summary>
+public sealed record ResumedData(int FromStep, int InterruptedStep);
 
 /// <summary>What the "jobs:all" hub group receives (client method "activity") for every event of every job: enough
 /// for a dashboard to show all jobs live and fetch details when it needs them.</summary>
@@ -37,7 +42,8 @@ public static class JobEvents
 {
     public const string Queued = "queued", TrainStarted = "trainStarted", TrainStep = "trainStep", TrainPreviews = "trainPreviews",
         TrainCheckpoint = "trainCheckpoint", TrainCompleted = "trainCompleted", SampleStarted = "sampleStarted", SampleStep = "sampleStep",
-        SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled";
+        SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled",
+        Interrupted = "interrupted", Resumed = "resumed";
 
     /// <summary>The types a job's events end with.</summary>
     public static readonly IReadOnlySet<string> FinalTypes = new HashSet<string> { TrainCompleted, SampleCompleted, Failed, Cancelled };
@@ -60,6 +66,8 @@ public static class JobEvents
         JobEvent.EventOneofCase.SampleCompleted => SampleCompleted,
         JobEvent.EventOneofCase.Failed => Failed,
         JobEvent.EventOneofCase.Cancelled => Cancelled,
+        JobEvent.EventOneofCase.Interrupted => Interrupted,
+        JobEvent.EventOneofCase.Resumed => Resumed,
         _ => "unknown",
     };
 
@@ -104,6 +112,10 @@ public static class JobEvents
                 return new FailedData(e.Failed.Code, e.Failed.Message);
             case JobEvent.EventOneofCase.Cancelled:
                 return new CancelledData(e.Cancelled.Step, NullIfEmpty(e.Cancelled.LastAdapterId));
+            case JobEvent.EventOneofCase.Interrupted:
+                return new InterruptedData(e.Interrupted.Step, NullIfEmpty(e.Interrupted.LastAdapterId));
+            case JobEvent.EventOneofCase.Resumed:
+                return new ResumedData(e.Resumed.FromStep, e.Resumed.InterruptedStep);
             default:
                 return new FailedData(2, "an event of a kind this gateway does not know");
         }

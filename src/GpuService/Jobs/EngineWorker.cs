@@ -73,8 +73,7 @@ public sealed partial class EngineWorker : IDisposable
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
-            job.State = JobState.Interrupted;
-            jobs.Store.Update(job);
+            jobs.Interrupted(job);
             jobs.Bus.Close(jobId);
             LogInterrupted(jobId);
         }

@@ -43,7 +43,8 @@ public sealed class JobEventBus(JobStore store)
     }
 
     /// <summary>Events from <paramref name="fromSequence"/> on: the stored ones, then live ones, until the job's
-    /// terminal event (completed, failed, cancelled) or cancellation.</summary>
+    /// terminal event (completed, failed, cancelled), its <c>interrupted</c> event while it stays interrupted, or
+    /// cancellation. A watch that starts past the end of a job that has ended (or is interrupted) ends at once.</summary>
     public async IAsyncEnumerable<JobEvent> Watch(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken cancellation)
     {
         var channel = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
@@ -52,18 +53,26 @@ public sealed class JobEventBus(JobStore store)
         try
         {
             var last = Math.Max(0, fromSequence - 1);
-            foreach (var e in store.Events(jobId, Math.Max(1, fromSequence)))
+            var history = store.Events(jobId, Math.Max(1, fromSequence));
+            for (var i = 0; i < history.Count; i++)
             {
+                var e = history[i];
                 last = e.Sequence;
                 yield return e;
                 if (IsTerminal(e)) yield break;
+                // An interrupted job that has not been resumed since (nothing newer stored or live) ends the watch.
+                if (IsInterrupted(e) && i == history.Count - 1 && !(channel.Reader.TryPeek(out var newer) && newer.Sequence > e.Sequence))
+                    yield break;
             }
+            if (history.Count == 0 && store.LastEvent(jobId) is { } newest && (IsTerminal(newest) || IsInterrupted(newest))
+                && newest.Sequence < Math.Max(1, fromSequence))
+                yield break;
             await foreach (var e in channel.Reader.ReadAllAsync(cancellation))
             {
                 if (e.Sequence <= last) continue;
                 last = e.Sequence;
                 yield return e;
-                if (IsTerminal(e)) yield break;
+                if (IsTerminal(e) || IsInterrupted(e)) yield break;
             }
         }
         finally
@@ -112,6 +121,9 @@ public sealed class JobEventBus(JobStore store)
         if (!watchers.TryGetValue(jobId, out var list)) return 0;
         lock (list) return list.Count;
     }
+
+    /// <summary>The service stopped under the job; it may be resumed.</summary>
+    public static bool IsInterrupted(JobEvent e) => e.EventCase == JobEvent.EventOneofCase.Interrupted;
 
     /// <summary>A job's last event: completed (training or sampling), failed or cancelled.</summary>
     public static bool IsTerminal(JobEvent e) => e.EventCase is JobEvent.EventOneofCase.TrainCompleted

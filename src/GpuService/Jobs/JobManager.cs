@@ -146,16 +146,21 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
         return Get(jobId);
     }
 
-    /// <summary>After a restart: running jobs become interrupted (resumable), queued ones are queued again in order.</summary>
+    /// <summary>After a restart: running jobs become interrupted (resumable, with an <c>interrupted</c> event, so
+    /// that watchers learn it), queued ones are queued again in order.</summary>
     public void Recover()
     {
-        foreach (var job in store.List(int.MaxValue, state: JobState.Running))
-        {
-            job.State = JobState.Interrupted;
-            store.Update(job);
-        }
+        foreach (var job in store.List(int.MaxValue, state: JobState.Running)) Interrupted(job);
         foreach (var job in store.List(int.MaxValue, state: JobState.Queued).OrderBy(j => j.Created))
             queue.TryEnqueue(job.JobId, out _);
+    }
+
+    /// <summary>Stores the job as interrupted and publishes its <c>interrupted</c> event.</summary>
+    internal void Interrupted(JobRecord job)
+    {
+        job.State = JobState.Interrupted;
+        store.Update(job);
+        bus.Publish(job.JobId, new JobEvent { Interrupted = new Contracts.V1.Interrupted { Step = job.Step, LastAdapterId = job.AdapterId ?? "" } });
     }
 
     internal void Ended(string jobId)

@@ -221,6 +221,16 @@ public sealed class JobStore
         return result;
     }
 
+    /// <summary>The job's newest stored event, or null.</summary>
+    public JobEvent? LastEvent(string jobId)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT payload FROM events WHERE job_id = $id ORDER BY seq DESC LIMIT 1";
+        cmd.Parameters.AddWithValue("$id", jobId);
+        return cmd.ExecuteScalar() is byte[] b ? JobEvent.Parser.ParseFrom(b) : null;
+    }
+
     public void AddArtifact(string id, string kind, string path, string jobId)
     {
         lock (writeLock)

@@ -31,6 +31,8 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         }));
         foreach (var e in trainer.Run(image, resumeFrom, cancellation, previews))
         {
+            if (resume && e is Engine.Training.TrainStarted s)
+                jobs.Bus.Publish(job.JobId, new JobEvent { Resumed = new Resumed { FromStep = s.StartStep, InterruptedStep = job.Step } });
             var message = Map(job, e);
             if (message.TrainStarted is { } started) started.Prompt = options.TrainingPrompt;
             // the record first, then the event: whoever hears the event and reads the job sees at least that much

@@ -136,6 +136,8 @@ public sealed class JobTimeline
                 StepsPerSecond = s.StepsPerSecond > 0 ? s.StepsPerSecond : StepsPerSecond;
                 EtaSeconds = s.EtaSeconds;
                 Previews = null;
+                // A step sent again after a resume replaces the one sent before the interruption (and those after it).
+                steps.RemoveAll(x => x.Step >= s.Step);
                 var smoothed = steps.Count == 0 ? s.Loss : steps[^1].SmoothedLoss + SmoothingWeight * (s.Loss - steps[^1].SmoothedLoss);
                 steps.Add(new StepPoint(s.Step, s.Loss, smoothed, s.Timestep, s.Rank));
                 break;
@@ -187,6 +189,17 @@ public sealed class JobTimeline
                 Error = e.Failed.Message;
                 EtaSeconds = null;
                 Previews = null;
+                break;
+            case JobEvent.EventOneofCase.Interrupted:
+                State = JobState.Interrupted;
+                EtaSeconds = null;
+                Previews = null;
+                break;
+            case JobEvent.EventOneofCase.Resumed:
+                State = JobState.Queued;
+                Step = e.Resumed.FromStep;
+                steps.RemoveAll(p => p.Step > e.Resumed.FromStep);
+                checkpoints.RemoveAll(c => c.Step > e.Resumed.FromStep);
                 break;
             case JobEvent.EventOneofCase.Cancelled:
                 State = JobState.Cancelled;
