@@ -85,6 +85,7 @@ public sealed record SampleBody(string? ModelId, string? AdapterId, string[]? Pr
         };
         if (GuidanceScale is { } guidance) r.GuidanceScale = guidance;
         if (AdapterScale is { } scale) r.AdapterScale = scale;
+        if (Prompts is not null && Prompts.Any(p => p is null)) throw ApiException.Invalid("prompts", "must be strings, not null");
         r.Prompts.AddRange(Prompts ?? []);
         return r;
     }

@@ -83,9 +83,12 @@ public sealed partial class EngineWorker : IDisposable
         }
         catch (Exception e)
         {
-            var (code, message) = Classify(e, paths.Root, catalog.ModelsDirectory);
-            if (code == 13) LogFailed(jobId, e);
-            else LogRefused(jobId, e.Message);
+            // The client gets a short message and a reference; the log has the whole story under that reference.
+            var reference = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+            var (code, brief) = Classify(e, paths.Root, catalog.ModelsDirectory);
+            var message = $"{SafeText.Brief(brief)} (ref {reference})";
+            if (code == 13) LogFailed(jobId, reference, e);
+            else LogRefused(jobId, reference, e.Message);
             job.Error = message;
             Finish(job, JobState.Failed, new JobEvent { Failed = new Failed { Code = code, Message = message } });
         }
@@ -133,9 +136,9 @@ public sealed partial class EngineWorker : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} interrupted by shutdown; it can be resumed")]
     private partial void LogInterrupted(string jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} failed: {Reason}")]
-    private partial void LogRefused(string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} failed (ref {Reference}): {Reason}")]
+    private partial void LogRefused(string jobId, string reference, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed")]
-    private partial void LogFailed(string jobId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed (ref {Reference})")]
+    private partial void LogFailed(string jobId, string reference, Exception exception);
 }

@@ -16,6 +16,7 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
 {
     private readonly ConcurrentDictionary<string, CancellationTokenSource> cancellations = new();
     private readonly ConcurrentDictionary<string, bool> resumes = new();
+    private readonly ConcurrentDictionary<string, string> owners = new();
     private readonly object gate = new();
     private int running;
 
@@ -27,29 +28,33 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     /// <summary>Whether a job runs on the engine thread now.</summary>
     public bool IsRunning => Volatile.Read(ref running) > 0;
 
-    public JobRecord SubmitTrain(TrainRequest request)
+    /// <summary>Checks and queues a training job owned by <paramref name="caller"/> (default: the anonymous owner).</summary>
+    public JobRecord SubmitTrain(TrainRequest request, Caller? caller = null)
     {
         RequestValidation.Check(request, options, catalog);
-        var job = NewJob(JobKind.Train, request.ModelId, request.Trigger, request.ClassWord, RequestMapping.ToEngine(request.Method));
+        var job = NewJob(JobKind.Train, request.ModelId, request.Trigger, request.ClassWord, RequestMapping.ToEngine(request.Method), caller);
         job.TotalSteps = request.Steps > 0 ? request.Steps : new TrainingOptions().Steps;
         return Enqueue(job, request);
     }
 
-    public JobRecord SubmitSample(SampleRequest request)
+    /// <summary>Checks and queues a sampling job owned by <paramref name="caller"/>, who must see its adapter.</summary>
+    public JobRecord SubmitSample(SampleRequest request, Caller? caller = null)
     {
-        RequestValidation.Check(request, catalog, store);
-        var job = NewJob(JobKind.Sample, request.ModelId, null, null, null);
+        RequestValidation.Check(request, catalog, store, caller ?? Caller.Anonymous);
+        var job = NewJob(JobKind.Sample, request.ModelId, null, null, null, caller);
         job.TotalSteps = request.Steps > 0 ? request.Steps : new Engine.Pipelines.SampleOptions([]).Steps;
         return Enqueue(job, request);
     }
 
-    private JobRecord NewJob(JobKind kind, string modelId, string? trigger, string? classWord, Engine.Adapters.AdapterMethod? method)
+    private JobRecord NewJob(JobKind kind, string modelId, string? trigger, string? classWord, Engine.Adapters.AdapterMethod? method,
+        Caller? caller)
     {
         var prefix = kind == JobKind.Train ? "train" : "sample";
         return new JobRecord
         {
             JobId = $"{identity.Id}.{prefix}-{Guid.NewGuid():N}"[..(identity.Id.Length + prefix.Length + 14)], Kind = kind,
             Created = JobStore.Now(), ModelId = modelId, Trigger = trigger, ClassWord = classWord, Method = method,
+            Owner = (caller ?? Caller.Anonymous).Owner,
         };
     }
 
@@ -58,6 +63,9 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
         lock (gate)
         {
             if (queue.Count >= queue.Capacity) throw QueueFull();
+            if (store.ActiveJobs(job.Owner) >= options.MaxActiveJobsPerOwner)
+                throw new JobRequestException(JobError.ResourceExhausted, $"you have {options.MaxActiveJobsPerOwner} jobs queued or running, the " +
+                    $"limit per owner ({GpuServiceOptions.Section}:MaxActiveJobsPerOwner); wait for one to end or cancel one");
             store.Create(job, request);
             if (!queue.TryEnqueue(job.JobId, out var position)) throw QueueFull();
             bus.Publish(job.JobId, new JobEvent { Queued = new Queued { Position = position } });
@@ -69,17 +77,18 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     private JobRequestException QueueFull() =>
         new(JobError.ResourceExhausted, $"the job queue is full ({queue.Capacity} jobs waiting); try again later");
 
-    /// <summary>The job's record, or NOT_FOUND.</summary>
-    public JobRecord Get(string jobId) => store.Get(jobId) ?? throw JobRequestException.NotFound($"no job '{jobId}'");
+    /// <summary>The job's record, or NOT_FOUND (also when <paramref name="caller"/>, default the service, may not see it).</summary>
+    public JobRecord Get(string jobId, Caller? caller = null) =>
+        store.Get(jobId) is { } job && (caller ?? Caller.Service).Sees(job) ? job : throw JobRequestException.NotFound($"no job '{SafeText.Id(jobId)}'");
 
     /// <summary>A queued job (waiting, or taken by the engine thread but not started) is cancelled at once; a running
     /// one stops at its next step (its runner reports it). The engine thread starts a job under the same lock
     /// (<see cref="TryStart"/>), so a job is always either still cancellable here or already running.</summary>
-    public JobRecord Cancel(string jobId)
+    public JobRecord Cancel(string jobId, Caller? caller = null)
     {
         lock (gate)
         {
-            var job = Get(jobId);
+            var job = Get(jobId, caller);
             if (job.State is JobState.Queued or JobState.Interrupted)
             {
                 queue.TryRemove(jobId);
@@ -119,13 +128,13 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     }
 
     /// <summary>Queues an interrupted training job again; it continues from its last checkpoint and event sequence.</summary>
-    public JobRecord Resume(string jobId)
+    public JobRecord Resume(string jobId, Caller? caller = null)
     {
-        var job = Get(jobId);
+        var job = Get(jobId, caller);
         if (job.State != JobState.Interrupted)
-            throw new JobRequestException(JobError.FailedPrecondition, $"job '{jobId}' is {Name(job.State)}; only interrupted jobs resume");
+            throw new JobRequestException(JobError.FailedPrecondition, $"job '{SafeText.Id(jobId)}' is {Name(job.State)}; only interrupted jobs resume");
         if (job.Kind != JobKind.Train)
-            throw new JobRequestException(JobError.FailedPrecondition, $"job '{jobId}' is a sampling job; submit it again instead");
+            throw new JobRequestException(JobError.FailedPrecondition, $"job '{SafeText.Id(jobId)}' is a sampling job; submit it again instead");
         lock (gate)
         {
             if (queue.Count >= queue.Capacity) throw QueueFull();
@@ -167,6 +176,22 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     {
         if (cancellations.TryRemove(jobId, out var cts)) cts.Dispose();
         Interlocked.Decrement(ref running);
+    }
+
+    /// <summary>The file of an artifact ("adapter" or "image") that <paramref name="caller"/> may see, or null.</summary>
+    public string? ArtifactPath(string id, string kind, Caller caller)
+    {
+        var path = store.ArtifactPath(id, kind);
+        if (path is null || caller.Admin) return path;
+        return store.ArtifactJob(id, kind) is { } jobId && OwnerOf(jobId) == caller.Owner ? path : null;
+    }
+
+    /// <summary>The owner of a job (cached: owners never change), or null for an unknown job.</summary>
+    public string? OwnerOf(string jobId)
+    {
+        if (owners.TryGetValue(jobId, out var owner)) return owner;
+        if (store.Get(jobId) is not { } job) return null;
+        return owners[jobId] = job.Owner;
     }
 
     /// <summary>"queued", "running", ... as messages say it.</summary>

@@ -19,6 +19,13 @@ internal static partial class SafeText
 
     public const int MaxQuotedId = 96;
 
+    /// <summary>Longest message sent to a client about a failure (the rest, e.g. a list of 10,000 key names, goes to
+    /// the log under the correlation id).</summary>
+    public const int MaxMessage = 400;
+
+    /// <summary>The message cut to <see cref="MaxMessage"/> characters.</summary>
+    public static string Brief(string message) => message.Length <= MaxMessage ? message : message[..(MaxMessage - 1)] + "…";
+
     // "/a/b", "/a/b/c.safetensors": a slash that starts a token, then at least one more segment.
     [GeneratedRegex(@"(?<![\w.~-])/[^\s'""`/:;,()\[\]{}]+(?:/[^\s'""`/:;,()\[\]{}]*)+")]
     private static partial Regex AbsolutePath();

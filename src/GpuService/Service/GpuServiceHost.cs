@@ -37,6 +37,7 @@ public static class GpuServiceHost
         builder.Services.AddSingleton(new JobQueue(options.QueueCapacity));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<JobManager>();
+        builder.Services.AddSingleton(new StreamQuota(options.MaxStreamsPerOwner, $"{GpuServiceOptions.Section}:MaxStreamsPerOwner"));
         builder.Services.AddSingleton<EngineWorker>();
 
         builder.Services.AddGrpc(o =>

@@ -26,6 +26,13 @@ public sealed class GpuServiceOptions
     public int MaxSendMessageSize { get; set; } = 32 * 1024 * 1024;
     /// <summary>Largest accepted training image file.</summary>
     public int MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+    /// <summary>Largest training image, in decoded pixels (width × height, checked from its header before anything is
+    /// decoded); default 40 megapixels.</summary>
+    public long MaxImagePixels { get; set; } = 40_000_000;
+    /// <summary>Jobs one owner may have queued or running at once (RESOURCE_EXHAUSTED beyond).</summary>
+    public int MaxActiveJobsPerOwner { get; set; } = 8;
+    /// <summary>Event streams (WatchJob, WatchJobs, Train, Sample) one owner may have open at once.</summary>
+    public int MaxStreamsPerOwner { get; set; } = 32;
     /// <summary>HTTP/2 keep-alive: the service pings a connection idle this long, so long streams through proxies
     /// stay open and a vanished client is noticed.</summary>
     public double KeepAlivePingSeconds { get; set; } = 30;
@@ -59,8 +66,13 @@ public sealed class GpuServiceOptions
         if (KeepAlivePingTimeoutSeconds is <= 0 or > 3600) errors.Add($"{Section}:KeepAlivePingTimeoutSeconds must be in (0, 3600]");
         if (HealthPublishSeconds is <= 0 or > 3600) errors.Add($"{Section}:HealthPublishSeconds must be in (0, 3600]");
         if (MaxImageBytes < 1 || MaxImageBytes > MaxReceiveMessageSize) errors.Add($"{Section}:MaxImageBytes must be in 1..MaxReceiveMessageSize");
+        if (MaxImagePixels < MinImagePixels) errors.Add($"{Section}:MaxImagePixels must be at least {MinImagePixels}");
+        if (MaxActiveJobsPerOwner < 1) errors.Add($"{Section}:MaxActiveJobsPerOwner must be at least 1");
+        if (MaxStreamsPerOwner < 1) errors.Add($"{Section}:MaxStreamsPerOwner must be at least 1");
         if (errors.Count > 0) throw new ArgumentException("invalid configuration: " + string.Join("; ", errors));
     }
+
+    private const long MinImagePixels = 64 * 64;
 
     public ScalarType WeightsDtype => Dtype switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
     public Device TorchDevice => TorchRuntime.ParseDevice(Device);
