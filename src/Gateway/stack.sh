@@ -8,9 +8,11 @@ PORT="${PORT:-5080}"
 SERVICE_PORT="${SERVICE_PORT:-50051}"
 dotnet build TLoRA.sln -c Release -v quiet -nologo
 mkdir -p runs/stack
-dotnet src/GpuService/bin/Release/net10.0/tlora.dll serve --models tests/fixtures --data runs/stack --port "$SERVICE_PORT" &
+# the secret the service requires of its one client, the gateway: fresh for each start
+TOKEN="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+GpuService__ServiceToken="$TOKEN" dotnet src/GpuService/bin/Release/net10.0/tlora.dll serve --models tests/fixtures --data runs/stack --port "$SERVICE_PORT" &
 service=$!
-ASPNETCORE_ENVIRONMENT=Production dotnet src/Gateway/bin/Release/net10.0/TLoRA.Gateway.dll \
+Gateway__ServiceToken="$TOKEN" ASPNETCORE_ENVIRONMENT=Production dotnet src/Gateway/bin/Release/net10.0/TLoRA.Gateway.dll \
   --urls "http://127.0.0.1:$PORT" "--Gateway:Services:0=http://127.0.0.1:$SERVICE_PORT" &
 gateway=$!
 trap 'kill $gateway $service 2>/dev/null; wait 2>/dev/null' EXIT INT TERM

@@ -27,6 +27,7 @@ public static class GpuServiceHost
         builder.Configuration.GetSection(GpuServiceOptions.Section).Bind(options);
         configure?.Invoke(options);
         options.Validate();
+        options.RequireToken(builder.Environment.IsDevelopment());
         var identity = ServiceIdentity.Load(options.DataDirectory, options.ServiceId);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(identity);
@@ -44,6 +45,7 @@ public static class GpuServiceHost
         {
             o.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
             o.MaxSendMessageSize = options.MaxSendMessageSize;
+            o.Interceptors.Add<ServiceTokenInterceptor>();
             o.Interceptors.Add<JobErrorInterceptor>();
         });
         builder.Services.AddGrpcReflection();
@@ -59,7 +61,9 @@ public static class GpuServiceHost
         });
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.ListenAnyIP(options.Port, l => l.Protocols = HttpProtocols.Http2);
+            void Http2(ListenOptions l) => l.Protocols = HttpProtocols.Http2;
+            if (options.Bind == "localhost") k.ListenLocalhost(options.Port, Http2);
+            else k.Listen(System.Net.IPAddress.Parse(options.Bind), options.Port, Http2);
             k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(options.KeepAlivePingSeconds);
             k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(options.KeepAlivePingTimeoutSeconds);
         });
@@ -77,6 +81,10 @@ public static class GpuServiceHost
         lifetime.ApplicationStopping.Register(() => _ = app.Services.GetRequiredService<EngineWorker>().Stop(TimeSpan.FromMinutes(2)));
         return app;
     }
+
+    /// <summary>The addresses the service listens on, as bound (0.0.0.0 means every interface).</summary>
+    public static IReadOnlyList<string> BoundAddresses(IServiceProvider services) =>
+        (services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []).ToArray();
 
     /// <summary>Where clients reach the started service: each bound address, with a wildcard host as 127.0.0.1.</summary>
     public static IReadOnlyList<Uri> ClientAddresses(IServiceProvider services) =>

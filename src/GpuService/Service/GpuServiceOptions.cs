@@ -16,6 +16,11 @@ public sealed class GpuServiceOptions
     public string Device { get; set; } = "cpu";
     public string Dtype { get; set; } = "float32";
     public int Port { get; set; } = 50051;
+    /// <summary>The address to listen on: loopback unless set ("0.0.0.0" or "::" for every interface, or one address).</summary>
+    public string Bind { get; set; } = "127.0.0.1";
+    /// <summary>The shared secret the gateway sends as tlora-service-token metadata; calls without it are refused.
+    /// Required outside Development (GpuService__ServiceToken in the environment).</summary>
+    public string? ServiceToken { get; set; }
     /// <summary>The id every job id starts with; null: the one kept in the data directory, or a new one on first start
     /// (see <see cref="ServiceIdentity"/>). A DNS label, e.g. the pod's name.</summary>
     public string? ServiceId { get; set; }
@@ -57,6 +62,10 @@ public sealed class GpuServiceOptions
         }
         if (Dtype is not ("float32" or "bfloat16" or "float16")) errors.Add($"{Section}:Dtype must be float32, bfloat16 or float16, not '{Dtype}'");
         if (Port is < 0 or > 65535) errors.Add($"{Section}:Port {Port} is not a TCP port");
+        if (!System.Net.IPAddress.TryParse(Bind, out _) && Bind != "localhost")
+            errors.Add($"{Section}:Bind '{Bind}' is not an IP address (127.0.0.1, ::1, 0.0.0.0, :: or one of this host's) or localhost");
+        if (ServiceToken is { Length: > 0 and < MinTokenLength })
+            errors.Add($"{Section}:ServiceToken is too short: use at least {MinTokenLength} random characters");
         if (QueueCapacity < 1) errors.Add($"{Section}:QueueCapacity must be at least 1, not {QueueCapacity}");
         if (ServiceId is not null && !ServiceIdentity.IsValid(ServiceId))
             errors.Add($"{Section}:ServiceId '{ServiceId}' is not a DNS label (lower-case letters, digits and inner hyphens, at most 63)");
@@ -73,6 +82,16 @@ public sealed class GpuServiceOptions
     }
 
     private const long MinImagePixels = 64 * 64;
+    public const int MinTokenLength = 16;
+
+    /// <summary>Outside Development a service without a token would accept anyone who reaches its port.</summary>
+    public void RequireToken(bool development)
+    {
+        if (!development && string.IsNullOrEmpty(ServiceToken))
+            throw new ArgumentException($"invalid configuration: {Section}:ServiceToken is not set. Set it (environment GpuService__ServiceToken) " +
+                "to a secret of at least 16 characters and give the gateway the same one (Gateway__ServiceToken), or run with " +
+                "DOTNET_ENVIRONMENT=Development for a local start without one");
+    }
 
     public ScalarType WeightsDtype => Dtype switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
     public Device TorchDevice => TorchRuntime.ParseDevice(Device);
