@@ -18,12 +18,15 @@ internal sealed class JobSystem : IDisposable
         Store = new JobStore(Paths.Database);
         Catalog = new ModelCatalog(Options);
         Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog, new ServiceIdentity("test"));
+        Reconciled = DataReconciler.Reconcile(Store, Paths);
         Manager.Recover();
         Worker = new EngineWorker(Manager, Catalog, Paths, NullLogger<EngineWorker>.Instance);
         if (start) Worker.Start();
     }
 
     public GpuServiceOptions Options { get; }
+    /// <summary>What the start-up reconciliation of the data folder fixed.</summary>
+    public IReadOnlyList<string> Reconciled { get; }
     public JobPaths Paths { get; }
     public JobStore Store { get; }
     public ModelCatalog Catalog { get; }

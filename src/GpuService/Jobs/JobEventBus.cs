@@ -21,7 +21,11 @@ public sealed class JobEventBus(JobStore store)
 
     /// <summary>Stamps <paramref name="e"/> with the envelope (job id, the job's next sequence number, the time),
     /// stores it and broadcasts it. The bus is the one place that fills the envelope.</summary>
-    public JobEvent Publish(string jobId, JobEvent e)
+    public JobEvent Publish(string jobId, JobEvent e) => Publish(jobId, e, null, null);
+
+    /// <summary>As <see cref="Publish(string, JobEvent)"/>, storing the artifacts the event announces and the job's
+    /// record in the same transaction as the event.</summary>
+    public JobEvent Publish(string jobId, JobEvent e, IReadOnlyList<Artifact>? artifacts, JobRecord? job)
     {
         lock (publishLocks.GetOrAdd(jobId, _ => new object()))
         {
@@ -31,7 +35,7 @@ public sealed class JobEventBus(JobStore store)
                 e.Sequence = seq;
                 e.Time = Timestamp.FromDateTimeOffset(JobStore.Now());
                 return e.ToByteArray();
-            });
+            }, artifacts, job);
             if (watchers.TryGetValue(jobId, out var list))
                 lock (list)
                     foreach (var w in list) w.Writer.TryWrite(e);

@@ -4,6 +4,9 @@ using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Jobs;
 
+/// <summary>A file a job made that clients download by id: "adapter" or "image".</summary>
+public sealed record Artifact(string Id, string Kind, string Path);
+
 /// <summary>
 /// Jobs and every event of every job, in SQLite (a file under the data directory), so history survives restarts:
 /// WatchJob replays from here. Event sequence numbers are assigned here, per job, gap-free from 1. Thread-safe:
@@ -111,13 +114,16 @@ public sealed class JobStore
         {
             using var c = Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "UPDATE jobs SET kind = $kind, state = $state, created = $created, started = $started, finished = $finished, " +
-                              "step = $step, total_steps = $total_steps, model_id = $model_id, adapter_id = $adapter_id, error = $error, " +
-                              "trigger = $trigger, class_word = $class_word, method = $method WHERE id = $id";
+            cmd.CommandText = UpdateSql;
             Bind(cmd, job);
             if (cmd.ExecuteNonQuery() != 1) throw new KeyNotFoundException($"no job '{job.JobId}'");
         }
     }
+
+    private const string UpdateSql =
+        "UPDATE jobs SET kind = $kind, state = $state, created = $created, started = $started, finished = $finished, " +
+        "step = $step, total_steps = $total_steps, model_id = $model_id, adapter_id = $adapter_id, error = $error, " +
+        "trigger = $trigger, class_word = $class_word, method = $method WHERE id = $id";
 
     private static void Bind(SqliteCommand cmd, JobRecord job)
     {
@@ -204,8 +210,10 @@ public sealed class JobStore
     }
 
     /// <summary>Appends an event, giving it the job's next sequence number, which is returned (events start at 1).
-    /// <paramref name="build"/> receives the sequence number and returns the event's bytes.</summary>
-    public long Append(string jobId, Func<long, byte[]> build)
+    /// <paramref name="build"/> receives the sequence number and returns the event's bytes. The artifacts the event
+    /// announces and the job's new record are stored in the same transaction: after a crash the store has all three
+    /// or none.</summary>
+    public long Append(string jobId, Func<long, byte[]> build, IReadOnlyList<Artifact>? artifacts = null, JobRecord? job = null)
     {
         lock (writeLock)
         {
@@ -223,6 +231,25 @@ public sealed class JobStore
             ins.Parameters.AddWithValue("$seq", seq);
             ins.Parameters.AddWithValue("$payload", build(seq));
             ins.ExecuteNonQuery();
+            foreach (var a in artifacts ?? [])
+            {
+                using var art = c.CreateCommand();
+                art.Transaction = tx;
+                art.CommandText = "INSERT OR REPLACE INTO artifacts (id, kind, path, job_id) VALUES ($id, $kind, $path, $job)";
+                art.Parameters.AddWithValue("$id", a.Id);
+                art.Parameters.AddWithValue("$kind", a.Kind);
+                art.Parameters.AddWithValue("$path", a.Path);
+                art.Parameters.AddWithValue("$job", jobId);
+                art.ExecuteNonQuery();
+            }
+            if (job is not null)
+            {
+                using var up = c.CreateCommand();
+                up.Transaction = tx;
+                up.CommandText = UpdateSql;
+                Bind(up, job);
+                if (up.ExecuteNonQuery() != 1) throw new KeyNotFoundException($"no job '{job.JobId}'");
+            }
             tx.Commit();
             return seq;
         }
@@ -265,6 +292,19 @@ public sealed class JobStore
             cmd.Parameters.AddWithValue("$job", jobId);
             cmd.ExecuteNonQuery();
         }
+    }
+
+    /// <summary>Every artifact of a job (id, kind, file).</summary>
+    public List<Artifact> Artifacts(string jobId)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT id, kind, path FROM artifacts WHERE job_id = $job ORDER BY id";
+        cmd.Parameters.AddWithValue("$job", jobId);
+        var result = new List<Artifact>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) result.Add(new Artifact(r.GetString(0), r.GetString(1), r.GetString(2)));
+        return result;
     }
 
     /// <summary>The file of an artifact ("adapter" or "image"), or null.</summary>

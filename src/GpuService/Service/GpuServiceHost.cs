@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using TLoRA.Contracts.V1;
 using TLoRA.GpuService.Jobs;
 
@@ -75,6 +76,9 @@ public static class GpuServiceHost
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStarted.Register(() =>
         {
+            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TLoRA.GpuService.Reconcile");
+            foreach (var fix in DataReconciler.Reconcile(app.Services.GetRequiredService<JobStore>(), app.Services.GetRequiredService<JobPaths>()))
+                log.LogWarning("data folder: {Fix}", fix);
             app.Services.GetRequiredService<JobManager>().Recover();
             app.Services.GetRequiredService<EngineWorker>().Start();
         });
