@@ -18,7 +18,7 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         var request = jobs.Store.GetRequest(job.JobId, TrainRequest.Parser);
         var pipeline = catalog.Get(request.ModelId);
         var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
-        using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution);
+        using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution, cancellation);
         var resumeFrom = resume ? paths.LatestCheckpoint(job.JobId) : null;
         var trainer = new AdapterTrainer(pipeline, options, paths.RunDirectory(job.JobId));
         Contracts.V1.TrainCompleted? completed = null;
