@@ -105,7 +105,7 @@ public static class JobEvents
                 return new SampleStepData(q.PromptIndex, q.Step, q.Steps, q.Timestep);
             case JobEvent.EventOneofCase.SampleImage:
                 var i = e.SampleImage;
-                return new SampleImageData(Preview(i.Prompt, i.Index, i.ImageId, i.Png.ToByteArray(), i.Width, i.Height));
+                return new SampleImageData(Preview(i.Prompt, i.Index, i.ImageId, i.ThumbnailPng.ToByteArray(), i.Width, i.Height));
             case JobEvent.EventOneofCase.SampleCompleted:
                 return new SampleCompletedData([.. e.SampleCompleted.ImageIds], e.SampleCompleted.ElapsedSeconds);
             case JobEvent.EventOneofCase.Failed:

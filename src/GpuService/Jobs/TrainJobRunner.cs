@@ -78,13 +78,14 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                 artifacts.Add(new Artifact(adapterId, "adapter", c.AdapterPath));
                 job.AdapterId = adapterId;
                 var checkpoint = new Contracts.V1.TrainCheckpoint { Step = c.Step, AdapterId = adapterId };
+                var budget = new EventBudget();
                 foreach (var p in c.Previews)
                 {
                     var imageId = $"{adapterId}-p{checkpoint.Previews.Count}";
                     artifacts.Add(new Artifact(imageId, "image", p.Path));
                     checkpoint.Previews.Add(new Preview
                     {
-                        Prompt = p.Prompt, Index = p.Index, ImageId = imageId, ThumbnailPng = ByteString.CopyFrom(Thumbnails.Make(p.Png)),
+                        Prompt = p.Prompt, Index = p.Index, ImageId = imageId, ThumbnailPng = ByteString.CopyFrom(budget.Thumbnail(p.Png)),
                     });
                 }
                 m.TrainCheckpoint = checkpoint;

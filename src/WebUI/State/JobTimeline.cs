@@ -176,7 +176,7 @@ public sealed class JobTimeline
             case JobEvent.EventOneofCase.SampleImage:
                 Kind = JobKind.Sample;
                 var i = e.SampleImage;
-                samples.Add(Preview(i.Prompt, i.Index, i.ImageId, i.Png, i.Width, i.Height));
+                samples.Add(Preview(i.Prompt, i.Index, i.ImageId, i.ThumbnailPng, i.Width, i.Height));
                 break;
             case JobEvent.EventOneofCase.SampleCompleted:
                 Kind = JobKind.Sample;
