@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using TLoRA.Contracts.V1;
@@ -11,12 +10,16 @@ namespace TLoRA.GpuService.Jobs;
 /// Publishes job events: each is stored first (getting its sequence number), then handed to the job's live watchers.
 /// A watcher subscribes before it replays the stored history and drops live events it already replayed, so it sees
 /// every event exactly once, in order, whenever it attaches. All-jobs watchers (<see cref="WatchAll"/>) get every event
-/// published after they subscribe, of every job, with no replay.
+/// published after they subscribe, of every job, with no replay. Each watcher's live events wait in a buffer of at most
+/// <paramref name="maxWatcherBytes"/>: a watcher that falls further behind is ended with RESOURCE_EXHAUSTED saying
+/// where to re-attach.
 /// </summary>
-public sealed class JobEventBus(JobStore store)
+public sealed class JobEventBus(JobStore store, long maxWatcherBytes = JobEventBus.DefaultMaxWatcherBytes)
 {
-    private readonly ConcurrentDictionary<string, List<Channel<JobEvent>>> watchers = new();
-    private readonly List<Channel<JobEvent>> allWatchers = [];
+    public const long DefaultMaxWatcherBytes = 8 * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<string, List<WatcherBuffer>> watchers = new();
+    private readonly List<WatcherBuffer> allWatchers = [];
     private readonly ConcurrentDictionary<string, object> publishLocks = new();
 
     /// <summary>Stamps <paramref name="e"/> with the envelope (job id, the job's next sequence number, the time),
@@ -38,10 +41,10 @@ public sealed class JobEventBus(JobStore store)
             }, artifacts, job);
             if (watchers.TryGetValue(jobId, out var list))
                 lock (list)
-                    foreach (var w in list) w.Writer.TryWrite(e);
+                    foreach (var w in list) w.Offer(e);
             // Under the job's publish lock, so every all-jobs watcher gets each job's events in sequence order.
             lock (allWatchers)
-                foreach (var w in allWatchers) w.Writer.TryWrite(e);
+                foreach (var w in allWatchers) w.Offer(e);
             return e;
         }
     }
@@ -51,8 +54,8 @@ public sealed class JobEventBus(JobStore store)
     /// cancellation. A watch that starts past the end of a job that has ended (or is interrupted) ends at once.</summary>
     public async IAsyncEnumerable<JobEvent> Watch(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        var channel = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var list = watchers.GetOrAdd(jobId, _ => new List<Channel<JobEvent>>());
+        var channel = new WatcherBuffer(maxWatcherBytes);
+        var list = watchers.GetOrAdd(jobId, _ => new List<WatcherBuffer>());
         lock (list) list.Add(channel);
         try
         {
@@ -73,11 +76,15 @@ public sealed class JobEventBus(JobStore store)
                 yield break;
             await foreach (var e in channel.Reader.ReadAllAsync(cancellation))
             {
+                channel.Taken(e);
                 if (e.Sequence <= last) continue;
                 last = e.Sequence;
                 yield return e;
                 if (IsTerminal(e) || IsInterrupted(e)) yield break;
             }
+            if (channel.FellBehind)
+                throw new JobRequestException(JobError.ResourceExhausted, $"this watch fell behind: more than {maxWatcherBytes} bytes of events " +
+                    $"waited for it (GpuService:MaxWatcherBufferBytes); watch again from sequence {last + 1}");
         }
         finally
         {
@@ -90,11 +97,19 @@ public sealed class JobEventBus(JobStore store)
     /// call started is received even though the call itself is still waiting.</summary>
     public async IAsyncEnumerable<JobEvent> WatchAll([EnumeratorCancellation] CancellationToken cancellation)
     {
-        var channel = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var channel = new WatcherBuffer(maxWatcherBytes);
         lock (allWatchers) allWatchers.Add(channel);
         try
         {
-            await foreach (var e in channel.Reader.ReadAllAsync(cancellation).ConfigureAwait(false)) yield return e;
+            await foreach (var e in channel.Reader.ReadAllAsync(cancellation).ConfigureAwait(false))
+            {
+                channel.Taken(e);
+                yield return e;
+            }
+            if (channel.FellBehind)
+                throw new JobRequestException(JobError.ResourceExhausted, $"this watch fell behind: more than {maxWatcherBytes} bytes of events " +
+                    "waited for it (GpuService:MaxWatcherBufferBytes); watch again, and catch up each job with WatchJob from the last " +
+                    "sequence you have of it");
         }
         finally
         {
@@ -116,7 +131,7 @@ public sealed class JobEventBus(JobStore store)
     {
         if (!watchers.TryGetValue(jobId, out var list)) return;
         lock (list)
-            foreach (var w in list) w.Writer.TryComplete();
+            foreach (var w in list) w.Complete();
     }
 
     /// <summary>How many single-job watchers follow <paramref name="jobId"/> now.</summary>

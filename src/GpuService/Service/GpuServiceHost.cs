@@ -35,7 +35,7 @@ public static class GpuServiceHost
         builder.Services.AddSingleton(new ServiceStart(DateTimeOffset.UtcNow));
         builder.Services.AddSingleton(new JobPaths(options.DataDirectory));
         builder.Services.AddSingleton(sp => new JobStore(sp.GetRequiredService<JobPaths>().Database));
-        builder.Services.AddSingleton<JobEventBus>();
+        builder.Services.AddSingleton(sp => new JobEventBus(sp.GetRequiredService<JobStore>(), options.MaxWatcherBufferBytes));
         builder.Services.AddSingleton(new JobQueue(options.QueueCapacity));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<JobManager>();
