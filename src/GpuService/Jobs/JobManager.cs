@@ -40,7 +40,7 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     /// <summary>Checks and queues a sampling job owned by <paramref name="caller"/>, who must see its adapter.</summary>
     public JobRecord SubmitSample(SampleRequest request, Caller? caller = null)
     {
-        RequestValidation.Check(request, catalog, store, caller ?? Caller.Anonymous);
+        RequestValidation.Check(request, catalog, store, options, caller ?? Caller.Anonymous);
         var job = NewJob(JobKind.Sample, request.ModelId, null, null, null, caller);
         job.TotalSteps = request.Steps > 0 ? request.Steps : new Engine.Pipelines.SampleOptions([]).Steps;
         return Enqueue(job, request);

@@ -61,11 +61,26 @@ public static class RequestValidation
         Check(!r.HasPreviewGuidance || r.PreviewGuidance is >= 0 and <= MaxGuidance, "preview_guidance",
             $"must be in 0..{MaxGuidance}, got {r.PreviewGuidance}");
         Check(r.ValidationPrompts.Count <= MaxValidationPrompts, "validation_prompts", $"at most {MaxValidationPrompts}, got {r.ValidationPrompts.Count}");
+        if (problems.Count == 0 && model is not null)
+        {
+            var side = r.Resolution > 0 ? r.Resolution : model.NativeResolution;
+            var defaults = new Engine.Training.TrainingOptions();
+            var previews = MemoryBudget.Batch(r.ImagesPerPrompt > 0 ? r.ImagesPerPrompt : defaults.ImagesPerPrompt,
+                r.HasPreviewGuidance ? r.PreviewGuidance : defaults.PreviewGuidance);
+            // a training step keeps its activations for the backward pass: about three batches' worth
+            if (MemoryBudget.Refusal(side, side, TrainingBatch, options.MemoryBudgetGB, "a training step") is { } step)
+                problems.Add(new FieldProblem("resolution", step));
+            else if (MemoryBudget.Refusal(side, side, previews, options.MemoryBudgetGB, "a checkpoint's previews") is { } preview)
+                problems.Add(new FieldProblem("images_per_prompt", preview));
+        }
         if (problems.Count > 0) throw JobRequestException.Invalid(problems);
     }
 
     /// <summary>Checks a sampling request; fills in the default model. Throws <see cref="JobRequestException"/>.</summary>
-    public static void Check(SampleRequest r, ModelCatalog catalog, JobStore store, Caller? caller = null)
+    /// <summary>A training step counted as this many images of a denoising batch (activations kept for backward).</summary>
+    public const int TrainingBatch = 3;
+
+    public static void Check(SampleRequest r, ModelCatalog catalog, JobStore store, GpuServiceOptions options, Caller? caller = null)
     {
         var problems = new List<FieldProblem>();
         void Check(bool ok, string field, string message)
@@ -96,6 +111,15 @@ public static class RequestValidation
             $"must be in 0..{MaxGuidance}, got {r.GuidanceScale}");
         Check(!r.HasAdapterScale || r.AdapterScale is >= -MaxAdapterScale and <= MaxAdapterScale, "adapter_scale",
             $"must be in -{MaxAdapterScale}..{MaxAdapterScale}, got {r.AdapterScale}");
+        if (problems.Count == 0 && model is not null)
+        {
+            var defaults = new SampleOptions([]);
+            var batch = MemoryBudget.Batch(r.ImagesPerPrompt > 0 ? r.ImagesPerPrompt : defaults.ImagesPerPrompt,
+                r.HasGuidanceScale ? r.GuidanceScale : defaults.GuidanceScale);
+            if (MemoryBudget.Refusal(r.Width > 0 ? r.Width : model.NativeResolution, r.Height > 0 ? r.Height : model.NativeResolution, batch,
+                    options.MemoryBudgetGB, "sampling") is { } refusal)
+                problems.Add(new FieldProblem("width", refusal));
+        }
         if (problems.Count > 0) throw JobRequestException.Invalid(problems);
     }
 
