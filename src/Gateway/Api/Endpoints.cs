@@ -48,6 +48,12 @@ public static class Endpoints
             JobDto.From(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
         api.MapPost("/jobs/{id}/cancel", async (string id, GpuClient client, CancellationToken ct) =>
             JobDto.From(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
+        api.MapDelete("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
+        {
+            await client.DeleteJobAsync(id, ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).ProducesProblem(404).ProducesProblem(409)
+          .WithSummary("Delete an ended job with its events, adapters and images (a queued or running job: cancel it first)");
         api.MapPost("/jobs/{id}/resume", async (string id, GpuClient client, CancellationToken ct) =>
             JobDto.From(await client.ResumeJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429)
             .WithSummary("Continue an interrupted training job from its last checkpoint (its events go on with `resumed`)");
