@@ -29,6 +29,9 @@ public sealed class GatewayOptions
 
     public double KeepAlivePingTimeoutSeconds { get; set; } = 20;
 
+    /// <summary>The secret every GPU service requires (its GpuService:ServiceToken), sent with each call.</summary>
+    public string? ServiceToken { get; set; }
+
     /// <summary>Largest message accepted from a service (a sample image event carries a PNG); default 64 MiB.</summary>
     public int MaxReceiveMessageSize { get; set; } = 64 * 1024 * 1024;
 }

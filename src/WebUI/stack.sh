@@ -10,6 +10,9 @@ GATEWAY_PORT="${GATEWAY_PORT:-$(free_port)}"
 PORT="${PORT:-$(free_port)}"
 for project in src/GpuService src/Gateway src/WebUI; do dotnet build "$project" -c Release -v quiet -nologo; done
 mkdir -p runs/stack
+# the secret the GPU service requires of its one client, the gateway: fresh for each start
+export GpuService__ServiceToken="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+export Gateway__ServiceToken="$GpuService__ServiceToken"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 dotnet src/GpuService/bin/Release/net10.0/tlora.dll serve --models tests/fixtures --data runs/stack --port "$SERVICE_PORT" &

@@ -17,13 +17,16 @@ internal sealed class JobSystem : IDisposable
         Paths = new JobPaths(dataDirectory);
         Store = new JobStore(Paths.Database);
         Catalog = new ModelCatalog(Options);
-        Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog, new ServiceIdentity("test"));
+        Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog, new ServiceIdentity("test"), Paths);
+        Reconciled = DataReconciler.Reconcile(Store, Paths);
         Manager.Recover();
         Worker = new EngineWorker(Manager, Catalog, Paths, NullLogger<EngineWorker>.Instance);
         if (start) Worker.Start();
     }
 
     public GpuServiceOptions Options { get; }
+    /// <summary>What the start-up reconciliation of the data folder fixed.</summary>
+    public IReadOnlyList<string> Reconciled { get; }
     public JobPaths Paths { get; }
     public JobStore Store { get; }
     public ModelCatalog Catalog { get; }

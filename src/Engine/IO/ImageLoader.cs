@@ -58,7 +58,13 @@ public static class ImageLoader
     /// <summary>Decodes image bytes (PNG, JPEG or WebP) to uint8 [H, W, 3], upright; <paramref name="name"/> is used in
     /// error messages.</summary>
     /// <exception cref="ImageLoadException">Undecodable bytes or an image below <paramref name="minSide"/>.</exception>
-    public static Tensor Decode(ReadOnlySpan<byte> bytes, string name, int minSide = DefaultMinSide)
+    public static Tensor Decode(ReadOnlySpan<byte> bytes, string name, int minSide = DefaultMinSide) =>
+        Decode(bytes, name, minSide, null, CancellationToken.None);
+
+    /// <summary>As above; a huge image may be downscaled while decoding to no less than
+    /// <paramref name="shorterSideAtLeast"/> on its shorter side, and <paramref name="cancellation"/> stops decoding
+    /// (see <see cref="ImageCodec.DecodeRgb(ReadOnlySpan{byte}, int?, CancellationToken)"/>).</summary>
+    public static Tensor Decode(ReadOnlySpan<byte> bytes, string name, int minSide, int? shorterSideAtLeast, CancellationToken cancellation)
     {
         ImageHeader header;
         try
@@ -74,7 +80,7 @@ public static class ImageLoader
                                                $"its shorter side must be at least {minSide} pixels");
         try
         {
-            return ImageCodec.DecodeRgb(bytes);
+            return ImageCodec.DecodeRgb(bytes, shorterSideAtLeast, cancellation);
         }
         catch (ImageFormatException e)
         {

@@ -15,9 +15,10 @@ public sealed record ConceptImage(Tensor Pixels, int OriginalHeight, int Origina
     public static ConceptImage Load(string path, int resolution) => FromTensor(ImageLoader.Load(path, minSide: 8), resolution, path);
 
     /// <summary>The same from encoded bytes (the service receives the image in a request).</summary>
-    public static ConceptImage Decode(ReadOnlySpan<byte> bytes, string name, int resolution)
+    public static ConceptImage Decode(ReadOnlySpan<byte> bytes, string name, int resolution, CancellationToken cancellation = default)
     {
-        using var hwc = ImageLoader.Decode(bytes, name);
+        // a huge image may be decoded smaller (never below the resolution it is resized to), and decoding stops when cancelled
+        using var hwc = ImageLoader.Decode(bytes, name, ImageLoader.DefaultMinSide, resolution, cancellation);
         return FromTensor(ImageLoader.ToModelInput(hwc), resolution, name);
     }
 

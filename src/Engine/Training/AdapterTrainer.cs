@@ -74,25 +74,61 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
         yield return new TrainCompleted(options.Steps, path, loss, AdapterInspector.Summarise(AdapterInspector.Inspect(network)), clock.Elapsed);
     }
 
+    /// <summary>Writes a checkpoint atomically: everything (adapter, optimiser state, state.json, previews) goes to
+    /// "step-NNNNNN.tmp", is flushed to disk, and the folder is then renamed to "step-NNNNNN". A kill at any moment
+    /// leaves either no checkpoint or a whole one (a ".tmp" folder is debris, see <see cref="IsCheckpointFolder"/>). A
+    /// checkpoint saved again for the same step (a resume from the final one) replaces the old one through a ".old"
+    /// rename, so that one of the two is complete at every moment.</summary>
     private TrainCheckpoint SaveCheckpoint(int step, AdapterNetwork network, AdamW optimizer, IProgress<SampleProgress>? progress,
         CancellationToken cancellation)
     {
         var dir = Path.Combine(outputDirectory, "checkpoints", $"step-{step:D6}");
-        Directory.CreateDirectory(dir);
-        var adapterPath = Path.Combine(dir, AdapterFileName);
-        network.Save(adapterPath, new AdapterMetadata(pipeline.Name, options.Trigger, options.ClassWord, step, options.Seed));
+        var temp = dir + TempSuffix;
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        Directory.CreateDirectory(temp);
+        network.Save(Path.Combine(temp, AdapterFileName), new AdapterMetadata(pipeline.Name, options.Trigger, options.ClassWord, step, options.Seed));
         var state = optimizer.state_dict();
         try
         {
-            SafetensorsWriter.Save(Path.Combine(dir, OptimizerFileName), state);
+            SafetensorsWriter.Save(Path.Combine(temp, OptimizerFileName), state);
         }
         finally
         {
             foreach (var t in state.Values) t.Dispose();
         }
-        File.WriteAllText(Path.Combine(dir, StateFileName), JsonSerializer.Serialize(new TrainerState(step, options.Seed)));
-        var previews = options.ValidationPrompts.Count == 0 ? [] : Previews(dir, network, progress, cancellation);
-        return new TrainCheckpoint(step, dir, adapterPath, previews);
+        File.WriteAllText(Path.Combine(temp, StateFileName), JsonSerializer.Serialize(new TrainerState(step, options.Seed)));
+        var previews = options.ValidationPrompts.Count == 0 ? [] : Previews(temp, network, progress, cancellation);
+        foreach (var file in Directory.EnumerateFiles(temp)) FlushToDisk(file);
+        if (Directory.Exists(dir))
+        {
+            var old = dir + OldSuffix;
+            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+            Directory.Move(dir, old);
+            Directory.Move(temp, dir);
+            Directory.Delete(old, recursive: true);
+        }
+        else
+        {
+            Directory.Move(temp, dir);
+        }
+        return new TrainCheckpoint(step, dir, Path.Combine(dir, AdapterFileName),
+            previews.Select(p => p with { Path = Path.Combine(dir, Path.GetFileName(p.Path)) }).ToList());
+    }
+
+    /// <summary>Suffix of a checkpoint folder being written (never a checkpoint).</summary>
+    public const string TempSuffix = ".tmp";
+
+    /// <summary>Suffix of a checkpoint folder being replaced by a new save of the same step.</summary>
+    public const string OldSuffix = ".old";
+
+    /// <summary>Whether a folder under checkpoints/ is a finished checkpoint ("step-NNNNNN", nothing after).</summary>
+    public static bool IsCheckpointFolder(string path) =>
+        Path.GetFileName(path) is { Length: 11 } name && name.StartsWith("step-", StringComparison.Ordinal) && name[5..].All(char.IsAsciiDigit);
+
+    private static void FlushToDisk(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        stream.Flush(flushToDisk: true);
     }
 
     private List<PreviewImage> Previews(string dir, AdapterNetwork network, IProgress<SampleProgress>? progress, CancellationToken cancellation)

@@ -22,9 +22,15 @@ public static class Endpoints
             JobMapping.ToDto(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
         api.MapPost("/jobs/{id}/cancel", async (string id, GpuClient client, CancellationToken ct) =>
             JobMapping.ToDto(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
+        api.MapDelete("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
+        {
+            await client.DeleteJobAsync(id, ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).ProducesProblem(404).ProducesProblem(409)
+          .WithSummary("Delete an ended job with its events, adapters and images (a queued or running job: cancel it first)");
         api.MapPost("/jobs/{id}/resume", async (string id, GpuClient client, CancellationToken ct) =>
-            JobMapping.ToDto(await client.ResumeJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409)
-            .WithSummary("Continue an interrupted training job from its last checkpoint (after a GPU service restart)");
+            JobMapping.ToDto(await client.ResumeJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429)
+            .WithSummary("Continue an interrupted training job from its last checkpoint (its events go on with `resumed`)");
         api.MapGet("/jobs/{id}/events", async (string id, long? from, GpuClient client, CancellationToken ct) =>
             (await client.EventsAsync(id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
             .Produces<JobEventDto[]>().ProducesProblem(404)

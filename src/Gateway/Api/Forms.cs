@@ -95,6 +95,7 @@ public static class SampleForms
         };
         if (b.GuidanceScale is { } guidance) r.GuidanceScale = guidance;
         if (b.AdapterScale is { } scale) r.AdapterScale = scale;
+        if (b.Prompts is not null && b.Prompts.Any(p => p is null)) throw ApiException.Invalid("prompts", "must be strings, not null");
         r.Prompts.AddRange(b.Prompts ?? []);
         return r;
     }

@@ -8,7 +8,8 @@ public static class JobEvents
     private const string Queued = JobEventTypes.Queued, TrainStarted = JobEventTypes.TrainStarted, TrainStep = JobEventTypes.TrainStep,
         TrainPreviews = JobEventTypes.TrainPreviews, TrainCheckpoint = JobEventTypes.TrainCheckpoint, TrainCompleted = JobEventTypes.TrainCompleted,
         SampleStarted = JobEventTypes.SampleStarted, SampleStep = JobEventTypes.SampleStep, SampleImage = JobEventTypes.SampleImage,
-        SampleCompleted = JobEventTypes.SampleCompleted, Failed = JobEventTypes.Failed, Cancelled = JobEventTypes.Cancelled;
+        SampleCompleted = JobEventTypes.SampleCompleted, Failed = JobEventTypes.Failed, Cancelled = JobEventTypes.Cancelled,
+        Interrupted = JobEventTypes.Interrupted, Resumed = JobEventTypes.Resumed;
 
     public static bool IsTerminal(JobEvent e) => e.EventCase is JobEvent.EventOneofCase.TrainCompleted or JobEvent.EventOneofCase.SampleCompleted
         or JobEvent.EventOneofCase.Failed or JobEvent.EventOneofCase.Cancelled;
@@ -28,6 +29,8 @@ public static class JobEvents
         JobEvent.EventOneofCase.SampleCompleted => SampleCompleted,
         JobEvent.EventOneofCase.Failed => Failed,
         JobEvent.EventOneofCase.Cancelled => Cancelled,
+        JobEvent.EventOneofCase.Interrupted => Interrupted,
+        JobEvent.EventOneofCase.Resumed => Resumed,
         _ => "unknown",
     };
 
@@ -65,13 +68,17 @@ public static class JobEvents
                 return new SampleStepData(q.PromptIndex, q.Step, q.Steps, q.Timestep);
             case JobEvent.EventOneofCase.SampleImage:
                 var i = e.SampleImage;
-                return new SampleImageData(Preview(i.Prompt, i.Index, i.ImageId, i.Png.ToByteArray(), i.Width, i.Height));
+                return new SampleImageData(Preview(i.Prompt, i.Index, i.ImageId, i.ThumbnailPng.ToByteArray(), i.Width, i.Height));
             case JobEvent.EventOneofCase.SampleCompleted:
                 return new SampleCompletedData([.. e.SampleCompleted.ImageIds], e.SampleCompleted.ElapsedSeconds);
             case JobEvent.EventOneofCase.Failed:
                 return new FailedData(e.Failed.Code, e.Failed.Message);
             case JobEvent.EventOneofCase.Cancelled:
                 return new CancelledData(e.Cancelled.Step, NullIfEmpty(e.Cancelled.LastAdapterId));
+            case JobEvent.EventOneofCase.Interrupted:
+                return new InterruptedData(e.Interrupted.Step, NullIfEmpty(e.Interrupted.LastAdapterId));
+            case JobEvent.EventOneofCase.Resumed:
+                return new ResumedData(e.Resumed.FromStep, e.Resumed.InterruptedStep);
             default:
                 return new FailedData(2, "an event of a kind this gateway does not know");
         }

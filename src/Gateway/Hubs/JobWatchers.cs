@@ -94,8 +94,8 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         var job = await client.GetJobAsync(w.JobId, ct).ConfigureAwait(false);
         w.Last = job.LastSequence;
         w.Initialised = true;
-        // A finished job has no live events to follow (and WatchJob past its end would wait for ever).
-        if (job.State is not (JobState.Completed or JobState.Failed or JobState.Cancelled)) w.Loop = Task.Run(() => FollowAsync(w));
+        // A finished or interrupted job has no live events to follow (a resume is followed by joining again).
+        if (job.State is not (JobState.Completed or JobState.Failed or JobState.Cancelled or JobState.Interrupted)) w.Loop = Task.Run(() => FollowAsync(w));
     }
 
     private async Task FollowAsync(Watcher w)

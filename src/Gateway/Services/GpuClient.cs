@@ -31,6 +31,9 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     public Task<Job> CancelJobAsync(string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
+    public Task<DeleteJobReply> DeleteJobAsync(string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+
     public Task<Job> ResumeJobAsync(string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.ResumeJobAsync(new ResumeJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 

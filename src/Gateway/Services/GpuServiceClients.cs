@@ -28,7 +28,8 @@ public static class GpuServiceClients
                     c.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
                     c.ServiceConfig = new ServiceConfig { MethodConfigs = { Retry(TLoRAService.Descriptor.FullName, Idempotent) } };
                 })
-                .ConfigurePrimaryHttpMessageHandler(() => Handler(options));
+                .ConfigurePrimaryHttpMessageHandler(() => Handler(options))
+                .AddHttpMessageHandler(() => new ServiceCallHeaders(options.ServiceToken));
             services.AddGrpcClient<Health.HealthClient>(ServiceEndpoint.HealthClientNameOf(i), o => o.Address = address)
                 .ConfigureChannel(c => c.ServiceConfig = new ServiceConfig { MethodConfigs = { Retry(Health.Descriptor.FullName, ["Check"]) } })
                 .ConfigurePrimaryHttpMessageHandler(() => Handler(options));

@@ -14,11 +14,12 @@ internal static class ServeCommand
         var models = new Option<string?>("--models") { Description = "folder whose subfolders are diffusers models (default tests/fixtures)" };
         var data = new Option<string?>("--data") { Description = "job database, adapters and images (default ./data)" };
         var port = new Option<int?>("--port") { Description = "gRPC port (default 50051)" };
+        var bind = new Option<string?>("--bind") { Description = "address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)" };
         var device = new Option<string?>("--device");
         var dtype = new Option<string?>("--dtype");
         var capacity = new Option<int?>("--queue-capacity");
         var serviceId = new Option<string?>("--service-id") { Description = "the prefix of job ids (default: kept in the data folder)" };
-        var command = new Command("serve", "run the GPU service (gRPC: Train, Sample, InspectAdapter, jobs)") { models, data, port, device, dtype, capacity, serviceId };
+        var command = new Command("serve", "run the GPU service (gRPC: Train, Sample, InspectAdapter, jobs)") { models, data, port, bind, device, dtype, capacity, serviceId };
         command.SetAction(p =>
         {
             var app = GpuServiceHost.Build([], o =>
@@ -26,6 +27,7 @@ internal static class ServeCommand
                 if (p.GetValue(models) is { } m) o.ModelsDirectory = m;
                 if (p.GetValue(data) is { } d) o.DataDirectory = d;
                 if (p.GetValue(port) is { } n) o.Port = n;
+                if (p.GetValue(bind) is { } b) o.Bind = b;
                 if (p.GetValue(device) is { } dev) o.Device = dev;
                 if (p.GetValue(dtype) is { } t) o.Dtype = t;
                 if (p.GetValue(capacity) is { } c) o.QueueCapacity = c;
@@ -33,7 +35,9 @@ internal static class ServeCommand
             });
             app.Lifetime.ApplicationStarted.Register(() =>
                 console.MarkupLine(Markup.Escape($"tlora GPU service {app.Services.GetRequiredService<ServiceIdentity>().Id} listening on " +
-                    $"{string.Join(", ", GpuServiceHost.ClientAddresses(app.Services))} (Ctrl+C stops; a running job becomes resumable)")));
+                    $"{string.Join(", ", GpuServiceHost.BoundAddresses(app.Services))}" +
+                    (app.Services.GetRequiredService<GpuServiceOptions>().ServiceToken is { Length: > 0 } ? " (service token required)" : " (no service token: Development)") +
+                    " (Ctrl+C stops; a running job becomes resumable)")));
             app.Run();
             return 0;
         });

@@ -66,14 +66,10 @@ public sealed partial class EngineWorker : IDisposable
 
     private void RunOne(string jobId)
     {
-        var job = jobs.Store.Get(jobId);
-        if (job is null || job.State != JobState.Queued) return;
+        if (jobs.TryStart(jobId, shutdown.Token) is not { } started) return;
         var liveBefore = Engine.TorchRuntime.LiveTensors;
-        var resume = jobs.TakeResume(jobId);
-        using var cts = jobs.Started(jobId, shutdown.Token);
-        job.State = JobState.Running;
-        job.Started ??= JobStore.Now();
-        jobs.Store.Update(job);
+        var (job, cts, resume) = started;
+        using var owned = cts;
         LogStarted(jobId, job.Kind);
         try
         {
@@ -84,8 +80,7 @@ public sealed partial class EngineWorker : IDisposable
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
-            job.State = JobState.Interrupted;
-            jobs.Store.Update(job);
+            jobs.Interrupted(job);
             jobs.Bus.Close(jobId);
             LogInterrupted(jobId);
         }
@@ -95,9 +90,12 @@ public sealed partial class EngineWorker : IDisposable
         }
         catch (Exception e)
         {
-            var (code, message) = Classify(e, paths.Root, catalog.ModelsDirectory);
-            if (code == 13) LogFailed(jobId, e);
-            else LogRefused(jobId, e.Message);
+            // The client gets a short message and a reference; the log has the whole story under that reference.
+            var reference = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+            var (code, brief) = Classify(e, paths.Root, catalog.ModelsDirectory);
+            var message = $"{SafeText.Brief(brief)} (ref {reference})";
+            if (code == 13) LogFailed(jobId, reference, e);
+            else LogRefused(jobId, reference, e.Message);
             job.Error = message;
             Finish(job, JobState.Failed, new JobEvent { Failed = new Failed { Code = code, Message = message } });
         }
@@ -115,6 +113,7 @@ public sealed partial class EngineWorker : IDisposable
         job.Finished = JobStore.Now();
         jobs.Store.Update(job);
         jobs.Bus.Publish(job.JobId, end);
+        jobs.DropRequestImage(job);
     }
 
     /// <summary>A grpc code and a message that is safe to show: bad input is INVALID_ARGUMENT, a missing file
@@ -146,9 +145,9 @@ public sealed partial class EngineWorker : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} interrupted by shutdown; it can be resumed")]
     private partial void LogInterrupted(string jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} failed: {Reason}")]
-    private partial void LogRefused(string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} failed (ref {Reference}): {Reason}")]
+    private partial void LogRefused(string jobId, string reference, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed")]
-    private partial void LogFailed(string jobId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed (ref {Reference})")]
+    private partial void LogFailed(string jobId, string reference, Exception exception);
 }

@@ -38,6 +38,8 @@ public sealed class JobRecord
     public string? ClassWord { get; init; }
     /// <summary>The adapter a training job trains (null for sampling).</summary>
     public AdapterMethod? Method { get; init; }
+    /// <summary>Whose job it is (see <see cref="Caller"/>); only its owner and admins see it.</summary>
+    public string Owner { get; init; } = Caller.AnonymousOwner;
     /// <summary>The newest stored event's sequence number (read with the record; 0 before the first event).</summary>
     public long LastSequence { get; set; }
 

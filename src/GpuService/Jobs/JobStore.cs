@@ -4,6 +4,9 @@ using TLoRA.Contracts.V1;
 
 namespace TLoRA.GpuService.Jobs;
 
+/// <summary>A file a job made that clients download by id: "adapter" or "image".</summary>
+public sealed record Artifact(string Id, string Kind, string Path);
+
 /// <summary>
 /// Jobs and every event of every job, in SQLite (a file under the data directory), so history survives restarts:
 /// WatchJob replays from here. Event sequence numbers are assigned here, per job, gap-free from 1. Thread-safe:
@@ -14,10 +17,10 @@ namespace TLoRA.GpuService.Jobs;
 public sealed class JobStore
 {
     /// <summary>The schema this code reads and writes (SQLite's user_version).</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private const string Columns =
-        "id, kind, state, created, started, finished, step, total_steps, model_id, adapter_id, error, trigger, class_word, method";
+        "id, kind, state, created, started, finished, step, total_steps, model_id, adapter_id, error, trigger, class_word, method, owner";
 
     private readonly string connectionString;
     private readonly string existingOnly;
@@ -32,6 +35,12 @@ public sealed class JobStore
         var version = Convert.ToInt32(Scalar(c, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
         var hasJobs = Convert.ToInt64(Scalar(c, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"),
             System.Globalization.CultureInfo.InvariantCulture) > 0;
+        if (hasJobs && version == 2)
+        {
+            // format 2 → 3: jobs get an owner; the ones before belong to the anonymous owner
+            Exec(c, $"ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '{Caller.AnonymousOwner}'; PRAGMA user_version = 3;");
+            version = 3;
+        }
         if (hasJobs && version != SchemaVersion)
             throw new InvalidDataException($"the job database '{Path.GetFileName(databasePath)}' is of format {version}, this service reads " +
                 $"format {SchemaVersion}: keep that data directory for the version that wrote it and start with an empty one");
@@ -39,7 +48,8 @@ public sealed class JobStore
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind INTEGER NOT NULL, state INTEGER NOT NULL, created INTEGER NOT NULL,
               started INTEGER, finished INTEGER, step INTEGER NOT NULL, total_steps INTEGER NOT NULL, model_id TEXT NOT NULL,
-              adapter_id TEXT, error TEXT, trigger TEXT, class_word TEXT, method INTEGER, request BLOB NOT NULL);
+              adapter_id TEXT, error TEXT, trigger TEXT, class_word TEXT, method INTEGER, request BLOB NOT NULL,
+              owner TEXT NOT NULL DEFAULT 'anonymous');
             CREATE TABLE IF NOT EXISTS events (job_id TEXT NOT NULL, seq INTEGER NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (job_id, seq));
             CREATE TABLE IF NOT EXISTS artifacts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, path TEXT NOT NULL, job_id TEXT NOT NULL);
             PRAGMA user_version = {SchemaVersion};
@@ -90,7 +100,7 @@ public sealed class JobStore
             using var c = Open();
             using var cmd = c.CreateCommand();
             cmd.CommandText = $"INSERT INTO jobs ({Columns}, request) VALUES ($id, $kind, $state, $created, $started, $finished, $step, " +
-                              "$total_steps, $model_id, $adapter_id, $error, $trigger, $class_word, $method, $request)";
+                              "$total_steps, $model_id, $adapter_id, $error, $trigger, $class_word, $method, $owner, $request)";
             Bind(cmd, job);
             cmd.Parameters.AddWithValue("$request", request.ToByteArray());
             cmd.ExecuteNonQuery();
@@ -104,13 +114,16 @@ public sealed class JobStore
         {
             using var c = Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "UPDATE jobs SET kind = $kind, state = $state, created = $created, started = $started, finished = $finished, " +
-                              "step = $step, total_steps = $total_steps, model_id = $model_id, adapter_id = $adapter_id, error = $error, " +
-                              "trigger = $trigger, class_word = $class_word, method = $method WHERE id = $id";
+            cmd.CommandText = UpdateSql;
             Bind(cmd, job);
             if (cmd.ExecuteNonQuery() != 1) throw new KeyNotFoundException($"no job '{job.JobId}'");
         }
     }
+
+    private const string UpdateSql =
+        "UPDATE jobs SET kind = $kind, state = $state, created = $created, started = $started, finished = $finished, " +
+        "step = $step, total_steps = $total_steps, model_id = $model_id, adapter_id = $adapter_id, error = $error, " +
+        "trigger = $trigger, class_word = $class_word, method = $method WHERE id = $id";
 
     private static void Bind(SqliteCommand cmd, JobRecord job)
     {
@@ -129,6 +142,7 @@ public sealed class JobStore
         cmd.Parameters.AddWithValue("$trigger", Db(job.Trigger));
         cmd.Parameters.AddWithValue("$class_word", Db(job.ClassWord));
         cmd.Parameters.AddWithValue("$method", Db(job.Method is { } m ? (int?)m : null));
+        cmd.Parameters.AddWithValue("$owner", job.Owner);
     }
 
     public JobRecord? Get(string jobId)
@@ -141,6 +155,18 @@ public sealed class JobStore
         return r.Read() ? Read(r) : null;
     }
 
+    /// <summary>How many of <paramref name="owner"/>'s jobs are queued or running.</summary>
+    public int ActiveJobs(string owner)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM jobs WHERE owner = $owner AND state IN ($queued, $running)";
+        cmd.Parameters.AddWithValue("$owner", owner);
+        cmd.Parameters.AddWithValue("$queued", (int)JobState.Queued);
+        cmd.Parameters.AddWithValue("$running", (int)JobState.Running);
+        return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public T GetRequest<T>(string jobId, MessageParser<T> parser) where T : IMessage<T>
     {
         using var c = Open();
@@ -150,13 +176,14 @@ public sealed class JobStore
         return cmd.ExecuteScalar() is byte[] b ? parser.ParseFrom(b) : throw new KeyNotFoundException($"no job '{jobId}'");
     }
 
-    /// <summary>Newest first; <paramref name="kind"/> and <paramref name="state"/> filter when given.</summary>
-    public List<JobRecord> List(int limit, JobKind? kind = null, JobState? state = null)
+    /// <summary>Newest first; <paramref name="kind"/>, <paramref name="state"/> and <paramref name="owner"/> filter when given.</summary>
+    public List<JobRecord> List(int limit, JobKind? kind = null, JobState? state = null, string? owner = null)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"SELECT {Columns}, {LastSequenceColumn} FROM jobs WHERE ($kind = 0 OR kind = $kind) AND ($state = 0 OR state = $state) " +
-                          "ORDER BY created DESC, rowid DESC LIMIT $limit";
+                          "AND ($owner IS NULL OR owner = $owner) ORDER BY created DESC, rowid DESC LIMIT $limit";
+        cmd.Parameters.AddWithValue("$owner", (object?)owner ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$kind", kind is { } k ? (int)k : 0);
         cmd.Parameters.AddWithValue("$state", state is { } s ? (int)s : 0);
         cmd.Parameters.AddWithValue("$limit", limit);
@@ -178,13 +205,15 @@ public sealed class JobStore
             JobId = r.GetString(0), Kind = (JobKind)r.GetInt32(1), State = (JobState)r.GetInt32(2), Created = Time(r, 3)!.Value,
             Started = Time(r, 4), Finished = Time(r, 5), Step = r.GetInt32(6), TotalSteps = r.GetInt32(7), ModelId = r.GetString(8),
             AdapterId = Text(r, 9), Error = Text(r, 10), Trigger = Text(r, 11), ClassWord = Text(r, 12),
-            Method = r.IsDBNull(13) ? null : (Engine.Adapters.AdapterMethod)r.GetInt32(13), LastSequence = r.GetInt64(14),
+            Method = r.IsDBNull(13) ? null : (Engine.Adapters.AdapterMethod)r.GetInt32(13), Owner = r.GetString(14), LastSequence = r.GetInt64(15),
         };
     }
 
     /// <summary>Appends an event, giving it the job's next sequence number, which is returned (events start at 1).
-    /// <paramref name="build"/> receives the sequence number and returns the event's bytes.</summary>
-    public long Append(string jobId, Func<long, byte[]> build)
+    /// <paramref name="build"/> receives the sequence number and returns the event's bytes. The artifacts the event
+    /// announces and the job's new record are stored in the same transaction: after a crash the store has all three
+    /// or none.</summary>
+    public long Append(string jobId, Func<long, byte[]> build, IReadOnlyList<Artifact>? artifacts = null, JobRecord? job = null)
     {
         lock (writeLock)
         {
@@ -202,6 +231,25 @@ public sealed class JobStore
             ins.Parameters.AddWithValue("$seq", seq);
             ins.Parameters.AddWithValue("$payload", build(seq));
             ins.ExecuteNonQuery();
+            foreach (var a in artifacts ?? [])
+            {
+                using var art = c.CreateCommand();
+                art.Transaction = tx;
+                art.CommandText = "INSERT OR REPLACE INTO artifacts (id, kind, path, job_id) VALUES ($id, $kind, $path, $job)";
+                art.Parameters.AddWithValue("$id", a.Id);
+                art.Parameters.AddWithValue("$kind", a.Kind);
+                art.Parameters.AddWithValue("$path", a.Path);
+                art.Parameters.AddWithValue("$job", jobId);
+                art.ExecuteNonQuery();
+            }
+            if (job is not null)
+            {
+                using var up = c.CreateCommand();
+                up.Transaction = tx;
+                up.CommandText = UpdateSql;
+                Bind(up, job);
+                if (up.ExecuteNonQuery() != 1) throw new KeyNotFoundException($"no job '{job.JobId}'");
+            }
             tx.Commit();
             return seq;
         }
@@ -221,6 +269,69 @@ public sealed class JobStore
         return result;
     }
 
+    /// <summary>Removes a job, its events and its artifacts' records in one transaction.</summary>
+    public void Delete(string jobId)
+    {
+        lock (writeLock)
+        {
+            using var c = Open();
+            using var tx = c.BeginTransaction();
+            foreach (var table in new[] { "events", "artifacts" })
+            {
+                using var cmd = c.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = $"DELETE FROM {table} WHERE job_id = $id";
+                cmd.Parameters.AddWithValue("$id", jobId);
+                cmd.ExecuteNonQuery();
+            }
+            using (var job = c.CreateCommand())
+            {
+                job.Transaction = tx;
+                job.CommandText = "DELETE FROM jobs WHERE id = $id";
+                job.Parameters.AddWithValue("$id", jobId);
+                job.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Ended jobs (completed, failed, cancelled) that finished before <paramref name="before"/>.</summary>
+    public List<string> FinishedBefore(DateTimeOffset before)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT id FROM jobs WHERE state IN (3, 4, 5) AND finished IS NOT NULL AND finished < $before";
+        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        var ids = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    /// <summary>Replaces a job's stored request (e.g. without its image once no resume can need it).</summary>
+    public void ReplaceRequest(string jobId, IMessage request)
+    {
+        lock (writeLock)
+        {
+            using var c = Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE jobs SET request = $request WHERE id = $id";
+            cmd.Parameters.AddWithValue("$request", request.ToByteArray());
+            cmd.Parameters.AddWithValue("$id", jobId);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The job's newest stored event, or null.</summary>
+    public JobEvent? LastEvent(string jobId)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT payload FROM events WHERE job_id = $id ORDER BY seq DESC LIMIT 1";
+        cmd.Parameters.AddWithValue("$id", jobId);
+        return cmd.ExecuteScalar() is byte[] b ? JobEvent.Parser.ParseFrom(b) : null;
+    }
+
     public void AddArtifact(string id, string kind, string path, string jobId)
     {
         lock (writeLock)
@@ -236,12 +347,36 @@ public sealed class JobStore
         }
     }
 
+    /// <summary>Every artifact of a job (id, kind, file).</summary>
+    public List<Artifact> Artifacts(string jobId)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT id, kind, path FROM artifacts WHERE job_id = $job ORDER BY id";
+        cmd.Parameters.AddWithValue("$job", jobId);
+        var result = new List<Artifact>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) result.Add(new Artifact(r.GetString(0), r.GetString(1), r.GetString(2)));
+        return result;
+    }
+
     /// <summary>The file of an artifact ("adapter" or "image"), or null.</summary>
     public string? ArtifactPath(string id, string kind)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT path FROM artifacts WHERE id = $id AND kind = $kind";
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$kind", kind);
+        return cmd.ExecuteScalar() as string;
+    }
+
+    /// <summary>The job that made an artifact ("adapter" or "image"), or null.</summary>
+    public string? ArtifactJob(string id, string kind)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT job_id FROM artifacts WHERE id = $id AND kind = $kind";
         cmd.Parameters.AddWithValue("$id", id);
         cmd.Parameters.AddWithValue("$kind", kind);
         return cmd.ExecuteScalar() as string;

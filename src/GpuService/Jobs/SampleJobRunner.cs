@@ -47,7 +47,8 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
             {
                 SampleImage = new SampleImage
                 {
-                    Index = i, Prompt = options.Prompts[i / options.ImagesPerPrompt], ImageId = imageId, Png = ByteString.CopyFrom(png),
+                    Index = i, Prompt = options.Prompts[i / options.ImagesPerPrompt], ImageId = imageId,
+                    ThumbnailPng = ByteString.CopyFrom(new EventBudget().Thumbnail(png)),
                     Width = (int)images.size(3), Height = (int)images.size(2),
                 },
             });

@@ -18,7 +18,7 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         var request = jobs.Store.GetRequest(job.JobId, TrainRequest.Parser);
         var pipeline = catalog.Get(request.ModelId);
         var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
-        using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution);
+        using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution, cancellation);
         var resumeFrom = resume ? paths.LatestCheckpoint(job.JobId) : null;
         var trainer = new AdapterTrainer(pipeline, options, paths.RunDirectory(job.JobId));
         Contracts.V1.TrainCompleted? completed = null;
@@ -31,21 +31,27 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         }));
         foreach (var e in trainer.Run(image, resumeFrom, cancellation, previews))
         {
-            var message = Map(job, e);
+            if (resume && e is Engine.Training.TrainStarted s)
+                jobs.Bus.Publish(job.JobId, new JobEvent { Resumed = new Resumed { FromStep = s.StartStep, InterruptedStep = job.Step } });
+            var artifacts = new List<Artifact>();
+            var message = Map(job, e, artifacts);
             if (message.TrainStarted is { } started) started.Prompt = options.TrainingPrompt;
-            // the record first, then the event: whoever hears the event and reads the job sees at least that much
-            if (e is Engine.Training.TrainStep or Engine.Training.TrainCheckpoint or Engine.Training.TrainCompleted) jobs.Store.Update(job);
             if (message.EventCase == JobEvent.EventOneofCase.TrainCompleted)
             {
+                foreach (var a in artifacts) jobs.Store.AddArtifact(a.Id, a.Kind, a.Path, job.JobId);
+                jobs.Store.Update(job);
                 completed = message.TrainCompleted;
                 continue;
             }
-            jobs.Bus.Publish(job.JobId, message);
+            // The event, its files and the job's record in one transaction: a checkpoint is either announced,
+            // downloadable and the job's newest adapter, or (after a crash) none of these.
+            var record = e is Engine.Training.TrainStep or Engine.Training.TrainCheckpoint;
+            jobs.Bus.Publish(job.JobId, message, artifacts, record ? job : null);
         }
         return completed ?? throw new InvalidOperationException("the trainer ended without completing");
     }
 
-    private JobEvent Map(JobRecord job, Engine.Training.TrainEvent e)
+    private JobEvent Map(JobRecord job, Engine.Training.TrainEvent e, List<Artifact> artifacts)
     {
         var m = new JobEvent();
         switch (e)
@@ -69,23 +75,24 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                 break;
             case Engine.Training.TrainCheckpoint c:
                 var adapterId = $"{job.JobId}-s{c.Step:D6}";
-                jobs.Store.AddArtifact(adapterId, "adapter", c.AdapterPath, job.JobId);
+                artifacts.Add(new Artifact(adapterId, "adapter", c.AdapterPath));
                 job.AdapterId = adapterId;
                 var checkpoint = new Contracts.V1.TrainCheckpoint { Step = c.Step, AdapterId = adapterId };
+                var budget = new EventBudget();
                 foreach (var p in c.Previews)
                 {
                     var imageId = $"{adapterId}-p{checkpoint.Previews.Count}";
-                    jobs.Store.AddArtifact(imageId, "image", p.Path, job.JobId);
+                    artifacts.Add(new Artifact(imageId, "image", p.Path));
                     checkpoint.Previews.Add(new Preview
                     {
-                        Prompt = p.Prompt, Index = p.Index, ImageId = imageId, ThumbnailPng = ByteString.CopyFrom(Thumbnails.Make(p.Png)),
+                        Prompt = p.Prompt, Index = p.Index, ImageId = imageId, ThumbnailPng = ByteString.CopyFrom(budget.Thumbnail(p.Png)),
                     });
                 }
                 m.TrainCheckpoint = checkpoint;
                 break;
             case Engine.Training.TrainCompleted d:
                 var finalId = $"{job.JobId}-final";
-                jobs.Store.AddArtifact(finalId, "adapter", d.AdapterPath, job.JobId);
+                artifacts.Add(new Artifact(finalId, "adapter", d.AdapterPath));
                 job.AdapterId = finalId;
                 m.TrainCompleted = new Contracts.V1.TrainCompleted
                 {

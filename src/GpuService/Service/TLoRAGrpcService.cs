@@ -15,25 +15,39 @@ namespace TLoRA.GpuService.Service;
 /// re-attaches). Refusals are <see cref="JobRequestException"/>s, which <see cref="JobErrorInterceptor"/> turns into
 /// statuses with rich details.
 /// </summary>
-public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuServiceOptions options, ServiceStart start)
+public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuServiceOptions options, ServiceStart start, StreamQuota streams)
     : TLoRAService.TLoRAServiceBase
 {
     public const int DefaultChunkSize = 1 << 20;
     public const int MaxChunkSize = 3 << 20;
 
-    public override Task<Job> SubmitTrain(TrainRequest request, ServerCallContext context) => Task.FromResult(ToProto(jobs.SubmitTrain(request)));
+    /// <summary>The caller the gateway names in the call's metadata (trusted: only the gateway holds the service token).</summary>
+    internal static Caller CallerOf(ServerCallContext context) =>
+        Caller.From(context.RequestHeaders.GetValue(Caller.OwnerHeader), context.RequestHeaders.GetValue(Caller.ScopesHeader));
 
-    public override Task<Job> SubmitSample(SampleRequest request, ServerCallContext context) => Task.FromResult(ToProto(jobs.SubmitSample(request)));
+    public override Task<Job> SubmitTrain(TrainRequest request, ServerCallContext context) =>
+        Task.FromResult(ToProto(jobs.SubmitTrain(request, CallerOf(context))));
 
-    public override Task Train(TrainRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context) =>
-        Follow(jobs.SubmitTrain(request).JobId, 1, responseStream, context);
+    public override Task<Job> SubmitSample(SampleRequest request, ServerCallContext context) =>
+        Task.FromResult(ToProto(jobs.SubmitSample(request, CallerOf(context))));
 
-    public override Task Sample(SampleRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context) =>
-        Follow(jobs.SubmitSample(request).JobId, 1, responseStream, context);
+    public override async Task Train(TrainRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        using var lease = streams.Enter(caller.Owner);
+        await Follow(jobs.SubmitTrain(request, caller).JobId, 1, responseStream, context).ConfigureAwait(false);
+    }
+
+    public override async Task Sample(SampleRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        using var lease = streams.Enter(caller.Owner);
+        await Follow(jobs.SubmitSample(request, caller).JobId, 1, responseStream, context).ConfigureAwait(false);
+    }
 
     public override Task<InspectReply> InspectAdapter(InspectRequest request, ServerCallContext context)
     {
-        var path = AdapterPath(request.AdapterId, "adapter_id");
+        var path = AdapterPath(request.AdapterId, "adapter_id", CallerOf(context));
         AdapterSpec spec;
         AdapterMetadata meta;
         IReadOnlyList<Engine.Adapters.LayerInspection> layers;
@@ -57,7 +71,7 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
         catch (Exception e) when (e is InvalidDataException or IOException or Engine.IO.StateDictException)
         {
             throw new JobRequestException(JobError.FailedPrecondition,
-                $"adapter '{request.AdapterId}' cannot be read: {SafeText.WithoutPaths(e.Message, [options.DataDirectory])}");
+                $"adapter '{SafeText.Id(request.AdapterId)}' cannot be read: {SafeText.Brief(SafeText.WithoutPaths(e.Message, [options.DataDirectory]))}");
         }
         var reply = new InspectReply
         {
@@ -74,30 +88,40 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
     }
 
     public override Task<Job> GetJob(GetJobRequest request, ServerCallContext context) =>
-        Task.FromResult(ToProto(jobs.Get(Required(request.JobId, "job_id"))));
+        Task.FromResult(ToProto(jobs.Get(Required(request.JobId, "job_id"), CallerOf(context))));
 
     public override Task<ListJobsReply> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
         if (request.Limit < 0) throw JobRequestException.Invalid("limit", $"must not be negative, got {request.Limit}");
         var reply = new ListJobsReply();
-        reply.Jobs.AddRange(jobs.Store.List(request.Limit > 0 ? Math.Min(request.Limit, 1000) : 50, JobMapping.ToKind(request.Kind)).Select(ToProto));
+        var caller = CallerOf(context);
+        reply.Jobs.AddRange(jobs.Store.List(request.Limit > 0 ? Math.Min(request.Limit, 1000) : 50, JobMapping.ToKind(request.Kind),
+            owner: caller.Admin ? null : caller.Owner).Select(ToProto));
         return Task.FromResult(reply);
     }
 
     public override Task<Job> CancelJob(CancelJobRequest request, ServerCallContext context) =>
-        Task.FromResult(ToProto(jobs.Cancel(Required(request.JobId, "job_id"))));
+        Task.FromResult(ToProto(jobs.Cancel(Required(request.JobId, "job_id"), CallerOf(context))));
+
+    public override Task<DeleteJobReply> DeleteJob(DeleteJobRequest request, ServerCallContext context)
+    {
+        var id = Required(request.JobId, "job_id");
+        return Task.FromResult(new DeleteJobReply { JobId = id, FreedBytes = jobs.Delete(id, CallerOf(context)) });
+    }
 
     public override Task<Job> ResumeJob(ResumeJobRequest request, ServerCallContext context) =>
-        Task.FromResult(ToProto(jobs.Resume(Required(request.JobId, "job_id"))));
+        Task.FromResult(ToProto(jobs.Resume(Required(request.JobId, "job_id"), CallerOf(context))));
 
-    public override Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    public override async Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
     {
         var problems = new List<FieldProblem>();
         if (string.IsNullOrWhiteSpace(request.JobId)) problems.Add(new FieldProblem("job_id", "required"));
         if (request.FromSequence < 0) problems.Add(new FieldProblem("from_sequence", $"must not be negative, got {request.FromSequence}"));
         if (problems.Count > 0) throw JobRequestException.Invalid(problems);
-        var job = jobs.Get(request.JobId);
-        return Follow(job.JobId, request.FromSequence, responseStream, context);
+        var caller = CallerOf(context);
+        var job = jobs.Get(request.JobId, caller);
+        using var lease = streams.Enter(caller.Owner);
+        await Follow(job.JobId, request.FromSequence, responseStream, context).ConfigureAwait(false);
     }
 
     private Task Follow(string jobId, long fromSequence, IServerStreamWriter<JobEvent> stream, ServerCallContext context) =>
@@ -107,6 +131,8 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
     /// headers go out once the bus subscription is in place, so a client holding them misses no later event.</summary>
     public override async Task WatchJobs(WatchJobsRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
     {
+        var caller = CallerOf(context);
+        using var lease = streams.Enter(caller.Owner);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var events = jobs.Bus.WatchAll(stop.Token).GetAsyncEnumerator(stop.Token);
         await using (events.ConfigureAwait(false))
@@ -132,7 +158,8 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
             }
             while (await next.ConfigureAwait(false))
             {
-                await responseStream.WriteAsync(events.Current, context.CancellationToken).ConfigureAwait(false);
+                if (caller.Admin || jobs.OwnerOf(events.Current.JobId) == caller.Owner)
+                    await responseStream.WriteAsync(events.Current, context.CancellationToken).ConfigureAwait(false);
                 next = events.MoveNextAsync();
             }
         }
@@ -146,12 +173,12 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
     }
 
     public override Task DownloadAdapter(DownloadAdapterRequest request, IServerStreamWriter<FileChunk> responseStream, ServerCallContext context) =>
-        SendFile(AdapterPath(request.AdapterId, "adapter_id"), request.ChunkSize, responseStream, context.CancellationToken);
+        SendFile(AdapterPath(request.AdapterId, "adapter_id", CallerOf(context)), request.ChunkSize, responseStream, context.CancellationToken);
 
     public override Task DownloadImage(DownloadImageRequest request, IServerStreamWriter<FileChunk> responseStream, ServerCallContext context)
     {
         var id = Required(request.ImageId, "image_id");
-        var path = jobs.Store.ArtifactPath(id, "image") ?? throw JobRequestException.NotFound($"no image '{id}'");
+        var path = jobs.ArtifactPath(id, "image", CallerOf(context)) ?? throw JobRequestException.NotFound($"no image '{SafeText.Id(id)}'");
         return SendFile(path, request.ChunkSize, responseStream, context.CancellationToken);
     }
 
@@ -163,11 +190,11 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
 
     private Job ToProto(JobRecord job) => JobMapping.ToProto(job, jobs.ServiceId, jobs.Queue.PositionOf(job.JobId));
 
-    private string AdapterPath(string adapterId, string field)
+    private string AdapterPath(string adapterId, string field, Caller caller)
     {
         var id = Required(adapterId, field);
-        var path = jobs.Store.ArtifactPath(id, "adapter") ?? throw JobRequestException.NotFound($"no adapter '{id}'");
-        return File.Exists(path) ? path : throw JobRequestException.NotFound($"adapter '{id}' is recorded but its file is gone");
+        var path = jobs.ArtifactPath(id, "adapter", caller) ?? throw JobRequestException.NotFound($"no adapter '{SafeText.Id(id)}'");
+        return File.Exists(path) ? path : throw JobRequestException.NotFound($"adapter '{SafeText.Id(id)}' is recorded but its file is gone");
     }
 
     private static async Task SendFile(string path, int chunkSize, IServerStreamWriter<FileChunk> stream, CancellationToken cancellation)

@@ -117,7 +117,8 @@ public sealed class JobLive(string jobId)
             ClassWord = job.ClassWord;
             Method ??= job.Method;
             Created = job.Created;
-            // "interrupted" has no event of its own (the service stopped): the record says so as of its last event
+            // the record may say "interrupted" as of a later event than this state has seen (or, for jobs stored before
+            // the service emitted an `interrupted` event, with no event of its own)
             seeded = job.State == JobStates.Interrupted ? (job.State, job.LastSequence) : null;
             if (seeded is not null && LastSequence >= job.LastSequence) State = job.State;
             if (LastSequence > 0) return;
@@ -181,6 +182,8 @@ public sealed class JobLive(string jobId)
                 TotalSteps = s.TotalSteps;
                 StepsPerSecond = s.StepsPerSecond > 0 ? s.StepsPerSecond : StepsPerSecond;
                 Previews = null;
+                // a step sent again after a resume replaces the one sent before the interruption (and those after it)
+                steps.RemoveAll(x => x.Step >= s.Step);
                 var smoothed = steps.Count == 0 ? s.Loss : steps[^1].SmoothedLoss + SmoothingWeight * (s.Loss - steps[^1].SmoothedLoss);
                 steps.Add(new StepPoint(s.Step, s.Loss, smoothed, s.Timestep, s.Rank));
                 break;
@@ -237,6 +240,22 @@ public sealed class JobLive(string jobId)
                 State = JobStates.Failed;
                 Error = e.As<FailedData>().Message;
                 Previews = null;
+                break;
+            case Interrupted:
+                var i = e.As<InterruptedData>();
+                State = JobStates.Interrupted;
+                Step = i.Step;
+                AdapterId = i.LastAdapterId ?? AdapterId;
+                Previews = null;
+                previewsStarted = null;
+                lastStepTime = null;
+                break;
+            case Resumed:
+                var r = e.As<ResumedData>();
+                State = JobStates.Queued;
+                Step = r.FromStep;
+                steps.RemoveAll(p => p.Step > r.FromStep);
+                checkpoints.RemoveAll(c => c.Step > r.FromStep);
                 break;
             case Cancelled:
                 var x = e.As<CancelledData>();

@@ -41,6 +41,8 @@ public sealed class Stack : IAsyncLifetime
         get { lock (log) return log.ToString(); }
     }
 
+    private readonly string serviceToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     public async Task InitializeAsync()
     {
         var (service, gateway, web) = (Output("GpuService", "tlora.dll"), Output("Gateway", "TLoRA.Gateway.dll"), Output("WebUI", "TLoRA.WebUI.dll"));
@@ -78,6 +80,9 @@ public sealed class Stack : IAsyncLifetime
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // the service requires its gateway's token outside Development
+        start.Environment["GpuService__ServiceToken"] = serviceToken;
+        start.Environment["Gateway__ServiceToken"] = serviceToken;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
         process.OutputDataReceived += (_, e) => Append(name, e.Data);

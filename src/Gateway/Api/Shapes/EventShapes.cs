@@ -26,6 +26,11 @@ public sealed record SampleImageData(PreviewDto Image);
 public sealed record SampleCompletedData(IReadOnlyList<string> ImageIds, double ElapsedSeconds);
 public sealed record FailedData(int Code, string Message);
 public sealed record CancelledData(int Step, string? LastAdapterId);
+/// <summary>The service stopped under the job after <c>Step</c>; POST /api/jobs/{id}/resume continues it.</summary>
+public sealed record InterruptedData(int Step, string? LastAdapterId);
+/// <summary>The job runs again from its checkpoint at <c>FromStep</c>: the steps after it come again and replace the
+/// ones sent before the interruption (up to <c>InterruptedStep</c>).</summary>
+public sealed record ResumedData(int FromStep, int InterruptedStep);
 
 /// <summary>What the "jobs:all" hub group receives (client method "activity") for every event of every job: enough
 /// for a dashboard to show all jobs live and fetch details when it needs them.</summary>
@@ -36,7 +41,8 @@ public static class JobEventTypes
 {
     public const string Queued = "queued", TrainStarted = "trainStarted", TrainStep = "trainStep", TrainPreviews = "trainPreviews",
         TrainCheckpoint = "trainCheckpoint", TrainCompleted = "trainCompleted", SampleStarted = "sampleStarted", SampleStep = "sampleStep",
-        SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled";
+        SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled",
+        Interrupted = "interrupted", Resumed = "resumed";
 
     /// <summary>The types a job's events end with.</summary>
     public static readonly IReadOnlySet<string> FinalTypes = new HashSet<string> { TrainCompleted, SampleCompleted, Failed, Cancelled };
