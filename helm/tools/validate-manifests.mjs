@@ -3,6 +3,8 @@
 // schemas of the npm kubernetes-models packages (core and apps/policy/networking..., and the prometheus-operator CRDs
 // for ServiceMonitor). Prints one line per object, "ok <kind>/<name>" or "invalid <kind>/<name>: <errors>", and a
 // closing "N objects, M invalid"; exits 1 when any object is invalid or has a kind it has no schema for.
+// Usage: node validate-manifests.mjs [manifests.yaml] [--json objects.json]  (--json also writes the objects as a
+// JSON array, for tests that assert what the chart renders).
 import fs from "node:fs";
 import YAML from "yaml";
 
@@ -23,7 +25,11 @@ async function modelFor(apiVersion, kind) {
   return null;
 }
 
-const input = fs.readFileSync(process.argv[2] ?? 0, "utf8");
+const args = process.argv.slice(2);
+const jsonAt = args.indexOf("--json");
+const jsonOut = jsonAt >= 0 ? args.splice(jsonAt, 2)[1] : null;
+const input = fs.readFileSync(args[0] ?? 0, "utf8");
+const objects = [];
 let total = 0, invalid = 0;
 for (const doc of YAML.parseAllDocuments(input)) {
   if (doc.errors.length) {
@@ -34,6 +40,7 @@ for (const doc of YAML.parseAllDocuments(input)) {
   const obj = doc.toJSON();
   if (obj == null) continue;
   total++;
+  objects.push(obj);
   const id = `${obj.kind}/${obj.metadata?.name ?? "?"}`;
   const Model = obj.apiVersion && obj.kind ? await modelFor(obj.apiVersion, obj.kind) : null;
   if (!Model) {
@@ -50,5 +57,6 @@ for (const doc of YAML.parseAllDocuments(input)) {
     console.log(`invalid ${id}: ${details}`);
   }
 }
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(objects, null, 1));
 console.log(`${total} objects, ${invalid} invalid`);
 process.exit(invalid > 0 || total === 0 ? 1 : 0);
