@@ -16,6 +16,8 @@ public sealed class GpuServiceOptions
     public string Device { get; set; } = "cpu";
     public string Dtype { get; set; } = "float32";
     public int Port { get; set; } = 50051;
+    /// <summary>Port of the Prometheus /metrics endpoint (HTTP/1.1); null: no metrics listener, 0: any free port.</summary>
+    public int? MetricsPort { get; set; }
     /// <summary>The id every job id starts with; null: the one kept in the data directory, or a new one on first start
     /// (see <see cref="ServiceIdentity"/>). A DNS label, e.g. the pod's name.</summary>
     public string? ServiceId { get; set; }
@@ -50,6 +52,8 @@ public sealed class GpuServiceOptions
         }
         if (Dtype is not ("float32" or "bfloat16" or "float16")) errors.Add($"{Section}:Dtype must be float32, bfloat16 or float16, not '{Dtype}'");
         if (Port is < 0 or > 65535) errors.Add($"{Section}:Port {Port} is not a TCP port");
+        if (MetricsPort is < 0 or > 65535 || (MetricsPort is > 0 && MetricsPort == Port))
+            errors.Add($"{Section}:MetricsPort {MetricsPort} is not a TCP port other than Port");
         if (QueueCapacity < 1) errors.Add($"{Section}:QueueCapacity must be at least 1, not {QueueCapacity}");
         if (ServiceId is not null && !ServiceIdentity.IsValid(ServiceId))
             errors.Add($"{Section}:ServiceId '{ServiceId}' is not a DNS label (lower-case letters, digits and inner hyphens, at most 63)");
