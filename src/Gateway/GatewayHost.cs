@@ -4,6 +4,7 @@ using Radzen;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Hubs;
 using TLoRA.Gateway.Services;
+using TLoRA.Gateway.Telemetry;
 using TLoRA.Gateway.WebUI;
 using TLoRA.WebUI;
 using TLoRA.WebUI.Backend;
@@ -14,7 +15,8 @@ namespace TLoRA.Gateway;
 /// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health, /openapi/v1.json, the
 /// generated gRPC clients of the GPU services (one per configured service), the background health monitor and job
 /// feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"), and the WebUI (server-rendered Razor
-/// components, live through the hub) at every other path.</summary>
+/// components, live through the hub) at every other path; /metrics and traces (<see cref="GatewayTelemetry"/>), and the
+/// hub's Redis backplane when Gateway:Redis is set.</summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -45,7 +47,9 @@ public static class GatewayHost
         builder.Services.AddSingleton<JobFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobFeed>());
         builder.Services.AddHostedService<AllJobsRelay>();
-        builder.Services.AddSignalR();
+        builder.Services.AddSingleton<HubGroups>();
+        builder.AddHub(gateway);
+        builder.AddGatewayTelemetry();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         // The WebUI's static files (its CSS and script, Radzen's theme) come from the build's manifest when not published.
@@ -61,6 +65,7 @@ public static class GatewayHost
         app.MapOpenApi();
         app.MapGatewayApi();
         app.MapHub<JobsHub>("/hubs/jobs");
+        app.MapMetrics();
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapRazorComponents<App>();

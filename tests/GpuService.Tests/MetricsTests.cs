@@ -1,4 +1,3 @@
-using System.Globalization;
 using Grpc.Core;
 using TLoRA.Contracts.V1;
 using TLoRA.GpuService.Service;
@@ -24,6 +23,9 @@ public class MetricsTests
         Assert.Equal(JobEvent.EventOneofCase.TrainCompleted, events[^1].EventCase);
         // a second job that is cancelled while queued: counted as queued and cancelled, never started
         var blocker = await host.Client.SubmitTrainAsync(GrpcServiceTests.Tiny(steps: 50));
+        using (var watch = host.Client.WatchJob(new WatchJobRequest { JobId = blocker.JobId }))
+            await foreach (var e in watch.ResponseStream.ReadAllAsync())
+                if (e.EventCase == JobEvent.EventOneofCase.TrainStarted) break;
         var cancelled = await host.Client.SubmitTrainAsync(GrpcServiceTests.Tiny());
         await host.Client.CancelJobAsync(new CancelJobRequest { JobId = cancelled.JobId });
         await host.Client.CancelJobAsync(new CancelJobRequest { JobId = blocker.JobId });
@@ -45,7 +47,7 @@ public class MetricsTests
         Assert.True(checkpointsWithPreviews > 0, "the job rendered previews at a checkpoint");
 
         var blockerSteps = await StepsOf(host, blocker.JobId);
-        var text = await ScrapeUntilAsync(http, m => m.Value("tlora_jobs_finished_total", ("state", "cancelled")) == 2);
+        var text = await PrometheusText.ScrapeUntilAsync(http, m => m.Value("tlora_jobs_finished_total", ("state", "cancelled")) == 2);
         Assert.Equal(steps + blockerSteps, text.Value("tlora_train_steps_total"));
         Assert.Equal(3, text.Value("tlora_jobs_queued_total", ("kind", "train")));
         Assert.Equal(2, text.Value("tlora_jobs_started_total", ("kind", "train")));
@@ -68,67 +70,5 @@ public class MetricsTests
         await foreach (var e in host.Client.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = 1 }).ResponseStream.ReadAllAsync())
             if (e.EventCase == JobEvent.EventOneofCase.TrainStep) n++;
         return n;
-    }
-
-    /// <summary>Scrapes until <paramref name="ready"/> holds (the metrics observer follows the events, and the exporter
-    /// caches a scrape briefly), at most 20 s.</summary>
-    internal static async Task<PrometheusText> ScrapeUntilAsync(HttpClient http, Func<PrometheusText, bool> ready)
-    {
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var text = PrometheusText.Parse(await http.GetStringAsync("/metrics"));
-            if (ready(text)) return text;
-            if (DateTime.UtcNow > until) Assert.Fail("metrics did not reach the expected values:\n" + text.Raw);
-            await Task.Delay(200);
-        }
-    }
-}
-
-/// <summary>Prometheus text format, parsed into (name, labels, value) samples.</summary>
-internal sealed class PrometheusText
-{
-    private readonly List<(string Name, Dictionary<string, string> Labels, double Value)> samples = [];
-
-    public string Raw { get; private init; } = "";
-
-    public static PrometheusText Parse(string text)
-    {
-        var result = new PrometheusText { Raw = text };
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.Length == 0 || line[0] == '#') continue;
-            var brace = line.IndexOf('{', StringComparison.Ordinal);
-            var space = line.IndexOf(' ', StringComparison.Ordinal);
-            string name;
-            var labels = new Dictionary<string, string>();
-            string rest;
-            if (brace >= 0 && brace < space)
-            {
-                name = line[..brace];
-                var close = line.IndexOf('}', brace);
-                foreach (var pair in line[(brace + 1)..close].Split(',', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                    labels[pair[..eq]] = pair[(eq + 1)..].Trim('"');
-                }
-                rest = line[(close + 1)..].Trim();
-            }
-            else
-            {
-                name = line[..space];
-                rest = line[(space + 1)..].Trim();
-            }
-            result.samples.Add((name, labels, double.Parse(rest.Split(' ')[0], CultureInfo.InvariantCulture)));
-        }
-        return result;
-    }
-
-    /// <summary>The sum of the samples of <paramref name="name"/> whose labels include <paramref name="labels"/>; null
-    /// when there are none.</summary>
-    public double? Value(string name, params (string Key, string Value)[] labels)
-    {
-        var matching = samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).ToArray();
-        return matching.Length == 0 ? null : matching.Sum(s => s.Value);
     }
 }
