@@ -29,6 +29,10 @@ public sealed class GatewayOptions
 
     public double KeepAlivePingTimeoutSeconds { get; set; } = 20;
 
+    /// <summary>Longest wait between attempts to reconnect to a service that went away (gRPC's default is 120 s): a GPU
+    /// pod that restarts is called again within this of coming back.</summary>
+    public double ReconnectBackoffMaxSeconds { get; set; } = 5;
+
     /// <summary>StackExchange.Redis connection string of the hub's backplane ("host:6379,password=..."); needed when the
     /// gateway runs as more than one replica, so hub messages reach connections held by another replica.</summary>
     public string? Redis { get; set; }
@@ -62,6 +66,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.Redis is not null && !IsRedisConfiguration(options.Redis))
             errors.Add("Gateway:Redis is not a Redis connection string (host:port[,option=value...])");
         if (string.IsNullOrWhiteSpace(options.RedisChannelPrefix)) errors.Add("Gateway:RedisChannelPrefix must not be empty");
+        if (options.ReconnectBackoffMaxSeconds is < 1 or > 600) errors.Add("Gateway:ReconnectBackoffMaxSeconds must be in [1, 600]");
         if (options.MaxReceiveMessageSize < 1024 * 1024) errors.Add("Gateway:MaxReceiveMessageSize must be at least 1 MiB");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -48,6 +48,9 @@ public static class Endpoints
             JobDto.From(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
         api.MapPost("/jobs/{id}/cancel", async (string id, GpuClient client, CancellationToken ct) =>
             JobDto.From(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
+        api.MapPost("/jobs/{id}/resume", async (string id, GpuClient client, CancellationToken ct) =>
+            JobDto.From(await client.ResumeJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409).ProducesProblem(503)
+            .WithSummary("Queue an interrupted training job again (its GPU service stopped under it); it continues from its last checkpoint");
         api.MapGet("/jobs/{id}/events", async (string id, long? from, GpuClient client, CancellationToken ct) =>
             (await client.EventsAsync(id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
             .Produces<JobEventDto[]>().ProducesProblem(404)

@@ -33,6 +33,10 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     public Task<Job> CancelJobAsync(string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
+    /// <summary>Queues an interrupted training job again on the service that owns it (after that service restarted).</summary>
+    public Task<Job> ResumeJobAsync(string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.ResumeJobAsync(new ResumeJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+
     public Task<InspectReply> InspectAsync(string adapterId, bool layers, CancellationToken ct) =>
         OnOwnerAsync(adapterId, c => c.InspectAdapterAsync(new InspectRequest { AdapterId = adapterId, IncludeLayers = layers },
             deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
