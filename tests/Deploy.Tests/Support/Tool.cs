@@ -6,7 +6,7 @@ namespace TLoRA.Deploy.Tests.Support;
 internal static class Tool
 {
     public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string file, IEnumerable<string> args,
-        string? workingDirectory = null, string? stdin = null, TimeSpan? timeout = null)
+        string? workingDirectory = null, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? env = null)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -14,6 +14,7 @@ internal static class Tool
             WorkingDirectory = workingDirectory ?? Repo.Root,
         };
         foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) start.Environment[k] = v;
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
