@@ -7,14 +7,14 @@ using TLoRA.GpuService.Jobs;
 namespace TLoRA.GpuService.Service;
 
 /// <summary>
-/// The service's metrics (meter <see cref="MeterName"/>, scraped at /metrics), read from the job events it publishes
-/// (every event passes the bus, so nothing is counted twice or missed): jobs queued, started and finished by kind and
+/// The service's metrics (meter <see cref="MeterName"/>, scraped at /metrics), read from the job events as the bus
+/// publishes them (<see cref="JobEventBus.Published"/>: every event passes there once, so nothing is counted twice or missed): jobs queued, started and finished by kind and
 /// state; training steps, the time between consecutive steps and the steps/s the engine reports; how long a
 /// checkpoint's previews take; sampling steps. Gauges: the queue length, whether a job runs, and the GPU's memory in
 /// use on CUDA (<see cref="GpuMemory"/>). Step and preview times come from the events' own timestamps, so they measure
 /// the engine, not how late this observer saw the event.
 /// </summary>
-public sealed class ServiceMetrics : BackgroundService
+public sealed class ServiceMetrics : IHostedService
 {
     public const string MeterName = "TLoRA.GpuService";
 
@@ -53,15 +53,16 @@ public sealed class ServiceMetrics : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await foreach (var e in bus.WatchAll(stoppingToken).ConfigureAwait(false)) Record(e);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        bus.Published += Record;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        bus.Published -= Record;
+        return Task.CompletedTask;
     }
 
     /// <summary>Counts one published event.</summary>
