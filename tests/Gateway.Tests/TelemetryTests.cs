@@ -62,6 +62,7 @@ public sealed class TelemetryTests
             Activity[] inTrace;
             lock (seen) inTrace = seen.Where(a => a.TraceId == trace).ToArray();
             var gatewayServer = Assert.Single(inTrace, a => a.Source.Name == "Microsoft.AspNetCore" && (string?)a.GetTagItem("http.route") == "/api/jobs");
+            Assert.Equal(job.GetProperty("jobId").GetString(), (string?)gatewayServer.GetTagItem("tlora.job_id"));
             var grpcServer = Assert.Single(inTrace, a => a.Source.Name == "Microsoft.AspNetCore"
                 && (string?)a.GetTagItem("grpc.method") == "/tlora.v1.TLoRAService/SubmitTrain");
             // (Grpc.Net.Client's activity comes from its DiagnosticListener; the instrumentation names its source)

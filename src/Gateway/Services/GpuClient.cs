@@ -186,6 +186,8 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
                 endpoint.Learn(job.ServiceId, (endpoint.Load ?? 0) + 1);
                 LogSubmitted(logger, kind, job.JobId, endpoint.Address);
                 metrics.Submitted(kind, endpoint);
+                // the submission's trace (REST request → gRPC call → the GPU service's span) names the job it made
+                System.Diagnostics.Activity.Current?.SetTag("tlora.job_id", job.JobId);
                 return job;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
