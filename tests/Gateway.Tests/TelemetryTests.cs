@@ -5,9 +5,13 @@ using TLoRA.GpuService.Tests;
 namespace TLoRA.Gateway.Tests;
 
 /// <summary>The gateway's /metrics after a real job, and one trace from the REST request through the gRPC call into
-/// the GPU service (both hosts run in this process, so one listener sees both servers' spans).</summary>
+/// the GPU service (both hosts run in this process, so one listener sees both servers' spans). Alone: a meter is found
+/// by its name in the whole process, so gateways of tests running alongside would add to these counts.</summary>
+[Collection(Name)]
 public sealed class TelemetryTests
 {
+    public const string Name = "telemetry, alone";
+
     [Fact]
     public async Task Metrics_count_the_submission_and_the_relayed_events_with_their_lag()
     {
@@ -79,3 +83,6 @@ public sealed class TelemetryTests
         }
     }
 }
+
+[CollectionDefinition(TelemetryTests.Name, DisableParallelization = true)]
+public sealed class TelemetryCollection;
