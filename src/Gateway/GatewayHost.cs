@@ -3,13 +3,15 @@ using Microsoft.Extensions.Options;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Hubs;
 using TLoRA.Gateway.Services;
+using TLoRA.Gateway.Telemetry;
 
 namespace TLoRA.Gateway;
 
 /// <summary>Builds the gateway: REST under /api, the SignalR hub at /hubs/jobs, /health, /openapi/v1.json, the
 /// generated gRPC clients of the GPU services (one per configured service), the background health monitor and job
-/// feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"). A pure API: the WebUI (src/WebUI) is
-/// its own host and a client of this one.</summary>
+/// feed (one WatchJobs stream per service, relayed to the hub's "jobs:all"), /metrics and traces
+/// (<see cref="GatewayTelemetry"/>), and the hub's Redis backplane when Gateway:Redis is set. A pure API: the WebUI
+/// (src/WebUI) is its own host and a client of this one.</summary>
 public static class GatewayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -40,7 +42,9 @@ public static class GatewayHost
         builder.Services.AddSingleton<JobFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobFeed>());
         builder.Services.AddHostedService<AllJobsRelay>();
-        builder.Services.AddSignalR();
+        builder.Services.AddSingleton<HubGroups>();
+        builder.AddHub(gateway);
+        builder.AddGatewayTelemetry();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
 
@@ -50,6 +54,7 @@ public static class GatewayHost
         app.MapOpenApi();
         app.MapGatewayApi();
         app.MapHub<JobsHub>("/hubs/jobs");
+        app.MapMetrics();
         return app;
     }
 }

@@ -31,6 +31,16 @@ public sealed class GatewayOptions
 
     /// <summary>The secret every GPU service requires (its GpuService:ServiceToken), sent with each call.</summary>
     public string? ServiceToken { get; set; }
+    /// <summary>Longest wait between attempts to reconnect to a service that went away (gRPC's default is 120 s): a GPU
+    /// pod that restarts is called again within this of coming back.</summary>
+    public double ReconnectBackoffMaxSeconds { get; set; } = 5;
+
+    /// <summary>StackExchange.Redis connection string of the hub's backplane ("host:6379,password=..."); needed when the
+    /// gateway runs as more than one replica, so hub messages reach connections held by another replica.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>Prefix of the backplane's Redis channels (several deployments may share one Redis).</summary>
+    public string RedisChannelPrefix { get; set; } = "tlora";
 
     /// <summary>Largest message accepted from a service (a sample image event carries a PNG); default 64 MiB.</summary>
     public int MaxReceiveMessageSize { get; set; } = 64 * 1024 * 1024;
@@ -55,7 +65,23 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.WatchRenewMinutes is <= 0 or > 24 * 60) errors.Add("Gateway:WatchRenewMinutes must be in (0, 1440]");
         if (options.KeepAlivePingSeconds is <= 0 or > 3600) errors.Add("Gateway:KeepAlivePingSeconds must be in (0, 3600]");
         if (options.KeepAlivePingTimeoutSeconds is <= 0 or > 3600) errors.Add("Gateway:KeepAlivePingTimeoutSeconds must be in (0, 3600]");
+        if (options.Redis is not null && !IsRedisConfiguration(options.Redis))
+            errors.Add("Gateway:Redis is not a Redis connection string (host:port[,option=value...])");
+        if (string.IsNullOrWhiteSpace(options.RedisChannelPrefix)) errors.Add("Gateway:RedisChannelPrefix must not be empty");
+        if (options.ReconnectBackoffMaxSeconds is < 1 or > 600) errors.Add("Gateway:ReconnectBackoffMaxSeconds must be in [1, 600]");
         if (options.MaxReceiveMessageSize < 1024 * 1024) errors.Add("Gateway:MaxReceiveMessageSize must be at least 1 MiB");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsRedisConfiguration(string value)
+    {
+        try
+        {
+            return StackExchange.Redis.ConfigurationOptions.Parse(value).EndPoints.Count > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

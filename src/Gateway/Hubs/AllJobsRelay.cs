@@ -2,16 +2,17 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Services;
+using TLoRA.Gateway.Telemetry;
 
 namespace TLoRA.Gateway.Hubs;
 
 /// <summary>
-/// Relays the <see cref="JobFeed"/> to the SignalR group <see cref="Group"/>: each event becomes a small
+/// Relays the <see cref="JobFeed"/> to this replica's all-jobs group (<see cref="HubGroups.AllJobs"/>): each event becomes a small
 /// <see cref="JobActivityDto"/>, queued and sent in order by one loop, so the feed never waits on SignalR.
 /// </summary>
-public sealed partial class AllJobsRelay(JobFeed feed, IHubContext<JobsHub> hub, ILogger<AllJobsRelay> logger) : BackgroundService
+public sealed partial class AllJobsRelay(JobFeed feed, IHubContext<JobsHub> hub, HubGroups groups, GatewayMetrics metrics,
+    ILogger<AllJobsRelay> logger) : BackgroundService
 {
-    public const string Group = "jobs:all";
     public const string Method = Api.JobEventTypes.ActivityMethod;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -24,7 +25,8 @@ public sealed partial class AllJobsRelay(JobFeed feed, IHubContext<JobsHub> hub,
             {
                 try
                 {
-                    await hub.Clients.Group(Group).SendAsync(Method, dto, stoppingToken).ConfigureAwait(false);
+                    await hub.Clients.Group(groups.AllJobs).SendAsync(Method, dto, stoppingToken).ConfigureAwait(false);
+                    metrics.Relayed(dto.Time, GatewayMetrics.AllJobsPath);
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {

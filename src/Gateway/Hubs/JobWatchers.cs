@@ -4,6 +4,7 @@ using Grpc.Core;
 using TLoRA.Contracts.V1;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Services;
+using TLoRA.Gateway.Telemetry;
 
 namespace TLoRA.Gateway.Hubs;
 
@@ -12,12 +13,11 @@ namespace TLoRA.Gateway.Hubs;
 /// receives the history up to the last event the group has been sent (its own WatchJob from its sequence), and joins
 /// the group before the lock is released: the next live event is the one after, so nothing is missed or repeated.
 /// </summary>
-public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> hub, ILogger<JobWatchers> logger)
+public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> hub, HubGroups groups, GatewayMetrics metrics,
+    ILogger<JobWatchers> logger)
 {
     private readonly Dictionary<string, Watcher> watchers = [];
     private readonly ConcurrentDictionary<string, HashSet<string>> joined = new();
-
-    public static string Group(string jobId) => "job:" + jobId;
 
     public async Task JoinAsync(string connectionId, string jobId, long fromSequence, CancellationToken ct)
     {
@@ -44,7 +44,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                         if (dto.Sequence >= w.Last) break;
                     }
                 }
-                await hub.Groups.AddToGroupAsync(connectionId, Group(jobId), ct).ConfigureAwait(false);
+                await hub.Groups.AddToGroupAsync(connectionId, groups.Job(jobId), ct).ConfigureAwait(false);
                 w.Members.Add(connectionId);
                 var mine = joined.GetOrAdd(connectionId, _ => []);
                 lock (mine) mine.Add(jobId);
@@ -78,7 +78,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         {
             w.Gate.Release();
         }
-        await hub.Groups.RemoveFromGroupAsync(connectionId, Group(jobId), ct).ConfigureAwait(false);
+        await hub.Groups.RemoveFromGroupAsync(connectionId, groups.Job(jobId), ct).ConfigureAwait(false);
     }
 
     public async Task LeaveAllAsync(string connectionId)
@@ -115,7 +115,8 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                     {
                         if (dto.Sequence <= w.Last) continue;
                         w.Last = dto.Sequence;
-                        await hub.Clients.Group(Group(w.JobId)).SendAsync(JobsHub.EventMethod, dto, token).ConfigureAwait(false);
+                        await hub.Clients.Group(groups.Job(w.JobId)).SendAsync(JobsHub.EventMethod, dto, token).ConfigureAwait(false);
+                        metrics.Relayed(dto.Time, GatewayMetrics.JobPath);
                     }
                     finally
                     {

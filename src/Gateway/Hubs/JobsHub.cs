@@ -10,7 +10,7 @@ namespace TLoRA.Gateway.Hubs;
 /// client method "activity" with {jobId, sequence, time, type, final} for every live event of every job (no history:
 /// load it over REST); <c>LeaveAll()</c> stops that.
 /// </summary>
-public sealed class JobsHub(JobWatchers watchers) : Hub
+public sealed class JobsHub(JobWatchers watchers, HubGroups groups) : Hub
 {
     public const string EventMethod = Api.JobEventTypes.EventMethod;
 
@@ -23,9 +23,9 @@ public sealed class JobsHub(JobWatchers watchers) : Hub
 
     public Task Leave(string jobId) => watchers.LeaveAsync(Context.ConnectionId, jobId, Context.ConnectionAborted);
 
-    public Task JoinAll() => Groups.AddToGroupAsync(Context.ConnectionId, AllJobsRelay.Group, Context.ConnectionAborted);
+    public Task JoinAll() => Groups.AddToGroupAsync(Context.ConnectionId, groups.AllJobs, Context.ConnectionAborted);
 
-    public Task LeaveAll() => Groups.RemoveFromGroupAsync(Context.ConnectionId, AllJobsRelay.Group, Context.ConnectionAborted);
+    public Task LeaveAll() => Groups.RemoveFromGroupAsync(Context.ConnectionId, groups.AllJobs, Context.ConnectionAborted);
 
     // SignalR removes a closed connection from its groups ("jobs:all" included) by itself.
     public override Task OnDisconnectedAsync(Exception? exception) => watchers.LeaveAllAsync(Context.ConnectionId);

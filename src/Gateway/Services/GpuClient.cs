@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TLoRA.Contracts.V1;
 using TLoRA.Gateway.Api;
+using TLoRA.Gateway.Telemetry;
 using Client = TLoRA.Contracts.V1.TLoRAService.TLoRAServiceClient;
 
 namespace TLoRA.Gateway.Services;
@@ -14,7 +15,8 @@ namespace TLoRA.Gateway.Services;
 /// services themselves, so any replica finds it after any restart. A call failing with UNAVAILABLE marks its service
 /// down; when none is left it throws <see cref="ServiceUnavailableException"/>.
 /// </summary>
-public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router, IOptions<GatewayOptions> options, ILogger<GpuClient> logger)
+public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router, IOptions<GatewayOptions> options, GatewayMetrics metrics,
+    ILogger<GpuClient> logger)
 {
     private DateTime CallDeadline => DateTime.UtcNow.AddSeconds(options.Value.CallTimeoutSeconds);
     private DateTime StreamDeadline => DateTime.UtcNow.AddMinutes(options.Value.WatchRenewMinutes);
@@ -34,6 +36,7 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     public Task<DeleteJobReply> DeleteJobAsync(string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
+    /// <summary>Queues an interrupted training job again on the service that owns it (after that service restarted).</summary>
     public Task<Job> ResumeJobAsync(string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.ResumeJobAsync(new ResumeJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
@@ -185,6 +188,9 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
                 var job = await submit(pool.Client(endpoint)).ConfigureAwait(false);
                 endpoint.Learn(job.ServiceId, (endpoint.Load ?? 0) + 1);
                 LogSubmitted(logger, kind, job.JobId, endpoint.Address);
+                metrics.Submitted(kind, endpoint);
+                // the submission's trace (REST request → gRPC call → the GPU service's span) names the job it made
+                System.Diagnostics.Activity.Current?.SetTag("tlora.job_id", job.JobId);
                 return job;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)

@@ -8,6 +8,7 @@ namespace TLoRA.Gateway.Services;
 /// <summary>
 /// Registers the generated clients of each configured GPU service with Grpc.Net.ClientFactory: a tlora.v1 client and
 /// a grpc.health.v1 client per service, over HTTP/2 connections that send keep-alive pings while calls are open.
+/// A service that went away is reconnected to at most Gateway:ReconnectBackoffMaxSeconds apart.
 /// Calls that only read are retried on UNAVAILABLE (Grpc.Net.Client's retry policy, before any response arrives);
 /// submissions, cancel and resume never are.
 /// </summary>
@@ -26,12 +27,17 @@ public static class GpuServiceClients
                 .ConfigureChannel(c =>
                 {
                     c.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
+                    c.MaxReconnectBackoff = TimeSpan.FromSeconds(options.ReconnectBackoffMaxSeconds);
                     c.ServiceConfig = new ServiceConfig { MethodConfigs = { Retry(TLoRAService.Descriptor.FullName, Idempotent) } };
                 })
                 .ConfigurePrimaryHttpMessageHandler(() => Handler(options))
                 .AddHttpMessageHandler(() => new ServiceCallHeaders(options.ServiceToken));
             services.AddGrpcClient<Health.HealthClient>(ServiceEndpoint.HealthClientNameOf(i), o => o.Address = address)
-                .ConfigureChannel(c => c.ServiceConfig = new ServiceConfig { MethodConfigs = { Retry(Health.Descriptor.FullName, ["Check"]) } })
+                .ConfigureChannel(c =>
+                {
+                    c.ServiceConfig = new ServiceConfig { MethodConfigs = { Retry(Health.Descriptor.FullName, ["Check"]) } };
+                    c.MaxReconnectBackoff = TimeSpan.FromSeconds(options.ReconnectBackoffMaxSeconds);
+                })
                 .ConfigurePrimaryHttpMessageHandler(() => Handler(options));
         }
         return services;

@@ -22,6 +22,10 @@ public sealed class JobEventBus(JobStore store, long maxWatcherBytes = JobEventB
     private readonly List<WatcherBuffer> allWatchers = [];
     private readonly ConcurrentDictionary<string, object> publishLocks = new();
 
+    /// <summary>Every published event, stored and in order per job, for in-process observers (the service's metrics).
+    /// Called under the job's publish lock: handlers must be quick and must not throw.</summary>
+    public event Action<JobEvent>? Published;
+
     /// <summary>Stamps <paramref name="e"/> with the envelope (job id, the job's next sequence number, the time),
     /// stores it and broadcasts it. The bus is the one place that fills the envelope.</summary>
     public JobEvent Publish(string jobId, JobEvent e) => Publish(jobId, e, null, null);
@@ -45,6 +49,7 @@ public sealed class JobEventBus(JobStore store, long maxWatcherBytes = JobEventB
             // Under the job's publish lock, so every all-jobs watcher gets each job's events in sequence order.
             lock (allWatchers)
                 foreach (var w in allWatchers) w.Offer(e);
+            Published?.Invoke(e);
             return e;
         }
     }

@@ -16,7 +16,7 @@ namespace TLoRA.GpuService.Service;
 /// <summary>
 /// Builds the GPU service host: options (section "GpuService", validated before anything starts), the job system,
 /// the engine thread, and on Kestrel (HTTP/2 cleartext, keep-alive pings) tlora.v1.TLoRAService, grpc.health.v1
-/// (readiness: engine thread, models folder, job store) and server reflection. Stopping marks a running job
+/// (readiness: engine thread, models folder, job store) and server reflection; metrics and traces (<see cref="Telemetry"/>). Stopping marks a running job
 /// interrupted after its current step.
 /// </summary>
 public static class GpuServiceHost
@@ -42,6 +42,7 @@ public static class GpuServiceHost
         builder.Services.AddSingleton(new StreamQuota(options.MaxStreamsPerOwner, $"{GpuServiceOptions.Section}:MaxStreamsPerOwner"));
         builder.Services.AddSingleton<EngineWorker>();
         builder.Services.AddHostedService<RetentionSweeper>();
+        builder.AddServiceTelemetry(options, identity);
 
         builder.Services.AddGrpc(o =>
         {
@@ -68,12 +69,14 @@ public static class GpuServiceHost
             else k.Listen(System.Net.IPAddress.Parse(options.Bind), options.Port, Http2);
             k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(options.KeepAlivePingSeconds);
             k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(options.KeepAlivePingTimeoutSeconds);
+            Telemetry.ListenForMetrics(k, options);
         });
 
         var app = builder.Build();
         app.MapGrpcService<TLoRAGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapMetrics(options);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStarted.Register(() =>
         {

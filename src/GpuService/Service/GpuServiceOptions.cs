@@ -21,6 +21,8 @@ public sealed class GpuServiceOptions
     /// <summary>The shared secret the gateway sends as tlora-service-token metadata; calls without it are refused.
     /// Required outside Development (GpuService__ServiceToken in the environment).</summary>
     public string? ServiceToken { get; set; }
+    /// <summary>Port of the Prometheus /metrics endpoint (HTTP/1.1); null: no metrics listener, 0: any free port.</summary>
+    public int? MetricsPort { get; set; }
     /// <summary>The id every job id starts with; null: the one kept in the data directory, or a new one on first start
     /// (see <see cref="ServiceIdentity"/>). A DNS label, e.g. the pod's name.</summary>
     public string? ServiceId { get; set; }
@@ -74,6 +76,8 @@ public sealed class GpuServiceOptions
             errors.Add($"{Section}:Bind '{Bind}' is not an IP address (127.0.0.1, ::1, 0.0.0.0, :: or one of this host's) or localhost");
         if (ServiceToken is { Length: > 0 and < MinTokenLength })
             errors.Add($"{Section}:ServiceToken is too short: use at least {MinTokenLength} random characters");
+        if (MetricsPort is < 0 or > 65535 || (MetricsPort is > 0 && MetricsPort == Port))
+            errors.Add($"{Section}:MetricsPort {MetricsPort} is not a TCP port other than Port");
         if (QueueCapacity < 1) errors.Add($"{Section}:QueueCapacity must be at least 1, not {QueueCapacity}");
         if (ServiceId is not null && !ServiceIdentity.IsValid(ServiceId))
             errors.Add($"{Section}:ServiceId '{ServiceId}' is not a DNS label (lower-case letters, digits and inner hyphens, at most 63)");

@@ -1,0 +1,181 @@
+using System.Text.Json.Nodes;
+using TLoRA.Deploy.Tests.Support;
+using static TLoRA.Deploy.Tests.Support.Manifests;
+
+namespace TLoRA.Deploy.Tests;
+
+/// <summary>What the rendered objects mean: the gateway lists every GPU pod, the backplane follows the replica count,
+/// GPU pods ask for one GPU and are probed over grpc.health.v1, nothing runs as root, only gateways reach the GPUs.</summary>
+public sealed class ChartSemanticsTests
+{
+    private static string Scenario(string name) => Path.Combine(Repo.Chart, "ci", name);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(7)]
+    public async Task The_gateway_is_configured_with_every_gpu_pod(int replicas)
+    {
+        var m = await Helm.RenderAsync(sets: [$"gpuService.replicas={replicas}"], release: "prod");
+        var sts = m.One("StatefulSet", "gpu-service");
+        Assert.Equal(replicas, (int)sts["spec"]!["replicas"]!);
+        var headless = m.One("Service", "gpu-service");
+        Assert.Equal("None", (string?)headless["spec"]!["clusterIP"]);
+        Assert.Equal(Name(headless), (string?)sts["spec"]!["serviceName"]);
+        var port = (int)Assert.Single(headless["spec"]!["ports"]!.AsArray(), p => (string?)p!["name"] == "grpc")!["port"]!;
+
+        var env = Env(Container(m.One("Deployment", "gateway")));
+        var services = env.Keys.Where(k => k.StartsWith("Gateway__Services__", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(replicas, services.Length);
+        for (var i = 0; i < replicas; i++)
+        {
+            // pod i of a StatefulSet is <sts>-i, reachable as <pod>.<headless service>.<namespace>.svc.<domain>
+            Assert.Equal($"http://{Name(sts)}-{i}.{Name(headless)}.tlora.svc.cluster.local:{port}",
+                (string?)env[$"Gateway__Services__{i}"]["value"]);
+        }
+    }
+
+    [Fact]
+    public async Task One_gateway_has_no_backplane()
+    {
+        var m = await Helm.RenderAsync();
+        var env = Env(Container(m.One("Deployment", "gateway")));
+        Assert.DoesNotContain("Gateway__Redis", env.Keys);
+        Assert.Null(m.Find("Deployment", "redis"));
+        Assert.Empty(m.OfKind("Secret"));
+    }
+
+    [Fact]
+    public async Task Several_gateways_share_the_hub_over_the_in_chart_redis()
+    {
+        var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
+        var gateway = m.One("Deployment", "gateway");
+        Assert.True((int)gateway["spec"]!["replicas"]! > 1);
+        var redisRef = Env(Container(gateway))["Gateway__Redis"]["valueFrom"]!["secretKeyRef"]!;
+        var secret = Assert.Single(m.OfKind("Secret"), s => Name(s) == (string?)redisRef["name"]);
+        var connection = (string)secret["stringData"]![(string)redisRef["key"]!]!;
+        var redisService = m.One("Service", "redis");
+        var redisPort = (int)redisService["spec"]!["ports"]![0]!["port"]!;
+        Assert.StartsWith($"{Name(redisService)}:{redisPort}", connection, StringComparison.Ordinal);
+        Assert.NotNull(m.Find("Deployment", "redis"));
+    }
+
+    [Fact]
+    public async Task Several_gateways_use_an_external_redis_from_a_given_secret()
+    {
+        var m = await Helm.RenderAsync(sets: ["gateway.replicas=2", "redis.external.existingSecret=my-redis", "redis.external.existingSecretKey=conn"]);
+        var redisRef = Env(Container(m.One("Deployment", "gateway")))["Gateway__Redis"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal("my-redis", (string?)redisRef["name"]);
+        Assert.Equal("conn", (string?)redisRef["key"]);
+        Assert.Null(m.Find("Deployment", "redis"));
+    }
+
+    [Fact]
+    public async Task Gpu_pods_ask_for_one_gpu_on_gpu_nodes_and_are_probed_over_grpc_health()
+    {
+        var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
+        var sts = m.One("StatefulSet", "gpu-service");
+        var pod = PodSpec(sts);
+        var c = Container(sts);
+        Assert.Equal("1", c["resources"]!["limits"]!["nvidia.com/gpu"]!.ToString());
+        Assert.Equal("nvidia", (string?)pod["runtimeClassName"]);
+        Assert.Equal("true", (string?)pod["nodeSelector"]!["nvidia.com/gpu.present"]);
+        Assert.Contains(pod["tolerations"]!.AsArray(), t => (string?)t!["key"] == "nvidia.com/gpu");
+        var grpcPort = (int)Assert.Single(c["ports"]!.AsArray(), p => (string?)p!["name"] == "grpc")!["containerPort"]!;
+        foreach (var probe in new[] { "startupProbe", "livenessProbe", "readinessProbe" })
+            Assert.Equal(grpcPort, (int)c[probe]!["grpc"]!["port"]!);
+        Assert.Equal("tlora.v1.TLoRAService", (string?)c["readinessProbe"]!["grpc"]!["service"]);
+        Assert.Contains("cuda", Strings(c["args"]));
+        // a volume per pod for its jobs, the models read-only
+        var claim = Assert.Single(sts["spec"]!["volumeClaimTemplates"]!.AsArray())!;
+        var mounts = c["volumeMounts"]!.AsArray().Select(v => v!.AsObject()).ToArray();
+        Assert.Contains(mounts, v => (string?)v["name"] == (string?)claim["metadata"]!["name"] && (string?)v["mountPath"] == "/data");
+        var models = Assert.Single(mounts, v => (string?)v["mountPath"] == "/models");
+        Assert.True((bool)models["readOnly"]!);
+        var modelsVolume = Assert.Single(pod["volumes"]!.AsArray(), v => (string?)v!["name"] == (string?)models["name"])!;
+        Assert.Equal("shared-models", (string?)modelsVolume["persistentVolumeClaim"]!["claimName"]);
+        Assert.True((bool)modelsVolume["persistentVolumeClaim"]!["readOnly"]!);
+    }
+
+    [Fact]
+    public async Task The_cpu_demo_asks_for_no_gpu()
+    {
+        var m = await Helm.RenderAsync([Scenario("cpu-demo-values.yaml")]);
+        var sts = m.One("StatefulSet", "gpu-service");
+        var c = Container(sts);
+        Assert.DoesNotContain("nvidia.com/gpu", c["resources"]!["limits"]!.AsObject().Select(p => p.Key));
+        Assert.Null(PodSpec(sts)["runtimeClassName"]);
+        var args = Strings(c["args"]);
+        Assert.Equal("cpu", args[Array.IndexOf(args, "--device") + 1]);
+        Assert.NotNull(Assert.Single(PodSpec(sts)["volumes"]!.AsArray(), v => v!["hostPath"] is not null));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("four-gpus-values.yaml")]
+    [InlineData("cpu-demo-values.yaml")]
+    public async Task Every_container_runs_as_non_root_without_privileges_on_a_read_only_root(string scenario)
+    {
+        var m = await Helm.RenderAsync(scenario == "" ? [] : [Scenario(scenario)]);
+        var containers = m.Containers().ToArray();
+        Assert.NotEmpty(containers);
+        foreach (var (w, c) in containers)
+        {
+            var what = $"{Name(w)}/{c["name"]}";
+            var sc = c["securityContext"]?.AsObject() ?? throw new Xunit.Sdk.XunitException($"{what} has no securityContext");
+            Assert.True((bool?)sc["runAsNonRoot"] == true, $"{what}: runAsNonRoot");
+            Assert.True((bool?)sc["allowPrivilegeEscalation"] == false, $"{what}: allowPrivilegeEscalation");
+            Assert.True((bool?)sc["readOnlyRootFilesystem"] == true, $"{what}: readOnlyRootFilesystem");
+            Assert.Contains("ALL", Strings(sc["capabilities"]?["drop"]));
+            Assert.True(PodSpec(w)["securityContext"]?["runAsUser"] is null || (int)PodSpec(w)["securityContext"]!["runAsUser"]! > 0, what);
+            Assert.NotNull(c["resources"]?["requests"]);
+            Assert.NotNull(c["resources"]?["limits"]?["memory"]);
+        }
+    }
+
+    [Fact]
+    public async Task Only_gateways_reach_the_gpu_services_grpc_port()
+    {
+        var m = await Helm.RenderAsync();
+        var policy = m.One("NetworkPolicy", "gpu-service");
+        var gpuSelector = m.One("StatefulSet", "gpu-service")["spec"]!["selector"]!["matchLabels"]!;
+        Assert.True(JsonNode.DeepEquals(gpuSelector, policy["spec"]!["podSelector"]!["matchLabels"]), "the policy selects the GPU pods");
+        Assert.Equal(["Ingress"], Strings(policy["spec"]!["policyTypes"]));
+        var gatewayLabels = m.One("Deployment", "gateway")["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+        var rules = policy["spec"]!["ingress"]!.AsArray().Select(r => r!.AsObject()).ToArray();
+        var grpcRule = Assert.Single(rules, r => r["ports"]!.AsArray().Any(p => (string?)p!["port"] == "grpc"));
+        var from = Assert.Single(grpcRule["from"]!.AsArray())!["podSelector"]!["matchLabels"]!.AsObject();
+        Assert.All(from, kv => Assert.Equal((string?)kv.Value, (string?)gatewayLabels[kv.Key]));
+        var webuiLabels = m.One("Deployment", "webui")["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+        Assert.Contains(from, kv => (string?)webuiLabels[kv.Key] != (string?)kv.Value);
+        // the metrics port stays scrapable; no other rule opens the gRPC port
+        Assert.All(rules.Where(r => r != grpcRule), r => Assert.Equal(["metrics"], r["ports"]!.AsArray().Select(p => (string)p!["port"]!)));
+    }
+
+    [Fact]
+    public async Task The_web_ui_ingress_keeps_websockets_open_and_sessions_sticky()
+    {
+        var m = await Helm.RenderAsync();
+        var ingress = m.One("Ingress", "webui");
+        var a = ingress["metadata"]!["annotations"]!;
+        Assert.Equal("cookie", (string?)a["nginx.ingress.kubernetes.io/affinity"]);
+        Assert.True(int.Parse((string)a["nginx.ingress.kubernetes.io/proxy-read-timeout"]!) >= 3600);
+        var backend = ingress["spec"]!["rules"]![0]!["http"]!["paths"]![0]!["backend"]!["service"]!;
+        Assert.Equal(Name(m.One("Service", "webui")), (string?)backend["name"]);
+        var gatewayUrl = (string?)Env(Container(m.One("Deployment", "webui")))["WebUI__Gateway"]["value"];
+        Assert.StartsWith($"http://{Name(m.One("Service", "gateway"))}:", gatewayUrl, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Disruption_budgets_cover_gpu_pods_and_replicated_deployments()
+    {
+        var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
+        Assert.Equal(1, (int)m.One("PodDisruptionBudget", "gpu-service")["spec"]!["maxUnavailable"]!);
+        Assert.NotNull(m.Find("PodDisruptionBudget", "gateway"));
+        Assert.Equal(["gateway", "gpu-service"], m.OfKind("ServiceMonitor").Select(Component).Order());
+        // one replica: a minAvailable budget of 1 would block every drain, so none is rendered
+        var single = await Helm.RenderAsync();
+        Assert.Null(single.Find("PodDisruptionBudget", "gateway"));
+    }
+}
