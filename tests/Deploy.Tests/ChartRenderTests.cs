@@ -39,6 +39,22 @@ public sealed class ChartRenderTests
         Assert.NotNull(manifests.Find("Deployment", "gateway"));
     }
 
+    [Theory]
+    [MemberData(nameof(Scenarios))]
+    public async Task Notes_list_every_gpu_pod_the_gateways_use(string scenario)
+    {
+        var (code, output, errors) = await Tool.RunAsync(Helm.Binary,
+            ["install", "t", Repo.Chart, "--dry-run=client", "--namespace", "tlora", .. Helm.ValueArgs(Files(scenario), null)]);
+        Assert.True(code == 0, errors);
+        var notes = output[output.IndexOf("NOTES:", StringComparison.Ordinal)..];
+        var m = await Helm.RenderAsync(Files(scenario));
+        var replicas = (int)m.One("StatefulSet", "gpu-service")["spec"]!["replicas"]!;
+        var addresses = Manifests.Env(Manifests.Container(m.One("Deployment", "gateway")))
+            .Where(kv => kv.Key.StartsWith("Gateway__Services__", StringComparison.Ordinal)).Select(kv => (string)kv.Value["value"]!).ToArray();
+        Assert.Equal(replicas, addresses.Length);
+        Assert.All(addresses, a => Assert.Contains("  - " + a, notes));
+    }
+
     [Fact]
     public async Task The_validator_rejects_an_object_that_breaks_the_schema()
     {
