@@ -15,7 +15,7 @@ internal static class Programs
 
     public static string Gateway => Existing(Path.Combine(BuildFolder("Gateway"), "TLoRA.Gateway"));
 
-    /// <summary>The WebUI's apphost when src/WebUI is its own host; null while it is a library the gateway hosts.</summary>
+    /// <summary>The WebUI's apphost, when built.</summary>
     public static string? WebUI => File.Exists(Path.Combine(BuildFolder("WebUI"), "TLoRA.WebUI")) ? Path.Combine(BuildFolder("WebUI"), "TLoRA.WebUI") : null;
 
     public static string Fixtures => Path.Combine(Repo.Root, "tests", "fixtures");
