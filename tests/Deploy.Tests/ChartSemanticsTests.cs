@@ -43,7 +43,28 @@ public sealed class ChartSemanticsTests
         var env = Env(Container(m.One("Deployment", "gateway")));
         Assert.DoesNotContain("Gateway__Redis", env.Keys);
         Assert.Null(m.Find("Deployment", "redis"));
-        Assert.Empty(m.OfKind("Secret"));
+        Assert.All(m.OfKind("Secret"), secret => Assert.Null(secret["stringData"]?["redis-connection"]));
+    }
+
+    [Fact]
+    public async Task Gpu_pods_listen_on_every_interface_and_share_one_service_token_with_the_gateways()
+    {
+        var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
+        var gpu = Env(Container(m.One("StatefulSet", "gpu-service")));
+        var gateway = Env(Container(m.One("Deployment", "gateway")));
+        Assert.Equal("0.0.0.0", (string?)gpu["GpuService__Bind"]["value"]);
+        var serviceRef = gpu["GpuService__ServiceToken"]["valueFrom"]!["secretKeyRef"]!;
+        var gatewayRef = gateway["Gateway__ServiceToken"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal(serviceRef.ToJsonString(), gatewayRef.ToJsonString());
+        var secret = Assert.Single(m.OfKind("Secret"), s => Name(s) == (string?)serviceRef["name"]);
+        var token = (string)secret["stringData"]![(string)serviceRef["key"]!]!;
+        Assert.True(token.Length >= 32, $"a {token.Length}-character token");
+
+        var given = await Helm.RenderAsync(sets: ["serviceToken.existingSecret=my-token", "serviceToken.existingSecretKey=t"]);
+        var givenRef = Env(Container(given.One("StatefulSet", "gpu-service")))["GpuService__ServiceToken"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal("my-token", (string?)givenRef["name"]);
+        Assert.Equal("t", (string?)givenRef["key"]);
+        Assert.All(given.OfKind("Secret"), s => Assert.Null(s["stringData"]?["service-token"]));
     }
 
     [Fact]
