@@ -37,7 +37,7 @@ internal sealed class Options
           --reps R             timed repetitions per workload; the median is reported (default 7, --quick 3)
           --pause-ms MS        sleep before each timed repetition while C# and PyTorch alternate, so that the other
                                process's idle BLAS/OpenMP threads have stopped spinning (default 150, --quick 20)
-          --only a,b,...       run only these workloads (add, mul, silu, view_permute, dim, matmul, conv2d, autograd,
+          --only a,b,...       run only these workloads (add, mul, silu, view_permute, dim, matmul, conv2d, autograd, lora_proj, tlora_proj,
                                add_using, add_nofree, scope)
           --no-python          skip the PyTorch run
           --no-breakdown       skip the C#-only breakdown rows

@@ -65,7 +65,15 @@ internal sealed class PythonPeer : IDisposable
         };
         foreach (var a in new[] { script, "--json", "--serve", "--threads", threads.ToString(CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
-        // The environment (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MALLOC_*, ...) is inherited unchanged.
+        // The environment (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MALLOC_*, ...) is inherited. Debian's python3-torch calls
+        // the generic libblas.so.3 (the reference BLAS unless an optimised one is selected system-wide): with
+        // libopenblas0-pthread installed it is pointed at OpenBLAS, as the retired engine was, unless the caller chose.
+        const string openBlas = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+        if (Directory.Exists(openBlas) && Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is null)
+        {
+            psi.Environment["LD_LIBRARY_PATH"] = openBlas;
+            if (!psi.Environment.ContainsKey("OPENBLAS_NUM_THREADS")) psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        }
 
         Process process;
         try

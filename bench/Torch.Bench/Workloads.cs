@@ -20,6 +20,7 @@ internal sealed record Workload(string Name, string Label, int DefaultIters, Uni
 internal sealed class Workloads : IDisposable
 {
     private readonly List<Tensor> inputs = [];
+    private readonly List<IDisposable> modules = [];
 
     public IReadOnlyList<Workload> Compared { get; }
     /// <summary>C#-only variants that split the per-op cost into its parts.</summary>
@@ -40,6 +41,27 @@ internal sealed class Workloads : IDisposable
         var w = Input(64, 64).requires_grad_();
         var m = Input(256, 256);
         var q = Input(1, 8, 256, 64);
+        // one adapted attention projection of the bench's mid UNet (80 wide, 16×16 tokens, rank 16, 12 ranks unmasked)
+        var xp = Input(1, 256, 80);
+        var wp = Input(80, 80);
+        var mask = torch.cat([torch.ones(1, 12), torch.zeros(1, 4)], 1);
+        inputs.Add(mask);
+        var lora = new TLoRA.Engine.Adapters.LoRALinearLayer(80, 80, 16, gen);
+        var tlora = new TLoRA.Engine.Adapters.OrthogonalLoRALinearLayer(80, 80, 16, generator: gen);
+        modules.Add(lora);
+        modules.Add(tlora);
+        Action<int> Projection(Func<Tensor, Tensor?, Tensor> delta, IReadOnlyList<TorchSharp.Modules.Parameter> trained) => n =>
+        {
+            for (var i = 0; i < n; i++)
+            {
+                using var s = torch.NewDisposeScope();
+                var y = functional.linear(xp, wp) + delta(xp, mask);
+                y.sum().backward();
+                foreach (var p in trained) p.grad = null;
+            }
+        };
+        var loraParams = lora.parameters().Where(p => p.requires_grad).ToList();
+        var tloraParams = tlora.parameters().Where(p => p.requires_grad).ToList();
 
         Compared =
         [
@@ -87,6 +109,10 @@ internal sealed class Workloads : IDisposable
             {
                 for (var i = 0; i < n; i++) { using var s = torch.NewDisposeScope(); _ = torch.linalg.svd(m, fullMatrices: false); }
             }, "svd"),
+            new("lora_proj", "masked LoRA projection fwd+bwd 1×256×80, r 16", 2_000, Unit.MicrosecondsPerStep, 0,
+                Projection(lora.forward, loraParams), "lora_proj"),
+            new("tlora_proj", "T-LoRA projection (stacked) fwd+bwd 1×256×80, r 16", 2_000, Unit.MicrosecondsPerStep, 0,
+                Projection(tlora.forward, tloraParams), "tlora_proj"),
         ];
 
         Breakdown =
@@ -119,5 +145,7 @@ internal sealed class Workloads : IDisposable
     {
         foreach (var t in inputs) t.Dispose();
         inputs.Clear();
+        foreach (var m in modules) m.Dispose();
+        modules.Clear();
     }
 }

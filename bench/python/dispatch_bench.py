@@ -35,6 +35,8 @@ DEFAULT_ITERS = {
     "conv2d": 150,
     "autograd": 10000,
     "svd": 30,
+    "lora_proj": 2000,
+    "tlora_proj": 2000,
 }
 DEFAULT_REPS = 7
 QUICK_SCALE = 0.02
@@ -99,9 +101,41 @@ def build_workloads(torch):
             y.backward()
             w.grad = None
 
+    # one adapted attention projection of the bench's mid UNet (80 wide, 16x16 tokens, rank 16, 12 ranks unmasked), the
+    # engine's LoRALinearLayer (masked) and OrthogonalLoRALinearLayer (stacked [Q; Q0], [P, P0]) written out
+    xp = torch.randn(1, 256, 80, generator=g)
+    wp = torch.randn(80, 80, generator=g)
+    mask = torch.cat([torch.ones(1, 12), torch.zeros(1, 4)], 1)
+    down = (torch.randn(16, 80, generator=g) / 16).requires_grad_(True)
+    up = torch.zeros(80, 16).requires_grad_(True)
+    u, s, vh = torch.linalg.svd(torch.randn(80, 80, generator=g) / 16, full_matrices=False)
+    q, p, lam = vh[-16:].clone().requires_grad_(True), u[:, -16:].clone().requires_grad_(True), s[-16:].unsqueeze(0).clone().requires_grad_(True)
+    q0, p0, lam0 = q.detach().clone(), p.detach().clone(), lam.detach().clone()
+
+    def lora_proj(n):
+        for _ in range(n):
+            h = F.linear(xp, down) * mask.view(1, 1, -1)
+            y = F.linear(xp, wp) + F.linear(h, up)
+            y.sum().backward()
+            down.grad = None
+            up.grad = None
+
+    def tlora_proj(n):
+        for _ in range(n):
+            qs = torch.cat([q, q0], 0)
+            ps = torch.cat([p, p0], 1)
+            scale = torch.cat([lam, -lam0], 1) * torch.cat([mask, mask], 1)
+            z = F.linear(xp, qs) * scale.view(1, 1, -1)
+            y = F.linear(xp, wp) + F.linear(z, ps)
+            y.sum().backward()
+            q.grad = None
+            p.grad = None
+            lam.grad = None
+
     return {
         "add": add, "mul": mul, "silu": silu, "view_permute": view_permute, "dim": dim,
         "matmul": matmul, "conv2d": conv2d, "autograd": autograd, "svd": svd,
+        "lora_proj": lora_proj, "tlora_proj": tlora_proj,
     }
 
 

@@ -33,11 +33,16 @@ public static class GradientCheckpoint
     /// <summary>Whether to checkpoint now: enabled and autograd is recording (never under no_grad, e.g. sampling).</summary>
     public static bool Active(bool enabled) => enabled && torch.is_grad_enabled();
 
-    /// <summary>Runs <paramref name="block"/> on <paramref name="inputs"/> (null entries allowed) with checkpointing.</summary>
-    public static Tensor[] Run(Func<Tensor?[], Tensor[]> block, params Tensor?[] inputs)
+    /// <summary>Runs <paramref name="block"/> (whose parameters are <paramref name="owner"/>'s) on
+    /// <paramref name="inputs"/> (null entries allowed) with checkpointing. A block with nothing to train and no input
+    /// that needs a gradient (a frozen resnet before the first adapter) records nothing, so it runs plainly: recomputing
+    /// it in backward would be wasted.</summary>
+    public static Tensor[] Run(nn.Module owner, Func<Tensor?[], Tensor[]> block, params Tensor?[] inputs)
     {
+        ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(inputs);
+        if (!inputs.Any(t => t is { requires_grad: true }) && !owner.parameters().Any(p => p.requires_grad)) return block(inputs);
         // An input that requires grad makes autograd record the node even when no real input does (the first adapted
         // block's hidden states come from frozen layers), so the adapters inside still get their gradients.
         using var anchor = torch.empty(0, requires_grad: true);

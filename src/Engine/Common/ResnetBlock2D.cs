@@ -68,7 +68,7 @@ public sealed class ResnetBlock2D : Module, ICheckpointable
     /// <paramref name="temb"/> (B, temb_channels), which must be given exactly when the block has time_emb_proj.</summary>
     public Tensor forward(Tensor input_tensor, Tensor? temb = null) =>
         GradientCheckpoint.Active(gradient_checkpointing)
-            ? GradientCheckpoint.Run(i => [Compute(i[0]!, i[1])], input_tensor, temb)[0]
+            ? GradientCheckpoint.Run(this, i => [Compute(i[0]!, i[1])], input_tensor, temb)[0]
             : Compute(input_tensor, temb);
 
     private Tensor Compute(Tensor input_tensor, Tensor? temb)

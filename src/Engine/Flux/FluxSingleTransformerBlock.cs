@@ -50,7 +50,7 @@ public sealed class FluxSingleTransformerBlock : Module, ICheckpointable
     /// with rotary embeddings over the T + N tokens.</summary>
     public Tensor forward(Tensor hidden_states, Tensor temb, (Tensor cos, Tensor sin)? image_rotary_emb) =>
         GradientCheckpoint.Active(gradient_checkpointing)
-            ? GradientCheckpoint.Run(i => [Compute(i[0]!, i[1]!, i[2] is null ? null : (i[2]!, i[3]!))], hidden_states, temb,
+            ? GradientCheckpoint.Run(this, i => [Compute(i[0]!, i[1]!, i[2] is null ? null : (i[2]!, i[3]!))], hidden_states, temb,
                 image_rotary_emb?.cos, image_rotary_emb?.sin)[0]
             : Compute(hidden_states, temb, image_rotary_emb);
 

@@ -54,7 +54,7 @@ public sealed class FluxTransformerBlock : Module, ICheckpointable
         (Tensor cos, Tensor sin)? image_rotary_emb)
     {
         if (!GradientCheckpoint.Active(gradient_checkpointing)) return Compute(hidden_states, encoder_hidden_states, temb, image_rotary_emb);
-        var outputs = GradientCheckpoint.Run(i =>
+        var outputs = GradientCheckpoint.Run(this, i =>
         {
             var (c, h) = Compute(i[0]!, i[1]!, i[2]!, i[3] is null ? null : (i[3]!, i[4]!));
             return [c, h];

@@ -63,7 +63,7 @@ public sealed class BasicTransformerBlock : Module, ICheckpointable
     /// <paramref name="encoder_hidden_states"/> (B, M, cross_attention_dim).</summary>
     public Tensor forward(Tensor hidden_states, Tensor? encoder_hidden_states) =>
         GradientCheckpoint.Active(gradient_checkpointing)
-            ? GradientCheckpoint.Run(i => [Compute(i[0]!, i[1])], hidden_states, encoder_hidden_states)[0]
+            ? GradientCheckpoint.Run(this, i => [Compute(i[0]!, i[1])], hidden_states, encoder_hidden_states)[0]
             : Compute(hidden_states, encoder_hidden_states);
 
     private Tensor Compute(Tensor hidden_states, Tensor? encoder_hidden_states)
