@@ -35,6 +35,10 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 // ---- child: one case, one JSON line ----
 if (options.IsChild)
 {
+    // TLORA_GC_STRESS=1: a thread collects garbage and runs finalizers all the time, as a background GC may at any
+    // moment (how the NaN of mid-size training was found: a number handed to libtorch freed mid-op; README)
+    if (Environment.GetEnvironmentVariable("TLORA_GC_STRESS") == "1")
+        new Thread(() => { while (true) { GC.Collect(); GC.WaitForPendingFinalizers(); Thread.Sleep(1); } }) { IsBackground = true }.Start();
     try
     {
         object result = options.Method is { } method ? Cases.Train(options, options.Case!, method) : Cases.Sample(options, options.Case!);
@@ -200,6 +204,25 @@ if (sample.Count > 0)
     Console.WriteLine();
 }
 
+// ---- losses: finite, and the same in every process of a (config, method) ----
+// Every process of a row trains the same seeded steps, so with the same thread count their losses and trained adapters
+// must agree bit for bit; TLORA_GC_STRESS=1 adds a thread that collects garbage all the time (README, Determinism).
+var unequal = new List<string>();
+if (trainRuns.Count > 0)
+{
+    Console.WriteLine("   Losses per step (warm-up included) and the trained adapter, compared across a row's processes:");
+    foreach (var g in trainRuns.GroupBy(r => (r.Config, r.Method)))
+    {
+        var runs = g.ToList();
+        var same = runs.All(r => r.Losses.SequenceEqual(runs[0].Losses) && r.AdapterHash == runs[0].AdapterHash);
+        var finite = runs.All(r => r.Losses.All(double.IsFinite));
+        Console.WriteLine($"   {g.Key.Config,-9} {Label(g.Key.Method),-15} loss {runs[0].Losses[0]:0.000000} → {runs[0].Losses[^1]:0.000000}, " +
+                          $"all finite: {(finite ? "yes" : "NO")}, {runs.Count} process(es) bit-identical: {(same ? "yes" : "NO")}");
+        if (!same) unequal.Add($"{g.Key.Config} {Label(g.Key.Method)}: processes disagree on losses or adapter");
+    }
+    Console.WriteLine();
+}
+
 // ---- 3. overhead ----
 // A comparison is only called when both sides are clean: no competing load (other processes needing cores this case's
 // threads wanted) and a tight spread of step times (interquartile range ≤ 25% of the median).
@@ -254,8 +277,8 @@ if (background is { } oc)
                           ? " — more than 10% of the machine: steps slow down (multi-threaded ones stall at every OpenMP barrier) and comparisons" +
                             " blur; rerun on an idle machine, with --threads 1 --blas-threads 1 for the steadiest numbers."
                           : " (quiet enough)."));
-foreach (var f in failures) Console.WriteLine($"FAILED: {f}");
-return failures.Count == 0 && train.All(r => r.Flat) ? 0 : 1;
+foreach (var f in failures.Concat(unequal)) Console.WriteLine($"FAILED: {f}");
+return failures.Count == 0 && unequal.Count == 0 && train.All(r => r.Flat) ? 0 : 1;
 
 // ---------------------------------------------------------------------------------------------------------------------
 
