@@ -94,7 +94,7 @@ internal static class Cases
     /// <summary>
     /// Training as <see cref="AdapterTrainer"/>.Run does it, step for step (attach, AdamW with the paper's settings,
     /// encode once; per step: reseed, pipeline.TrainingLoss, backward, clip_grad_norm_(1), AdamW step, zero_grad,
-    /// loss.ToDouble()), without its events and checkpoints, and with a stopwatch around each phase.
+    /// loss.ItemDouble()), without its events and checkpoints, and with a stopwatch around each phase.
     /// </summary>
     private static string AdapterHash(AdapterNetwork network)
     {
@@ -158,7 +158,7 @@ internal static class Cases
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
                 optimizer.zero_grad();
-                loss = l.ToDouble();
+                loss = l.ItemDouble();
             }
             var t3 = Stopwatch.GetTimestamp();
             losses.Add(loss);

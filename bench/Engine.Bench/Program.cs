@@ -141,7 +141,7 @@ if (train.Count > 0)
     }
     PrintTable(rows, [false, false, true, true, true, true, true, true, true, true, true]);
     Console.WriteLine("   loss fwd / backward / clip+AdamW: medians of each phase (they need not add up to the step's median; clip+AdamW also holds");
-    Console.WriteLine("   zero_grad, loss.ToDouble() and freeing the step's tensors). 1st step = each process's first warm-up step (JIT, allocator, AdamW's");
+    Console.WriteLine("   zero_grad, reading the loss and freeing the step's tensors). 1st step = each process's first warm-up step (JIT, allocator, AdamW's");
     Console.WriteLine("   state made; the slowest of the processes), not in the median.");
     Console.WriteLine();
 
