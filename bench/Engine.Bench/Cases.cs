@@ -46,6 +46,10 @@ internal sealed record TrainResult
     public required long LiveFinalizedAfterLoad { get; init; }
     public required double FirstLoss { get; init; }
     public required double LastLoss { get; init; }
+    /// <summary>Every step's loss (warm-up included), to compare two runs of the same case bit for bit.</summary>
+    public required double[] Losses { get; init; }
+    /// <summary>FNV-1a over the trained adapter's tensors' bytes (sorted by name): equal runs give equal hashes.</summary>
+    public required string AdapterHash { get; init; }
 
     /// <summary>The live tensor count stayed the same from step 1 (AdamW's state appears there) to the last step.</summary>
     public bool Flat { get; init; }
@@ -95,8 +99,18 @@ internal static class Cases
     /// <summary>
     /// Training as <see cref="AdapterTrainer"/>.Run does it, step for step (attach, AdamW with the paper's settings,
     /// encode once; per step: reseed, pipeline.TrainingLoss, backward, clip_grad_norm_(1), AdamW step, zero_grad,
-    /// loss.ToDouble()), without its events and checkpoints, and with a stopwatch around each phase.
+    /// loss.ItemDouble()), without its events and checkpoints, and with a stopwatch around each phase.
     /// </summary>
+    private static string AdapterHash(AdapterNetwork network)
+    {
+        var hash = 14695981039346656037UL;
+        using var scope = torch.NewDisposeScope();
+        foreach (var (_, t) in network.StateDict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            foreach (var b in t.contiguous().cpu().bytes)
+                hash = (hash ^ b) * 1099511628211UL;
+        return hash.ToString("x16");
+    }
+
     public static TrainResult Train(Options o, string config, AdapterMethod method)
     {
         var device = o.Device;
@@ -156,11 +170,12 @@ internal static class Cases
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
                 optimizer.zero_grad();
-                loss = l.ToDouble();
+                loss = l.ItemDouble();
             }
             var t3 = Stopwatch.GetTimestamp();
-            if (!double.IsFinite(loss)) throw new InvalidOperationException($"{config}/{method}: loss is {loss} at step {s}");
             losses.Add(loss);
+            if (!double.IsFinite(loss))
+                throw new InvalidOperationException($"{config}/{method}: loss is {loss} at step {s} (losses {string.Join(' ', losses)})");
             live.Add(TLoRA.Engine.TorchRuntime.LiveTensors);
             step.Add(Stopwatch.GetElapsedTime(t0, t3).TotalMilliseconds);
             lossPhase.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
@@ -170,6 +185,7 @@ internal static class Cases
         var end = ProcessMemory.Read();
         var layers = network.Layers.Count;
         var trainable = parameters.Sum(p => p.numel());
+        var adapterHash = AdapterHash(network);
         example.Dispose();
         optimizer.Dispose();
         network.Dispose();
@@ -185,7 +201,7 @@ internal static class Cases
             RssStartMiB = start.RssMiB, RssLoadedMiB = loaded.RssMiB, PeakLoadMiB = loaded.PeakMiB, RssAttachedMiB = attached.RssMiB,
             RssEndMiB = end.RssMiB, PeakTrainMiB = end.PeakMiB, PeakReset = peakReset,
             LiveLoaded = liveLoaded, LiveAttached = liveAttached, LivePerStep = live.ToArray(), LiveAfterDispose = liveDisposed, LiveFinalizedAfterLoad = finalized,
-            FirstLoss = losses[0], LastLoss = losses[^1],
+            FirstLoss = losses[0], LastLoss = losses[^1], Losses = losses.ToArray(), AdapterHash = adapterHash,
             Flat = live.All(l => l == live[0]), Leaked = liveDisposed != liveLoaded,
             Checkpointing = o.CaseCheckpointing, CudaPeakOverLoadedMiB = cudaPeak - cudaLoaded,
         };

@@ -104,11 +104,11 @@ internal sealed class MidPipeline : IDiffusionPipeline
         var ex = (Example)example;
         using var scope = torch.NewDisposeScope();
         var eps = torch.randn(ex.Mean.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
-        var latents = (ex.Mean + ex.Std * eps) * Sc(ScalingFactor);
+        var latents = ex.Mean.Plus(ex.Std * eps) * Sc(ScalingFactor);
         var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
-        var timestep = t.ToDouble();
+        var timestep = t.ItemDouble();
         network.SetTimesteps([timestep]);
         var prediction = unet.forward(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);
@@ -145,7 +145,9 @@ internal sealed class MidPipeline : IDiffusionPipeline
             var tt = torch.tensor(new[] { t }).to(Device);
             var prediction = unet.forward(input.to(dtype), tt, context, pooled, timeIds).to(ScalarType.Float32);
             prediction = ClassifierFreeGuidance.Combine(prediction, guidance);
-            latents = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
+            var next = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();
+            latents.Dispose();
+            latents = next;
             onStep?.Invoke(i + 1);
         }
     }

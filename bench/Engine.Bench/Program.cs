@@ -38,6 +38,10 @@ if (options.LoadOnly) return LoadBench.Run(options);
 // ---- child: one case, one JSON line ----
 if (options.IsChild)
 {
+    // TLORA_GC_STRESS=1: a thread collects garbage and runs finalizers all the time, as a background GC may at any
+    // moment (how the NaN of mid-size training was found: a number handed to libtorch freed mid-op; README)
+    if (Environment.GetEnvironmentVariable("TLORA_GC_STRESS") == "1")
+        new Thread(() => { while (true) { GC.Collect(); GC.WaitForPendingFinalizers(); Thread.Sleep(1); } }) { IsBackground = true }.Start();
     try
     {
         object result = options.Method is { } method ? Cases.Train(options, options.Case!, method) : Cases.Sample(options, options.Case!);
@@ -159,7 +163,7 @@ if (train.Count > 0)
     }
     PrintTable(rows, [false, false, true, true, true, true, true, true, true, true, true]);
     Console.WriteLine("   loss fwd / backward / clip+AdamW: medians of each phase (they need not add up to the step's median; clip+AdamW also holds");
-    Console.WriteLine("   zero_grad, loss.ToDouble() and freeing the step's tensors). 1st step = each process's first warm-up step (JIT, allocator, AdamW's");
+    Console.WriteLine("   zero_grad, reading the loss and freeing the step's tensors). 1st step = each process's first warm-up step (JIT, allocator, AdamW's");
     Console.WriteLine("   state made; the slowest of the processes), not in the median.");
     Console.WriteLine();
 
@@ -219,6 +223,25 @@ if (sample.Count > 0)
         Console.WriteLine($"   {s.Config}: {s.Reps} timed call(s) × {s.Steps} steps per variant; whole call = " +
                           (s.Config switch { "tiny" => "SdxlPipeline.Sample: prompt encoding (both CLIPs, CFG) + denoising + VAE decode", "flux-tiny" or "flux-mid" => "FluxPipeline.Sample: CLIP + T5 encoding + denoising (no CFG) + VAE decode", _ => "MidPipeline.Denoise (UNet only)" }) +
                           $"; live tensors {s.LiveBefore} before → {s.LiveAfter} after; peak RSS {Num(s.PeakMiB)} MiB.");
+    Console.WriteLine();
+}
+
+// ---- losses: finite, and the same in every process of a (config, method) ----
+// Every process of a row trains the same seeded steps, so with the same thread count their losses and trained adapters
+// must agree bit for bit; TLORA_GC_STRESS=1 adds a thread that collects garbage all the time (README, Determinism).
+var unequal = new List<string>();
+if (trainRuns.Count > 0)
+{
+    Console.WriteLine("   Losses per step (warm-up included) and the trained adapter, compared across a row's processes:");
+    foreach (var g in trainRuns.GroupBy(r => (r.Config, r.Method)))
+    {
+        var runs = g.ToList();
+        var same = runs.All(r => r.Losses.SequenceEqual(runs[0].Losses) && r.AdapterHash == runs[0].AdapterHash);
+        var finite = runs.All(r => r.Losses.All(double.IsFinite));
+        Console.WriteLine($"   {g.Key.Config,-9} {Label(g.Key.Method),-15} loss {runs[0].Losses[0]:0.000000} → {runs[0].Losses[^1]:0.000000}, " +
+                          $"all finite: {(finite ? "yes" : "NO")}, {runs.Count} process(es) bit-identical: {(same ? "yes" : "NO")}");
+        if (!same) unequal.Add($"{g.Key.Config} {Label(g.Key.Method)}: processes disagree on losses or adapter");
+    }
     Console.WriteLine();
 }
 
@@ -316,8 +339,8 @@ if (background is { } oc)
                           ? " — more than 10% of the machine: steps slow down (multi-threaded ones stall at every OpenMP barrier) and comparisons" +
                             " blur; rerun on an idle machine, with --threads 1 --blas-threads 1 for the steadiest numbers."
                           : " (quiet enough)."));
-foreach (var f in failures) Console.WriteLine($"FAILED: {f}");
-return failures.Count == 0 && train.All(r => r.Flat) ? 0 : 1;
+foreach (var f in failures.Concat(unequal)) Console.WriteLine($"FAILED: {f}");
+return failures.Count == 0 && unequal.Count == 0 && train.All(r => r.Flat) ? 0 : 1;
 
 // ---------------------------------------------------------------------------------------------------------------------
 

@@ -94,12 +94,12 @@ public static class AdapterInspector
         var (_, sp, _) = torch.linalg.svd(p.to(ScalarType.Float64), fullMatrices: false);
         // values at rounding level of the factors are zeros (a T-LoRA delta at initialisation is exactly 0)
         var (_, sr, _) = torch.linalg.svd(r64, fullMatrices: false);
-        var floor = 1e-9 * sa.amax().ToDouble() * sr.amax().ToDouble();
+        var floor = 1e-9 * sa.amax().ItemDouble() * sr.amax().ItemDouble();
         var delta = s.ToArray<double>().Select(v => v <= floor ? 0 : v).ToArray();
         var q64 = q.to(ScalarType.Float64);
         var p64 = p.to(ScalarType.Float64);
-        var qErr = (q64.matmul(q64.mT) - torch.eye(q64.size(0), dtype: ScalarType.Float64)).norm().ToDouble();
-        var pErr = (p64.mT.matmul(p64) - torch.eye(p64.size(1), dtype: ScalarType.Float64)).norm().ToDouble();
+        var qErr = (q64.matmul(q64.mT) - torch.eye(q64.size(0), dtype: ScalarType.Float64)).norm().ItemDouble();
+        var pErr = (p64.mT.matmul(p64) - torch.eye(p64.size(1), dtype: ScalarType.Float64)).norm().ItemDouble();
         return new LayerInspection(name, block, (int)q.size(0), delta, sp.ToArray<double>(), EffectiveRank(delta), qErr, pErr);
     }
 }

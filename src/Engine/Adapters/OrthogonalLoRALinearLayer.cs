@@ -68,12 +68,14 @@ public sealed class OrthogonalLoRALinearLayer : Module
     /// <summary>The delta for input x; <paramref name="mask"/> is [1 or batch, rank] or null for all ranks.</summary>
     /// <remarks>
     /// The official delta p(q(x)·λ·m) − base_p(base_q(x)·base_λ·m) as two stacked projections, so a T-LoRA projection
-    /// makes as many matmul calls as a LoRA one, written so that it is exactly zero while the trainable halves equal the
-    /// frozen ones (at initialisation), as the official code's difference of two identical results is:
-    /// [a, b] = x·[Q − Q₀; Q₀]ᵀ; d = a·λ·m + b·(λ − λ₀)·m (= h − h₀, h = q(x)·λ·m, h₀ = base_q(x)·λ₀·m);
-    /// delta = [d, b·λ₀·m]·[P, P − P₀]ᵀ = (h − h₀)·Pᵀ + h₀·(P − P₀)ᵀ = h·Pᵀ − h₀·P₀ᵀ. At initialisation Q − Q₀,
-    /// λ − λ₀ and P − P₀ are exact zeros, so every product in the sum is 0 whatever order the kernels add in.
-    /// Gradients reach q, p and λ through the differences and concatenations; the frozen halves get none.
+    /// makes as many matmul calls and activation-sized multiplies as a LoRA one, written so that it is exactly zero
+    /// while the trainable halves equal the frozen ones (at initialisation), as the official code's difference of two
+    /// identical results is: [a, b] = x·[Q − Q₀; Q₀]ᵀ (so a + b = x·Qᵀ), and
+    /// delta = [a·m, b·m]·[P·diag(λ), P·diag(λ) − P₀·diag(λ₀)]ᵀ = (a + b)·m·diag(λ)·Pᵀ − b·m·diag(λ₀)·P₀ᵀ.
+    /// At initialisation Q − Q₀ is an exact zero (so a is), and P·diag(λ) − P₀·diag(λ₀) is one too (elementwise
+    /// products of equal numbers), so every product in both sums is 0 whatever order the kernels add in. The
+    /// differences are taken on [r, in] and [out, r] weights only. Gradients reach q, p and λ through them and the
+    /// concatenations; the frozen copies get none.
     /// </remarks>
     public Tensor forward(Tensor x, Tensor? mask)
     {
@@ -81,21 +83,16 @@ public sealed class OrthogonalLoRALinearLayer : Module
         var r = rank;
         var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
         var q = torch.cat([q_layer.weight.sub(base_q.weight), base_q.weight], 0); // [2r, in]
-        var p = torch.cat([p_layer.weight, p_layer.weight.sub(base_p.weight)], 1); // [out, 2r]
-        var z = functional.linear(h, q);
-        // scales [λ, λ − λ₀, λ₀] (times the mask): one [1 or batch, 3r] tensor, shaped to multiply z's halves
-        var scale = torch.cat([lambda_layer, lambda_layer.sub(base_lambda), base_lambda], 1);
+        var pl = p_layer.weight * lambda_layer; // P·diag(λ), [out, r]
+        var p = torch.cat([pl, pl.sub(base_p.weight * base_lambda)], 1); // [out, 2r]
+        var z = functional.linear(h, q); // [a, b]
         if (mask is not null)
         {
             var m = mask.size(1) == r ? mask : mask.narrow(1, 0, r);
-            scale = scale * torch.cat([m, m, m], 1).to(scale.dtype);
+            m = m.dtype == z.dtype ? m : m.to(z.dtype);
+            z = z * ShapedLike(torch.cat([m, m], 1), z);
         }
-        scale = ShapedLike(scale, z);
-        var a = z.narrow(-1, 0, r);
-        var b = z.narrow(-1, r, r);
-        var d = (a * scale.narrow(-1, 0, r)).Plus(b * scale.narrow(-1, r, r));
-        var u = torch.cat([d, b * scale.narrow(-1, 2 * r, r)], -1);
-        return functional.linear(u, p).to(x.dtype).MoveToOuterDisposeScope();
+        return functional.linear(z, p).to(x.dtype).MoveToOuterDisposeScope();
     }
 
     // [batch or 1, w] → [batch or 1, 1, ..., 1, w] to multiply activations of z's rank

@@ -42,7 +42,7 @@ public sealed class CLIPTextEmbeddings : Module<Tensor, Tensor>
         if (seq > max_position_embeddings)
             throw new ArgumentException($"sequence length {seq} is longer than max_position_embeddings {max_position_embeddings}", nameof(input_ids));
         using var scope = torch.NewDisposeScope();
-        var positions = torch.arange(Sc(seq), ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
+        var positions = torch.arange(Sc(0L), Sc(seq), Sc(1L), ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
         var embeddings = token_embedding.call(input_ids).Plus(position_embedding.call(positions));
         return embeddings.MoveToOuterDisposeScope();
     }

@@ -55,6 +55,24 @@ public static class TensorExtensions
         return a.add_(s, One);
     }
 
+    /// <summary>The value of a one-element tensor. TorchSharp's own ToDouble() reads it through a Scalar that nothing
+    /// holds during the read, so a garbage collection on another thread can free it mid-read (a NaN or garbage loss,
+    /// see <see cref="Common.Scalars"/>); here the Scalar lives until it has been read.</summary>
+    public static double ItemDouble(this Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        using var s = t.ToScalar();
+        return s.ToDouble();
+    }
+
+    /// <summary>The value of a one-element integral tensor, read like <see cref="ItemDouble"/>.</summary>
+    public static long ItemInt64(this Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        using var s = t.ToScalar();
+        return s.ToInt64();
+    }
+
     /// <summary>Whether <paramref name="type"/> is a floating-point element type.</summary>
     public static bool IsFloatingPoint(this ScalarType type) =>
         type is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64;

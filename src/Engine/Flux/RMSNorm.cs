@@ -55,7 +55,7 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var inputDtype = hidden_states.dtype;
-        var variance = hidden_states.to(ScalarType.Float32).square().mean([-1], keepdim: true);
+        var variance = hidden_states.to(ScalarType.Float32).pow(Sc(2L)).mean([-1], keepdim: true);
         var h = hidden_states * variance.Plus(Sc(eps)).rsqrt();
         if (weight is null) return h.to(inputDtype).MoveToOuterDisposeScope();
         if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) h = h.to(weight.dtype);

@@ -182,7 +182,7 @@ public static class ImageCodec
     {
         var rgb = rgba.narrow(2, 0, 3);
         var alpha = rgba.narrow(2, 3, 1);
-        if (alpha.min().ToInt32() == 255) return rgb;
+        if (alpha.min().ItemInt64() == 255) return rgb;
         var a = alpha.to(ScalarType.Float32) / Sc(255.0);
         var mixed = (rgb.to(ScalarType.Float32) * a).Plus(a.SubtractedFrom(Sc(1.0)) * Sc(255.0));
         return mixed.round().clamp(Sc(0.0), Sc(255.0)).to(ScalarType.Byte);

@@ -113,7 +113,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         var noise = torch.randn(latents.shape, dtype: ScalarType.Float32, device: Device, generator: generator);
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
-        var timestep = t.ToDouble();
+        var timestep = t.ItemDouble();
         network.SetTimesteps([timestep]);
         var prediction = Predict(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);

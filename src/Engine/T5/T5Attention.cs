@@ -75,7 +75,7 @@ public sealed class T5Attention : Module
         long max_exact = num_buckets / 2;
         var is_small = position.lt(Sc(max_exact));
         var scaled = (position.to(ScalarType.Float32) / Sc((double)max_exact)).log()
-                     / Math.Log(max_distance / (double)max_exact) * (double)(num_buckets - max_exact);
+                     / Sc(Math.Log(max_distance / (double)max_exact)) * Sc((double)(num_buckets - max_exact));
         var if_large = scaled.to(ScalarType.Int64).Plus(Sc(max_exact));
         if_large = if_large.minimum(torch.full([], Sc(num_buckets - 1), ScalarType.Int64, position.device));
         var buckets = torch.where(is_small, position, if_large);

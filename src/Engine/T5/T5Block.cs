@@ -44,7 +44,7 @@ public sealed class T5Block : Module
     {
         if (h.dtype != ScalarType.Float16) return h;
         const double max = 65504;
-        var limit = h.isfinite().logical_not().sum().ToDouble() > 0 ? max - 1000 : max;
+        var limit = h.isfinite().logical_not().sum().ItemDouble() > 0 ? max - 1000 : max;
         return h.clamp(Sc(-limit), Sc(limit));
     }
 }

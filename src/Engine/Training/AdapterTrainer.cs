@@ -56,7 +56,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();
                 optimizer.zero_grad();
-                loss = l.ToDouble();
+                loss = l.ItemDouble();
             }
             if (!double.IsFinite(loss)) throw new InvalidOperationException($"training diverged at step {step}: loss is {loss}");
             var done = step - start;

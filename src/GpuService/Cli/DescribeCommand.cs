@@ -75,7 +75,7 @@ internal sealed record ComponentReport(PipelineComponent Component, int Tensors,
             parameters += t.numel();
             bytes += entry.ByteLength;
             dtypes.Add(entry.DtypeName);
-            if (t.is_floating_point() && t.numel() > 0) finite &= t.isfinite().logical_not().sum().ToInt64() == 0;
+            if (t.is_floating_point() && t.numel() > 0) finite &= t.isfinite().logical_not().sum().ItemInt64() == 0;
             onTensor();
         }
         return new(c, checkpoint.Count, parameters, bytes, dtypes.ToList(), sw.Elapsed.TotalSeconds, finite);

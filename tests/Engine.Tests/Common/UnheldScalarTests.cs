@@ -1,0 +1,120 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TLoRA.Engine.Tests.Common;
+
+/// <summary>
+/// The cause of the NaN losses of mid-size training, kept out for good: TorchSharp 0.107 turns numbers into
+/// <see cref="Scalar"/> objects and many of its methods (Tensor + Tensor, ToDouble, square, the operators taking a C#
+/// number, ...) pass such a Scalar's handle to libtorch without keeping the object alive, so a garbage collection on
+/// another thread can free it while libtorch reads it (bench with TLORA_GC_STRESS=1 at 47212f4: 9 of 12 mid training
+/// runs failed reading a freed c10::Scalar). This test reads the IL: it lists every TorchSharp method that makes a
+/// Scalar and never disposes one, then fails if any method of the engine calls one of them, or converts a number to a
+/// Scalar itself without disposing it (<see cref="Engine.Common.Scalars.Sc(double)"/> holds them).
+/// </summary>
+public sealed class UnheldScalarTests
+{
+    private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Select(f => (OpCode)f.GetValue(null)!).ToDictionary(o => o.Value);
+
+    private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance |
+                                            BindingFlags.Static | BindingFlags.DeclaredOnly;
+
+    [Fact]
+    public void No_engine_method_hands_libtorch_a_scalar_that_the_GC_may_free()
+    {
+        var unheld = Methods(typeof(Tensor).Assembly).Where(m => MakesScalarWithoutDisposing(m) && !IsConversion(m))
+            .Select(Key).ToHashSet();
+        Assert.Contains("TorchSharp.torch+Tensor.add(Tensor)", unheld); // the scan sees what it must
+        Assert.Contains("TorchSharp.TensorExtensionMethods.ToDouble(Tensor)", unheld);
+
+        var offenders = new List<string>();
+        foreach (var m in Methods(typeof(TorchRuntime).Assembly))
+        {
+            if (m.DeclaringType == typeof(Engine.Common.Scalars)) continue; // the ring that holds them
+            var calls = Calls(m).ToList();
+            foreach (var c in calls.Where(c => unheld.Contains(Key(c))))
+                offenders.Add($"{m.DeclaringType!.FullName}.{m.Name} calls {Key(c)}");
+            // a static constructor's Scalars go into static fields (alive for the process); `using var s` disposes
+            // through IDisposable, so a Scalar local plus a Dispose call counts as held
+            var disposesLocal = calls.Any(c => c.Name == "Dispose") &&
+                                m.GetMethodBody()!.LocalVariables.Any(l => l.LocalType == typeof(Scalar));
+            if (calls.Any(IsScalarConversion) && !calls.Any(IsScalarDispose) && !disposesLocal && m.Name != ".cctor")
+                offenders.Add($"{m.DeclaringType!.FullName}.{m.Name} converts a number to a Scalar and never disposes it");
+        }
+        Assert.True(offenders.Count == 0, string.Join("\n", offenders.Distinct()));
+    }
+
+    private static IEnumerable<MethodBase> Methods(Assembly assembly) =>
+        assembly.GetTypes().SelectMany(t => t.GetMethods(Everything).Cast<MethodBase>().Concat(t.GetConstructors(Everything)));
+
+    private static bool IsConversion(MethodBase m) => m.Name is "op_Implicit" or "ToScalar";
+
+    private static bool IsScalarConversion(MethodBase c) =>
+        (c.DeclaringType == typeof(Scalar) && c.Name == "op_Implicit") || (c.Name == "ToScalar" && c.DeclaringType != typeof(Engine.Common.Scalars));
+
+    private static bool IsScalarDispose(MethodBase c) => c.DeclaringType == typeof(Scalar) && c.Name == "Dispose";
+
+    private static bool MakesScalarWithoutDisposing(MethodBase m)
+    {
+        var calls = Calls(m).ToList();
+        return calls.Any(IsScalarConversion) && !calls.Any(IsScalarDispose);
+    }
+
+    private static string Key(MethodBase m) =>
+        $"{m.DeclaringType!.FullName}.{m.Name}({string.Join(",", m.GetParameters().Select(p => p.ParameterType.Name))})";
+
+    /// <summary>The methods <paramref name="m"/>'s IL calls (call, callvirt, newobj).</summary>
+    private static IEnumerable<MethodBase> Calls(MethodBase m)
+    {
+        byte[]? il;
+        try
+        {
+            il = m.GetMethodBody()?.GetILAsByteArray();
+        }
+        catch (Exception e) when (e is InvalidOperationException or BadImageFormatException or NotSupportedException)
+        {
+            yield break;
+        }
+        if (il is null) yield break;
+        var typeArgs = m.DeclaringType is { IsGenericType: true } t ? t.GetGenericArguments() : null;
+        var methodArgs = m.IsGenericMethod ? m.GetGenericArguments() : null;
+        for (var i = 0; i < il.Length;)
+        {
+            OpCode op;
+            if (il[i] == 0xFE)
+            {
+                op = OpCodesByValue[unchecked((short)(0xFE00 | il[i + 1]))];
+                i += 2;
+            }
+            else
+            {
+                op = OpCodesByValue[il[i]];
+                i += 1;
+            }
+            if (op.OperandType == OperandType.InlineMethod)
+            {
+                MethodBase? callee = null;
+                try
+                {
+                    callee = m.Module.ResolveMethod(BitConverter.ToInt32(il, i), typeArgs, methodArgs);
+                }
+                catch (Exception e) when (e is ArgumentException or TypeLoadException or MissingMethodException or BadImageFormatException)
+                {
+                }
+                if (callee is not null) yield return callee;
+            }
+            i += op.OperandType switch
+            {
+                OperandType.InlineNone => 0,
+                OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
+                OperandType.InlineVar => 2,
+                OperandType.InlineI8 or OperandType.InlineR => 8,
+                OperandType.InlineSwitch => 4 + 4 * BitConverter.ToInt32(il, i),
+                _ => 4,
+            };
+        }
+    }
+}
