@@ -31,6 +31,9 @@ public static class Ui
     public static Task ShotAsync(this IPage page, string name, bool fullPage = true) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.ScreenshotDirectory, name + ".png"), FullPage = fullPage });
 
+    /// <summary>Opens a MudSelect by its label (to look at its options).</summary>
+    public static Task OpenSelectAsync(this IPage page, string label) => page.GetByLabel(label, new() { Exact = true }).ClickAsync();
+
     public static async Task<int> StepAsync(this IPage page)
     {
         var text = await page.Locator("#step-counter").TextContentAsync() ?? "";

@@ -137,7 +137,7 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await page.Locator("#sample-adapter").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/sample\\?"));
         await page.PickAsync("Model", "flux-tiny");
-        await page.GetByLabel("Adapter (trained on this model family)", new() { Exact = true }).ClickAsync();
+        await page.OpenSelectAsync("Adapter (trained on this model family)");
         Assert.Equal(0, await page.Locator(".mud-popover-open .mud-list-item").CountAsync());
         await page.Keyboard.PressAsync("Escape");
         await page.PickAsync("Model", "sdxl-tiny");
