@@ -58,6 +58,11 @@ public sealed class ApiTests(GatewayFixture fx)
         Assert.Equal(events.Count, fetched.GetProperty("lastSequence").GetInt64());
         var list = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/jobs");
         Assert.Contains(list!, j => j.GetProperty("jobId").GetString() == id);
+        // only an interrupted job resumes: a completed one is a conflict, an unknown one is not found
+        using (var resume = await fx.Http.PostAsync($"/api/jobs/{id}/resume", null))
+            await AssertProblemAsync(resume, HttpStatusCode.Conflict, null);
+        using (var unknown = await fx.Http.PostAsync("/api/jobs/no-such-job/resume", null))
+            await AssertProblemAsync(unknown, HttpStatusCode.NotFound, null);
         var tail = await fx.Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{id}/events?from={events.Count}");
         Assert.Equal("trainCompleted", Assert.Single(tail!).GetProperty("type").GetString());
     }
@@ -121,7 +126,7 @@ public sealed class ApiTests(GatewayFixture fx)
         var openApi = await fx.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         Assert.StartsWith("3.", openApi.GetProperty("openapi").GetString());
         var paths = openApi.GetProperty("paths");
-        foreach (var p in new[] { "/api/jobs", "/api/jobs/{id}", "/api/jobs/{id}/cancel", "/api/jobs/{id}/events", "/api/images/{id}", "/api/samples",
+        foreach (var p in new[] { "/api/jobs", "/api/jobs/{id}", "/api/jobs/{id}/cancel", "/api/jobs/{id}/resume", "/api/jobs/{id}/events", "/api/images/{id}", "/api/samples",
                      "/api/adapters/{id}", "/api/adapters/{id}/inspect", "/api/models", "/health" })
             Assert.True(paths.TryGetProperty(p, out _), $"openapi lacks {p}");
         Assert.True(paths.GetProperty("/api/jobs").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));

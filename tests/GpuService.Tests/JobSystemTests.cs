@@ -186,4 +186,20 @@ public class JobSystemTests
         Assert.Contains("too small", ex.Message);
         Assert.Contains("64 px", ex.Message);
     }
+
+    [Fact]
+    public async Task A_sampling_jobs_steps_run_over_all_its_prompts_so_its_total_is_known_when_queued()
+    {
+        using var dir = new TempDir();
+        using var sys = new JobSystem(dir.Path);
+        string[] prompts = ["a robot", "a robot on the beach"];
+        const int steps = 2;
+        var job = sys.Manager.SubmitSample(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { prompts }, Steps = steps });
+        Assert.Equal(prompts.Length * steps, sys.Manager.Get(job.JobId).TotalSteps);
+        var events = await sys.WaitForEndAsync(job.JobId);
+        Assert.Equal(JobEvent.EventOneofCase.SampleCompleted, events[^1].EventCase);
+        var done = sys.Manager.Get(job.JobId);
+        Assert.Equal(prompts.Length * steps, done.TotalSteps);
+        Assert.Equal(done.TotalSteps, done.Step);
+    }
 }

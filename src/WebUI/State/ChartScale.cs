@@ -13,7 +13,7 @@ public sealed record ChartSeries(string Name, string Color, bool Dots, Func<Step
 /// </summary>
 public static class ChartScale
 {
-    public const int ChunkSize = 64;
+    public const int ChunkSize = 16;
 
     /// <summary>Tick values covering [min, max] at a "nice" spacing (1, 2 or 5 × 10ⁿ), about <paramref name="count"/> of them;
     /// <paramref name="integers"/> keeps the spacing ≥ 1 (steps are whole numbers: no fractional ticks).</summary>

@@ -101,4 +101,25 @@ public sealed class ComponentTests : IAsyncLifetime
         Assert.Single(interrupted.FindAll("#resume-job"));
         Assert.Empty(interrupted.FindAll("#cancel-job"));
     }
+
+    [Fact]
+    public void A_thumbnail_opens_the_lightbox_at_full_size_with_previous_next_and_download()
+    {
+        var events = new Events(Id);
+        var job = new JobLive(Id);
+        job.Apply(events.Started(4));
+        job.Apply(events.Checkpoint(2));
+        job.Apply(events.Checkpoint(4));
+        var grid = ctx.Render<CheckpointGrid>(p => p.Add(c => c.Checkpoints, job.Checkpoints));
+        Assert.Empty(grid.FindAll("#enlarge"));
+        grid.FindAll("button.tl-thumb-button")[0].Click();
+        var image = grid.Find("#enlarge img");
+        Assert.Equal(job.Checkpoints[0].Previews[0].ImageUrl, image.GetAttribute("src"));
+        Assert.Contains("(1 of 2)", grid.Find("#lightbox-caption").TextContent, StringComparison.Ordinal);
+        grid.Find("#lightbox-next").Click();
+        Assert.Equal(job.Checkpoints[1].Previews[0].ImageUrl, grid.Find("#enlarge img").GetAttribute("src"));
+        Assert.NotNull(grid.Find("#lightbox-download").GetAttribute("download"));
+        grid.Find("#lightbox-close").Click();
+        Assert.Empty(grid.FindAll("#enlarge"));
+    }
 }

@@ -32,6 +32,16 @@ public sealed class ResumeTests(EndToEndFixture fx) : IAsyncLifetime
             var jobId = await UiFlowTests.StartTrainingAsync(page, steps: 400, checkpointEvery: 3);
             await Assertions.Expect(page.Locator("[data-checkpoint]").First).ToBeVisibleAsync();
             await fx.Stack.RestartServiceAsync();
+            // the gateway reaches the restarted service again (its client reconnects on its own schedule)
+            using (var http = new HttpClient { BaseAddress = fx.Stack.GatewayAddress })
+            {
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+                while (!(await http.GetAsync($"/api/jobs/{jobId}")).IsSuccessStatusCode)
+                {
+                    Assert.True(DateTime.UtcNow < until, "the gateway did not reach the restarted GPU service within 90 s");
+                    await Task.Delay(500);
+                }
+            }
             await page.ReloadAsync();
             await Assertions.Expect(page.Locator("#job-state [data-state]")).ToHaveAttributeAsync("data-state", "interrupted");
             var interruptedAt = await page.StepAsync();

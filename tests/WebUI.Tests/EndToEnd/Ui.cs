@@ -19,17 +19,21 @@ public static class Ui
 
     public static Task FillFieldAsync(this IPage page, string label, string value) => page.GetByLabel(label, new() { Exact = true }).FillAsync(value);
 
-    /// <summary>Opens a MudSelect by its label and picks the option with this text.</summary>
+    /// <summary>Opens a MudSelect by its label and picks the option whose text starts with <paramref name="option"/>.</summary>
     public static async Task PickAsync(this IPage page, string label, string option)
     {
-        await page.GetByLabel(label, new() { Exact = true }).ClickAsync();
-        var item = page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).First;
+        await page.OpenSelectAsync(label);
+        var item = page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^\\s*" + System.Text.RegularExpressions.Regex.Escape(option)) }).First;
         await item.ClickAsync();
         await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
     }
 
     public static Task ShotAsync(this IPage page, string name, bool fullPage = true) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.ScreenshotDirectory, name + ".png"), FullPage = fullPage });
+
+    /// <summary>Opens a MudSelect by its label (to look at its options).</summary>
+    public static Task OpenSelectAsync(this IPage page, string label) => page.GetByLabel(label, new() { Exact = true })
+        .Locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' mud-input-control ')][1]").ClickAsync();
 
     public static async Task<int> StepAsync(this IPage page)
     {

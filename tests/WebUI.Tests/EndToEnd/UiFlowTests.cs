@@ -35,12 +35,13 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
     public static string ConceptImage => Path.Combine(Stack.RepositoryRoot, "tests", "fixtures", "concept", "toy-robot.jpg");
 
     /// <summary>Fills the training form on the tiny SD-XL model and starts; returns the new job's id.</summary>
-    public static async Task<string> StartTrainingAsync(IPage page, int steps, int checkpointEvery, string method = "T-LoRA", int rank = 4)
+    internal static async Task<string> StartTrainingAsync(IPage page, int steps, int checkpointEvery, string method = "T-LoRA", int rank = 4)
     {
         await page.GotoAsync("/train");
-        await page.Locator("#image-upload input[type=file]").SetInputFilesAsync(ConceptImage);
-        await Assertions.Expect(page.Locator("#image-preview")).ToBeVisibleAsync();
+        // the form is ready once its models are loaded (the model select shows one)
+        await Assertions.Expect(page.GetByText("(StableDiffusionXLPipeline)").Or(page.GetByText("(FluxPipeline)")).First).ToBeVisibleAsync();
         await page.PickAsync("Model", "sdxl-tiny");
+        await UploadAsync(page, ConceptImage);
         if (method != "T-LoRA") await page.PickAsync("Method", method);
         await page.FillFieldAsync("Class", "robot");
         await page.FillFieldAsync("Rank r", rank.ToString(CultureInfo.InvariantCulture));
@@ -52,6 +53,23 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await page.Locator("#start-training").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(JobUrl());
         return JobUrl().Match(page.Url).Groups[1].Value;
+    }
+
+    /// <summary>Chooses the concept image; a choice made while the circuit is still wiring the upload is made again.</summary>
+    internal static async Task UploadAsync(IPage page, string file)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await page.Locator("#image-upload input[type=file]").SetInputFilesAsync(file);
+            try
+            {
+                await Assertions.Expect(page.Locator("#image-preview")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+            }
+        }
     }
 
     [Fact]
@@ -137,7 +155,7 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await page.Locator("#sample-adapter").ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/sample\\?"));
         await page.PickAsync("Model", "flux-tiny");
-        await page.GetByLabel("Adapter (trained on this model family)", new() { Exact = true }).ClickAsync();
+        await page.OpenSelectAsync("Adapter (trained on this model family)");
         Assert.Equal(0, await page.Locator(".mud-popover-open .mud-list-item").CountAsync());
         await page.Keyboard.PressAsync("Escape");
         await page.PickAsync("Model", "sdxl-tiny");
