@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Radzen;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Hubs;
+using TLoRA.Gateway.Security;
 using TLoRA.Gateway.Services;
 using TLoRA.Gateway.WebUI;
 using TLoRA.WebUI;
@@ -45,9 +46,19 @@ public static class GatewayHost
         builder.Services.AddSingleton<JobFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobFeed>());
         builder.Services.AddHostedService<AllJobsRelay>();
+        builder.AddGatewayAuth();
+        builder.AddGatewayRateLimits();
+        builder.AddGatewayCors(gateway.AllowedOrigins);
+        builder.Services.AddHttpContextAccessor();
         builder.Services.AddSignalR();
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        // every problem+json names the request's correlation id; the details behind it are in the log under that id
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions["correlationId"] = c.HttpContext.TraceIdentifier);
+        // the document names no server: it would echo whatever Host header the request carried
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Servers = [];
+            return Task.CompletedTask;
+        }));
         // The WebUI's static files (its CSS and script, Radzen's theme) come from the build's manifest when not published.
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents();
@@ -56,14 +67,22 @@ public static class GatewayHost
         builder.Services.AddSingleton<JobHistory>();
 
         var app = builder.Build();
+        GatewayAuth.LogAuthMode(app);
+        app.UseSecurityHeaders();
         app.UseProblemErrors();
         app.UseStatusCodePages();
+        app.UseCrossOriginRefusal(gateway.AllowedOrigins);
+        app.UseCors();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapGatewayApi();
-        app.MapHub<JobsHub>("/hubs/jobs");
+        app.MapHub<JobsHub>("/hubs/jobs").RequireRateLimiting(RateLimits.StreamsPolicy);
         app.UseAntiforgery();
         app.MapStaticAssets();
-        app.MapRazorComponents<App>();
+        // the in-process WebUI acts for its caller like the API does (until the WebUI signs users in on its own host)
+        app.MapRazorComponents<App>().RequireAuthorization(Scopes.Read);
         app.MapUiFragments();
         return app;
     }

@@ -32,6 +32,10 @@ public sealed class GatewayOptions
     /// <summary>The secret every GPU service requires (its GpuService:ServiceToken), sent with each call.</summary>
     public string? ServiceToken { get; set; }
 
+    /// <summary>Origins (scheme://host[:port]) other sites' browser code may call the API from (CORS) and send state
+    /// changes from; empty (the default): none, only this site.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     /// <summary>Largest message accepted from a service (a sample image event carries a PNG); default 64 MiB.</summary>
     public int MaxReceiveMessageSize { get; set; } = 64 * 1024 * 1024;
 }
@@ -55,6 +59,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.WatchRenewMinutes is <= 0 or > 24 * 60) errors.Add("Gateway:WatchRenewMinutes must be in (0, 1440]");
         if (options.KeepAlivePingSeconds is <= 0 or > 3600) errors.Add("Gateway:KeepAlivePingSeconds must be in (0, 3600]");
         if (options.KeepAlivePingTimeoutSeconds is <= 0 or > 3600) errors.Add("Gateway:KeepAlivePingTimeoutSeconds must be in (0, 3600]");
+        foreach (var o in options.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(o, UriKind.Absolute, out var origin) || origin.AbsolutePath != "/" || o.EndsWith('/') || origin.Scheme is not ("http" or "https"))
+                errors.Add($"Gateway:AllowedOrigins entry '{o}' is not an origin (scheme://host[:port], no path)");
+        }
         if (options.MaxReceiveMessageSize < 1024 * 1024) errors.Add("Gateway:MaxReceiveMessageSize must be at least 1 MiB");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

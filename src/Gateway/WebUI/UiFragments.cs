@@ -1,3 +1,4 @@
+using TLoRA.Gateway.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TLoRA.WebUI.Backend;
 using TLoRA.WebUI.Components;
@@ -14,7 +15,7 @@ public static class UiFragments
 {
     public static void MapUiFragments(this WebApplication app)
     {
-        var ui = app.MapGroup("/ui/fragments").ExcludeFromDescription();
+        var ui = app.MapGroup("/ui/fragments").ExcludeFromDescription().RequireAuthorization(Scopes.Read);
         ui.MapGet("/jobs", async (IJobBackend backend) =>
         {
             var (jobs, problem) = await Jobs.LoadAsync(backend).ConfigureAwait(false);

@@ -43,7 +43,7 @@ public sealed class GatewayRobustnessTests(GatewayFixture fx)
         var (bad, badAddress) = await Start(service, null);
         try
         {
-            using var http = new HttpClient();
+            using var http = GatewayFixture.Client(goodAddress);
             using (var ok = await http.GetAsync(new Uri(goodAddress, "/api/jobs"))) Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             using var refused = await http.GetAsync(new Uri(badAddress, "/api/jobs"));
             Assert.NotEqual(HttpStatusCode.OK, refused.StatusCode);
