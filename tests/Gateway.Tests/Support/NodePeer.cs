@@ -37,10 +37,10 @@ internal static class NodePeer
     /// <summary>As the other overload; <paramref name="onLine"/> (when given) sees each stdout line as it arrives and may
     /// answer on the script's stdin. If it throws, the script is killed and the exception is rethrown.</summary>
     public static Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout,
-        Func<string, TextWriter, Task>? onLine, params string[] args) => RunAsync(script, timeout, onLine, null, args);
+        Func<string, TextWriter, Task>? onLine, params string[] args) => RunAsAsync(script, timeout, onLine, null, args);
 
     /// <summary>As the other overloads, authenticating with <paramref name="accessToken"/> (alice's key when null).</summary>
-    public static async Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout,
+    public static async Task<(int ExitCode, List<string> Lines, string Errors)> RunAsAsync(string script, TimeSpan timeout,
         Func<string, TextWriter, Task>? onLine, string? accessToken, params string[] args)
     {
         var node = FindNode();
