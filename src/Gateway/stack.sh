@@ -12,7 +12,9 @@ mkdir -p runs/stack
 TOKEN="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
 GpuService__ServiceToken="$TOKEN" dotnet src/GpuService/bin/Release/net10.0/tlora.dll serve --models tests/fixtures --data runs/stack --port "$SERVICE_PORT" &
 service=$!
-Gateway__ServiceToken="$TOKEN" ASPNETCORE_ENVIRONMENT=Production dotnet src/Gateway/bin/Release/net10.0/TLoRA.Gateway.dll \
+# the gateway runs as the one local development owner (Gateway:Auth:DevelopmentAnonymous, Development only):
+# anyone who can reach 127.0.0.1:$PORT acts as that owner. See README "Security" for a real deployment.
+Gateway__ServiceToken="$TOKEN" Gateway__Auth__DevelopmentAnonymous=true ASPNETCORE_ENVIRONMENT=Development dotnet src/Gateway/bin/Release/net10.0/TLoRA.Gateway.dll \
   --urls "http://127.0.0.1:$PORT" "--Gateway:Services:0=http://127.0.0.1:$SERVICE_PORT" &
 gateway=$!
 trap 'kill $gateway $service 2>/dev/null; wait 2>/dev/null' EXIT INT TERM

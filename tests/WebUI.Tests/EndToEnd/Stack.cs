@@ -58,7 +58,10 @@ public sealed class Stack : IAsyncLifetime
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataDirectory };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // the browser UI has no sign-in yet (it comes with the WebUI's own host): its gateway runs as the local
+        // development owner, the only unauthenticated mode the gateway allows; the service stays in Production
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = name == "gateway" ? "Development" : "Production";
+        if (name == "gateway") start.Environment["Gateway__Auth__DevelopmentAnonymous"] = "true";
         // the service requires its gateway's token outside Development
         start.Environment["GpuService__ServiceToken"] = serviceToken;
         start.Environment["Gateway__ServiceToken"] = serviceToken;
