@@ -17,7 +17,7 @@ internal sealed class JobSystem : IDisposable
         Paths = new JobPaths(dataDirectory);
         Store = new JobStore(Paths.Database);
         Catalog = new ModelCatalog(Options);
-        Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog, new ServiceIdentity("test"));
+        Manager = new JobManager(Store, new JobEventBus(Store), new JobQueue(capacity), Options, Catalog, new ServiceIdentity("test"), Paths);
         Reconciled = DataReconciler.Reconcile(Store, Paths);
         Manager.Recover();
         Worker = new EngineWorker(Manager, Catalog, Paths, NullLogger<EngineWorker>.Instance);

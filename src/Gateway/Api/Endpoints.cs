@@ -55,6 +55,13 @@ public static class Endpoints
         api.MapPost("/jobs/{id}/cancel", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
             JobDto.From(await client.CancelJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409)
             .RequireAuthorization(Scopes.Write);
+        api.MapDelete("/jobs/{id}", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+        {
+            await client.DeleteJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).ProducesProblem(404).ProducesProblem(409)
+          .WithSummary("Delete an ended job with its events, adapters and images (a queued or running job: cancel it first)")
+          .RequireAuthorization(Scopes.Write);
         api.MapPost("/jobs/{id}/resume", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
             JobDto.From(await client.ResumeJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429)
             .WithSummary("Continue an interrupted training job from its last checkpoint (its events go on with `resumed`)").RequireAuthorization(Scopes.Write);

@@ -31,6 +31,9 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     public Task<Job> CancelJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.CancelJobAsync(new CancelJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
+    public Task<DeleteJobReply> DeleteJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+
     public Task<Job> ResumeJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
         OnOwnerAsync(jobId, c => c.ResumeJobAsync(new ResumeJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 

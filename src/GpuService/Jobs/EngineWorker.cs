@@ -105,6 +105,7 @@ public sealed partial class EngineWorker : IDisposable
         job.Finished = JobStore.Now();
         jobs.Store.Update(job);
         jobs.Bus.Publish(job.JobId, end);
+        jobs.DropRequestImage(job);
     }
 
     /// <summary>A grpc code and a message that is safe to show: bad input is INVALID_ARGUMENT, a missing file

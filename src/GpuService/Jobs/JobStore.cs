@@ -269,6 +269,59 @@ public sealed class JobStore
         return result;
     }
 
+    /// <summary>Removes a job, its events and its artifacts' records in one transaction.</summary>
+    public void Delete(string jobId)
+    {
+        lock (writeLock)
+        {
+            using var c = Open();
+            using var tx = c.BeginTransaction();
+            foreach (var table in new[] { "events", "artifacts" })
+            {
+                using var cmd = c.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = $"DELETE FROM {table} WHERE job_id = $id";
+                cmd.Parameters.AddWithValue("$id", jobId);
+                cmd.ExecuteNonQuery();
+            }
+            using (var job = c.CreateCommand())
+            {
+                job.Transaction = tx;
+                job.CommandText = "DELETE FROM jobs WHERE id = $id";
+                job.Parameters.AddWithValue("$id", jobId);
+                job.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Ended jobs (completed, failed, cancelled) that finished before <paramref name="before"/>.</summary>
+    public List<string> FinishedBefore(DateTimeOffset before)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT id FROM jobs WHERE state IN (3, 4, 5) AND finished IS NOT NULL AND finished < $before";
+        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        var ids = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    /// <summary>Replaces a job's stored request (e.g. without its image once no resume can need it).</summary>
+    public void ReplaceRequest(string jobId, IMessage request)
+    {
+        lock (writeLock)
+        {
+            using var c = Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE jobs SET request = $request WHERE id = $id";
+            cmd.Parameters.AddWithValue("$request", request.ToByteArray());
+            cmd.Parameters.AddWithValue("$id", jobId);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>The job's newest stored event, or null.</summary>
     public JobEvent? LastEvent(string jobId)
     {

@@ -41,6 +41,7 @@ public static class GpuServiceHost
         builder.Services.AddSingleton<JobManager>();
         builder.Services.AddSingleton(new StreamQuota(options.MaxStreamsPerOwner, $"{GpuServiceOptions.Section}:MaxStreamsPerOwner"));
         builder.Services.AddSingleton<EngineWorker>();
+        builder.Services.AddHostedService<RetentionSweeper>();
 
         builder.Services.AddGrpc(o =>
         {

@@ -38,6 +38,8 @@ public sealed class GpuServiceOptions
     public int MaxActiveJobsPerOwner { get; set; } = 8;
     /// <summary>Event streams (WatchJob, WatchJobs, Train, Sample) one owner may have open at once.</summary>
     public int MaxStreamsPerOwner { get; set; } = 32;
+    /// <summary>Ended jobs are deleted with their files this many days after they finished; 0 keeps them for ever.</summary>
+    public double RetentionDays { get; set; } = 30;
     /// <summary>The device memory jobs may plan to use, in GB: sizes and batches whose estimate (see
     /// <see cref="Jobs.MemoryBudget"/>) is over it are refused at submit.</summary>
     public double MemoryBudgetGB { get; set; } = 6;
@@ -83,6 +85,7 @@ public sealed class GpuServiceOptions
         if (MaxImageBytes < 1 || MaxImageBytes > MaxReceiveMessageSize) errors.Add($"{Section}:MaxImageBytes must be in 1..MaxReceiveMessageSize");
         if (MaxImagePixels < MinImagePixels) errors.Add($"{Section}:MaxImagePixels must be at least {MinImagePixels}");
         if (MaxActiveJobsPerOwner < 1) errors.Add($"{Section}:MaxActiveJobsPerOwner must be at least 1");
+        if (!(RetentionDays >= 0) || double.IsInfinity(RetentionDays)) errors.Add($"{Section}:RetentionDays must be 0 (for ever) or a positive number");
         if (!(MemoryBudgetGB > 0) || double.IsInfinity(MemoryBudgetGB)) errors.Add($"{Section}:MemoryBudgetGB must be a positive number");
         if (MaxWatcherBufferBytes < 64 * 1024) errors.Add($"{Section}:MaxWatcherBufferBytes must be at least 65536");
         if (MaxStreamsPerOwner < 1) errors.Add($"{Section}:MaxStreamsPerOwner must be at least 1");

@@ -103,6 +103,12 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
     public override Task<Job> CancelJob(CancelJobRequest request, ServerCallContext context) =>
         Task.FromResult(ToProto(jobs.Cancel(Required(request.JobId, "job_id"), CallerOf(context))));
 
+    public override Task<DeleteJobReply> DeleteJob(DeleteJobRequest request, ServerCallContext context)
+    {
+        var id = Required(request.JobId, "job_id");
+        return Task.FromResult(new DeleteJobReply { JobId = id, FreedBytes = jobs.Delete(id, CallerOf(context)) });
+    }
+
     public override Task<Job> ResumeJob(ResumeJobRequest request, ServerCallContext context) =>
         Task.FromResult(ToProto(jobs.Resume(Required(request.JobId, "job_id"), CallerOf(context))));
 

@@ -41,4 +41,27 @@ public class MemoryBoundsTests(ITestOutputHelper output)
         output.WriteLine($"RSS before {before / (1024 * 1024)} MB, peak {peak / (1024 * 1024)} MB: growth {growth:0.0} MB for 4 bombs");
         Assert.True(growth < 100, $"RSS grew {growth:0} MB");
     }
+
+    /// <summary>The comparison in one run: what the old check (a full decode of the image) costs for an 8192² bomb,
+    /// a quarter of the issue's, against the header check it was replaced by.</summary>
+    [Fact]
+    public void The_header_check_costs_nothing_where_the_old_full_decode_took_hundreds_of_megabytes()
+    {
+        var bomb = ImageBombs.ZeroPng(8192, 8192);
+        var before = RssBytes();
+        var header = Engine.IO.ImageCodec.ReadHeader(bomb);
+        var afterHeader = RssBytes();
+        long afterDecode;
+        using (var scope = TorchSharp.torch.NewDisposeScope())
+        {
+            var decoded = Engine.IO.ImageLoader.Decode(bomb, "image", 1); // what validation did before
+            afterDecode = RssBytes();
+            Assert.Equal(8192, decoded.size(0));
+        }
+        output.WriteLine($"8192×8192 PNG of zeros ({bomb.Length / 1024} KB): header check +{(afterHeader - before) / 1048576.0:0.0} MB RSS, " +
+                         $"full decode (the old check) +{(afterDecode - before) / 1048576.0:0} MB RSS");
+        Assert.Equal((8192, 8192), (header.Width, header.Height));
+        Assert.True(afterDecode - before > 100L << 20, "the measurement does not see the decode");
+        Assert.True(afterHeader - before < 20L << 20);
+    }
 }
