@@ -4,7 +4,7 @@ namespace TLoRA.Gateway.Security;
 
 /// <summary>
 /// What every response and every state change at the edge gets: security headers (nosniff, no framing, a CSP, no
-/// referrer, the request's correlation id), and a refusal of cross-origin state changes (POST, PUT, PATCH, DELETE whose
+/// referrer to other sites, the request's correlation id), and a refusal of cross-origin state changes (POST, PUT, PATCH, DELETE whose
 /// Origin is another site that Gateway:AllowedOrigins does not list, or that the browser marks cross-site) — a form or
 /// script on another site cannot act with whatever the browser holds. CORS is off unless Gateway:AllowedOrigins lists origins.
 /// </summary>
@@ -33,7 +33,8 @@ public static partial class EdgeSecurity
             var headers = context.Response.Headers;
             headers[HeaderNames.XContentTypeOptions] = "nosniff";
             headers[HeaderNames.XFrameOptions] = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
+            // not "no-referrer": with it browsers send "Origin: null" on this site's own form posts
+            headers["Referrer-Policy"] = "same-origin";
             headers[CorrelationHeader] = context.TraceIdentifier;
             if (!headers.ContainsKey(HeaderNames.ContentSecurityPolicy))
                 headers[HeaderNames.ContentSecurityPolicy] = IsUi(context.Request.Path) ? UiPolicy : ApiPolicy;
@@ -66,9 +67,12 @@ public static partial class EdgeSecurity
     public static bool IsCrossOrigin(HttpRequest request, IReadOnlyList<string> allowedOrigins)
     {
         var origin = request.Headers.Origin.ToString();
-        if (origin.Length == 0) return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);
+        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        if (origin.Length == 0) return string.Equals(fetchSite, "cross-site", StringComparison.OrdinalIgnoreCase);
+        // "null" (privacy-sensitive contexts, sandboxed frames, file:): only the browser's own word makes it this site
+        if (origin == "null") return !string.Equals(fetchSite, "same-origin", StringComparison.OrdinalIgnoreCase);
         if (allowedOrigins.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase))) return false;
-        // "null" (sandboxed frames, file:) and anything unparsable is foreign
+        // anything unparsable is foreign
         return !Uri.TryCreate(origin, UriKind.Absolute, out var uri) || !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 

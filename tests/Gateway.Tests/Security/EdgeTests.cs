@@ -106,7 +106,7 @@ public sealed class EdgeTests
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
         Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
-        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.Equal("same-origin", response.Headers.GetValues("Referrer-Policy").Single());
         Assert.NotEmpty(response.Headers.GetValues("X-Correlation-Id").Single());
     }
 
@@ -143,6 +143,8 @@ public sealed class EdgeTests
             Assert.Equal("application/problem+json", evil.Content.Headers.ContentType?.MediaType);
         }
         using (var form = await Cancel(null, "cross-site")) Assert.Equal(HttpStatusCode.Forbidden, form.StatusCode);
+        using (var opaque = await Cancel("null", "cross-site")) Assert.Equal(HttpStatusCode.Forbidden, opaque.StatusCode);
+        using (var own = await Cancel("null", "same-origin")) Assert.NotEqual(HttpStatusCode.Forbidden, own.StatusCode);
         using (var same = await Cancel(address.GetLeftPart(UriPartial.Authority))) Assert.NotEqual(HttpStatusCode.Forbidden, same.StatusCode);
         using (var allowed = await Cancel("https://ui.example")) Assert.NotEqual(HttpStatusCode.Forbidden, allowed.StatusCode);
 
