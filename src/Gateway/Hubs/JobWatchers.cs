@@ -12,7 +12,7 @@ namespace TLoRA.Gateway.Hubs;
 /// receives the history up to the last event the group has been sent (its own WatchJob from its sequence), and joins
 /// the group before the lock is released: the next live event is the one after, so nothing is missed or repeated.
 /// Only a caller that may see the job (its owner, or an admin: the caller's own GetJob answers) joins; the shared
-/// watcher then follows it as the gateway.
+/// watcher then follows it as the job's owner.
 /// </summary>
 public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> hub, ILogger<JobWatchers> logger)
 {
@@ -97,6 +97,8 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
     {
         var job = await client.GetJobAsync(GatewayCaller.Gateway, w.JobId, ct).ConfigureAwait(false);
         w.Last = job.LastSequence;
+        // the shared stream is the job owner's (the service counts it against that owner's streams, not the gateway's)
+        w.Caller = job.Owner.Length > 0 ? new GatewayCaller(job.Owner, []) : GatewayCaller.Gateway;
         w.Initialised = true;
         // A finished or interrupted job has no live events to follow (a resume is followed by joining again).
         if (job.State is not (JobState.Completed or JobState.Failed or JobState.Cancelled or JobState.Interrupted)) w.Loop = Task.Run(() => FollowAsync(w));
@@ -111,7 +113,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         {
             try
             {
-                await foreach (var e in client.WatchAsync(GatewayCaller.Gateway, w.JobId, next, token).ConfigureAwait(false))
+                await foreach (var e in client.WatchAsync(w.Caller, w.JobId, next, token).ConfigureAwait(false))
                 {
                     var dto = JobEvents.ToDto(e);
                     await w.Gate.WaitAsync(token).ConfigureAwait(false);
@@ -179,6 +181,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         public HashSet<string> Members { get; } = [];
         public long Last { get; set; }
         public bool Initialised { get; set; }
+        public GatewayCaller Caller { get; set; } = GatewayCaller.Gateway;
         public bool Ended { get; set; }
         public Task? Loop { get; set; }
     }
