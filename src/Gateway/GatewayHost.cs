@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using TLoRA.Gateway.Api;
 using TLoRA.Gateway.Hubs;
+using TLoRA.Gateway.Security;
 using TLoRA.Gateway.Services;
 using TLoRA.Gateway.Telemetry;
 
@@ -45,15 +46,31 @@ public static class GatewayHost
         builder.Services.AddSingleton<HubGroups>();
         builder.AddHub(gateway);
         builder.AddGatewayTelemetry();
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.AddGatewayAuth();
+        builder.AddGatewayRateLimits();
+        builder.AddGatewayCors(gateway.AllowedOrigins);
+        // every problem+json names the request's correlation id; the details behind it are in the log under that id
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions["correlationId"] = c.HttpContext.TraceIdentifier);
+        // the document names no server: it would echo whatever Host header the request carried
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Servers = [];
+            return Task.CompletedTask;
+        }));
 
         var app = builder.Build();
+        GatewayAuth.LogAuthMode(app);
+        app.UseSecurityHeaders();
         app.UseProblemErrors();
         app.UseStatusCodePages();
+        app.UseCrossOriginRefusal(gateway.AllowedOrigins);
+        app.UseCors();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapGatewayApi();
-        app.MapHub<JobsHub>("/hubs/jobs");
+        app.MapHub<JobsHub>("/hubs/jobs").RequireRateLimiting(RateLimits.StreamsPolicy);
         app.MapMetrics();
         return app;
     }

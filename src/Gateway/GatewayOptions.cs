@@ -42,6 +42,10 @@ public sealed class GatewayOptions
     /// <summary>Prefix of the backplane's Redis channels (several deployments may share one Redis).</summary>
     public string RedisChannelPrefix { get; set; } = "tlora";
 
+    /// <summary>Origins (scheme://host[:port]) other sites' browser code may call the API from (CORS) and send state
+    /// changes from; empty (the default): none, only this site.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     /// <summary>Largest message accepted from a service (a sample image event carries a PNG); default 64 MiB.</summary>
     public int MaxReceiveMessageSize { get; set; } = 64 * 1024 * 1024;
 }
@@ -69,6 +73,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:Redis is not a Redis connection string (host:port[,option=value...])");
         if (string.IsNullOrWhiteSpace(options.RedisChannelPrefix)) errors.Add("Gateway:RedisChannelPrefix must not be empty");
         if (options.ReconnectBackoffMaxSeconds is < 1 or > 600) errors.Add("Gateway:ReconnectBackoffMaxSeconds must be in [1, 600]");
+        foreach (var o in options.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(o, UriKind.Absolute, out var origin) || origin.AbsolutePath != "/" || o.EndsWith('/') || origin.Scheme is not ("http" or "https"))
+                errors.Add($"Gateway:AllowedOrigins entry '{o}' is not an origin (scheme://host[:port], no path)");
+        }
         if (options.MaxReceiveMessageSize < 1024 * 1024) errors.Add("Gateway:MaxReceiveMessageSize must be at least 1 MiB");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

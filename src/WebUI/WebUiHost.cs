@@ -12,6 +12,11 @@ public sealed class WebUiOptions
     /// <summary>The gateway's base address, e.g. http://127.0.0.1:5080.</summary>
     public Uri? Gateway { get; set; }
 
+    /// <summary>The API key the WebUI calls the gateway with (sent as X-Api-Key, and as the hub's access token); null:
+    /// none, which only a gateway in Development with Gateway:Auth:DevelopmentAnonymous accepts. The WebUI has no
+    /// sign-in of its own yet, so everyone who reaches it acts as this key's owner.</summary>
+    public string? GatewayApiKey { get; set; }
+
     /// <summary>The largest concept image the form accepts; the gateway's own limit (Gateway:MaxUploadBytes) by default.</summary>
     public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
 }
@@ -23,6 +28,9 @@ public sealed class WebUiOptions
 /// </summary>
 public static class WebUiHost
 {
+    /// <summary>The header the gateway reads an API key from.</summary>
+    public const string ApiKeyHeader = "X-Api-Key";
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -39,7 +47,9 @@ public static class WebUiHost
             .ValidateOnStart();
         builder.Services.AddHttpClient<GatewayClient>((sp, http) =>
         {
-            http.BaseAddress = sp.GetRequiredService<IOptions<WebUiOptions>>().Value.Gateway;
+            var options = sp.GetRequiredService<IOptions<WebUiOptions>>().Value;
+            http.BaseAddress = options.Gateway;
+            if (!string.IsNullOrEmpty(options.GatewayApiKey)) http.DefaultRequestHeaders.Add(ApiKeyHeader, options.GatewayApiKey);
             http.Timeout = TimeSpan.FromMinutes(2);
         });
         builder.Services.AddScoped<JobHub>();

@@ -13,15 +13,22 @@ mkdir -p runs/stack
 # the secret the GPU service requires of its one client, the gateway: fresh for each start
 export GpuService__ServiceToken="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
 export Gateway__ServiceToken="$GpuService__ServiceToken"
+# the gateway authenticates every caller: one fresh API key (admin scope) that the WebUI presents and that this
+# script prints for REST and hub clients; the gateway keeps only its SHA-256
+API_KEY="tlk_$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 43)"
+API_KEY_HASH="$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 dotnet src/GpuService/bin/Release/net10.0/tlora.dll serve --models tests/fixtures --data runs/stack --port "$SERVICE_PORT" &
 pids+=($!)
 ASPNETCORE_ENVIRONMENT=Production dotnet src/Gateway/bin/Release/net10.0/TLoRA.Gateway.dll \
-  --urls "http://127.0.0.1:$GATEWAY_PORT" "--Gateway:Services:0=http://127.0.0.1:$SERVICE_PORT" &
+  --urls "http://127.0.0.1:$GATEWAY_PORT" "--Gateway:Services:0=http://127.0.0.1:$SERVICE_PORT" \
+  "--Gateway:Auth:ApiKeys:0:Name=stack" "--Gateway:Auth:ApiKeys:0:Hash=$API_KEY_HASH" \
+  "--Gateway:Auth:ApiKeys:0:Owner=local" "--Gateway:Auth:ApiKeys:0:Scopes=admin" \
+  "--Gateway:Limits:MaxStreams=64" "--Gateway:Limits:RequestsPerSecond=200" "--Gateway:Limits:RequestBurst=400" &
 pids+=($!)
 ASPNETCORE_ENVIRONMENT=Production dotnet src/WebUI/bin/Release/net10.0/TLoRA.WebUI.dll \
-  --urls "http://127.0.0.1:$PORT" "--WebUI:Gateway=http://127.0.0.1:$GATEWAY_PORT" &
+  --urls "http://127.0.0.1:$PORT" "--WebUI:Gateway=http://127.0.0.1:$GATEWAY_PORT" "--WebUI:GatewayApiKey=$API_KEY" &
 pids+=($!)
 for url in "http://127.0.0.1:$GATEWAY_PORT/health" "http://127.0.0.1:$PORT/health"; do
   for _ in $(seq 1 240); do
@@ -32,6 +39,7 @@ done
 echo
 echo "T-LoRA is up: open http://127.0.0.1:$PORT"
 echo "  gateway http://127.0.0.1:$GATEWAY_PORT (REST under /api, OpenAPI at /openapi/v1.json, hub at /hubs/jobs)"
+echo "  API key for REST and hub clients (header X-Api-Key): $API_KEY"
 echo "  GPU service 127.0.0.1:$SERVICE_PORT (gRPC, tlora.v1.TLoRAService)"
 echo "Press Ctrl+C to stop."
 wait -n "${pids[@]}"

@@ -22,7 +22,9 @@ public sealed class ChartCommandTests
         var redisPort = Ports.Free();
         await using var redis = RunningProgram.Start("redis", redisServer, ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", ""]);
         var m = await Helm.RenderAsync([Path.Combine(Repo.Chart, "ci", "cpu-demo-values.yaml")],
-            ["redis.external.connectionString=redis.test.svc:6379\\,abortConnect=false"]);
+            ["redis.external.connectionString=redis.test.svc:6379\\,abortConnect=false",
+             // a gateway outside Development starts only with callers to authenticate: one API key (its hash)
+             $"gateway.auth.apiKeys[0].hash={new string('a', 64)}", "gateway.auth.apiKeys[0].owner=ops", "gateway.auth.apiKeys[0].scopes=admin"]);
         var sts = m.One("StatefulSet", "gpu-service");
         var gatewayDeployment = m.One("Deployment", "gateway");
         var gpu = Container(sts);

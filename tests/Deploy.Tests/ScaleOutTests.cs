@@ -121,7 +121,9 @@ public sealed class ScaleOutTests(LocalCluster cluster) : IClassFixture<LocalClu
 
     private async Task<HubClient> ConnectAsync(int gateway)
     {
-        var connection = new HubConnectionBuilder().WithUrl(new Uri(cluster.GatewayAddress(gateway), "/hubs/jobs")).Build();
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(cluster.GatewayAddress(gateway), "/hubs/jobs"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(cluster.ApiKey))
+            .Build();
         var client = new HubClient(connection);
         connection.On<JsonElement>("event", e => client.Events.Enqueue(e));
         await connection.StartAsync();

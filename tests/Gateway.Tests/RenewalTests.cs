@@ -32,7 +32,7 @@ public sealed class RenewalTests
         });
         var watched = new List<JobEvent>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await foreach (var e in gateway.Services.GetRequiredService<GpuClient>().WatchAsync(job.JobId, 1, timeout.Token)) watched.Add(e);
+        await foreach (var e in gateway.Services.GetRequiredService<GpuClient>().WatchAsync(GatewayCaller.Gateway, job.JobId, 1, timeout.Token)) watched.Add(e);
 
         var stored = service.App.Services.GetRequiredService<GpuService.Jobs.JobStore>().Events(job.JobId);
         Assert.True(stored.Count > 25, $"only {stored.Count} events");

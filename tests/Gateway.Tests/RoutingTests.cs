@@ -21,7 +21,7 @@ public sealed class RoutingTests
         var (gateway, address) = await GatewayFixture.StartGatewayAsync(a.Address.ToString(), b.Address.ToString());
         await using (gateway)
         {
-            using var http = new HttpClient { BaseAddress = address };
+            using var http = GatewayFixture.Client(address);
             // each job keeps its service busy: the second must go to the other service, whose queue is empty
             for (var i = 0; i < 2; i++) jobs.Add(await SubmitAsync(http, steps: 2000));
             Assert.Equal(["gpu-a", "gpu-b"], jobs.Select(j => j.GetProperty("serviceId").GetString()).Order());
@@ -32,7 +32,7 @@ public sealed class RoutingTests
         var (fresh, freshAddress) = await GatewayFixture.StartGatewayAsync(b.Address.ToString(), a.Address.ToString());
         await using (fresh)
         {
-            using var http = new HttpClient { BaseAddress = freshAddress };
+            using var http = GatewayFixture.Client(freshAddress);
             foreach (var job in jobs)
             {
                 var id = job.GetProperty("jobId").GetString()!;

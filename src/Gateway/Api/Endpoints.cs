@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using TLoRA.Gateway.Security;
 using TLoRA.Gateway.Services;
 using TLoRA.Contracts.V1;
 
@@ -8,52 +10,58 @@ public static class Endpoints
 {
     public static void MapGatewayApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api");
-        api.MapPost("/jobs", async (HttpRequest request, GpuClient client, CancellationToken ct) =>
+        // every route needs an authenticated caller (401 without one) with the scope it names (403 without it)
+        var api = app.MapGroup("/api").RequireAuthorization().ProducesProblem(401).ProducesProblem(403).ProducesProblem(429);
+        api.MapPost("/jobs", async (HttpRequest request, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
         {
-            var job = await client.SubmitTrainAsync(await Forms.ParseTrainAsync(request, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            var job = await client.SubmitTrainAsync(GatewayCaller.Of(user), await Forms.ParseTrainAsync(request, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobMapping.ToDto(job));
         }).Accepts<TrainForm>("multipart/form-data").Produces<JobDto>(StatusCodes.Status202Accepted).ProducesValidationProblem()
           .ProducesProblem(429).ProducesProblem(503)
-          .WithSummary("Queue a training job on the least-loaded GPU service: multipart form with the image file and the options as fields");
-        api.MapGet("/jobs", async (int? limit, GpuClient client, CancellationToken ct) =>
-            (await client.ListJobsAsync(limit ?? 50, ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray());
-        api.MapGet("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
-            JobMapping.ToDto(await client.GetJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404);
-        api.MapPost("/jobs/{id}/cancel", async (string id, GpuClient client, CancellationToken ct) =>
-            JobMapping.ToDto(await client.CancelJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409);
-        api.MapDelete("/jobs/{id}", async (string id, GpuClient client, CancellationToken ct) =>
+          .WithSummary("Queue a training job on the least-loaded GPU service: multipart form with the image file and the options as fields")
+          .RequireAuthorization(Scopes.Write);
+        api.MapGet("/jobs", async (int? limit, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            (await client.ListJobsAsync(GatewayCaller.Of(user), limit ?? 50, ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray())
+            .WithSummary("The caller's newest jobs (every owner's with the admin scope)").RequireAuthorization(Scopes.Read);
+        api.MapGet("/jobs/{id}", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.GetJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false))).ProducesProblem(404).RequireAuthorization(Scopes.Read);
+        api.MapPost("/jobs/{id}/cancel", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.CancelJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409)
+            .RequireAuthorization(Scopes.Write);
+        api.MapDelete("/jobs/{id}", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
         {
-            await client.DeleteJobAsync(id, ct).ConfigureAwait(false);
+            await client.DeleteJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).ProducesProblem(404).ProducesProblem(409)
-          .WithSummary("Delete an ended job with its events, adapters and images (a queued or running job: cancel it first)");
-        api.MapPost("/jobs/{id}/resume", async (string id, GpuClient client, CancellationToken ct) =>
-            JobMapping.ToDto(await client.ResumeJobAsync(id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429)
-            .WithSummary("Continue an interrupted training job from its last checkpoint (its events go on with `resumed`)");
-        api.MapGet("/jobs/{id}/events", async (string id, long? from, GpuClient client, CancellationToken ct) =>
-            (await client.EventsAsync(id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
+          .WithSummary("Delete an ended job with its events, adapters and images (a queued or running job: cancel it first)")
+          .RequireAuthorization(Scopes.Write);
+        api.MapPost("/jobs/{id}/resume", async (string id, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.ResumeJobAsync(GatewayCaller.Of(user), id, ct).ConfigureAwait(false))).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429)
+            .WithSummary("Continue an interrupted training job from its last checkpoint (its events go on with `resumed`)").RequireAuthorization(Scopes.Write);
+        api.MapGet("/jobs/{id}/events", async (string id, long? from, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            (await client.EventsAsync(GatewayCaller.Of(user), id, from ?? 1, ct).ConfigureAwait(false)).Select(JobEvents.ToDto).ToArray())
             .Produces<JobEventDto[]>().ProducesProblem(404)
-            .WithSummary("The job's stored events from sequence `from`, as the hub's \"event\" messages carry them");
-        api.MapPost("/samples", async (SampleBody body, GpuClient client, CancellationToken ct) =>
+            .WithSummary("The job's stored events from sequence `from`, as the hub's \"event\" messages carry them").RequireAuthorization(Scopes.Read);
+        api.MapPost("/samples", async (SampleBody body, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
         {
-            var job = await client.SubmitSampleAsync(SampleForms.ToRequest(body), ct).ConfigureAwait(false);
+            var job = await client.SubmitSampleAsync(GatewayCaller.Of(user), SampleForms.ToRequest(body), ct).ConfigureAwait(false);
             return TypedResults.Accepted($"/api/jobs/{job.JobId}", JobMapping.ToDto(job));
         }).Produces<JobDto>(StatusCodes.Status202Accepted).ProducesValidationProblem().ProducesProblem(429).ProducesProblem(503)
-          .WithSummary("Queue a sampling job on the least-loaded GPU service");
+          .WithSummary("Queue a sampling job on the least-loaded GPU service").RequireAuthorization(Scopes.Write);
         api.MapGet("/images/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
-            StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404);
+            StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404).RequireAuthorization(Scopes.Read);
         api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
-            StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
-        api.MapGet("/adapters/{id}/inspect", async (string id, bool? layers, GpuClient client, CancellationToken ct) =>
-            JobMapping.ToDto(await client.InspectAsync(id, layers ?? false, ct).ConfigureAwait(false)))
-            .Produces<InspectDto>().ProducesProblem(404);
-        api.MapGet("/models", async (GpuClient client, CancellationToken ct) =>
-            (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray());
+            StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404).RequireAuthorization(Scopes.Read);
+        api.MapGet("/adapters/{id}/inspect", async (string id, bool? layers, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.InspectAsync(GatewayCaller.Of(user), id, layers ?? false, ct).ConfigureAwait(false)))
+            .Produces<InspectDto>().ProducesProblem(404).RequireAuthorization(Scopes.Read);
+        api.MapGet("/models", async (ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            (await client.ListModelsAsync(GatewayCaller.Of(user), ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray()).RequireAuthorization(Scopes.Read);
         app.MapGet("/health", (GpuServicePool pool) =>
         {
-            var services = pool.Endpoints.Select(e => new ServiceHealthDto(e.Address.ToString(),
-                e.Healthy switch { true => "healthy", false => "unavailable", null => "unknown" }, e.LastError, e.CheckedAt, e.ServiceId, e.Load)).ToArray();
+            // services by position and id only: their addresses and errors are internal (the log has them)
+            var services = pool.Endpoints.Select(e => new ServiceHealthDto($"service-{e.Index + 1}",
+                e.Healthy switch { true => "healthy", false => "unavailable", null => "unknown" }, e.CheckedAt, e.ServiceId, e.Load)).ToArray();
             var any = pool.Endpoints.Any(e => e.Healthy == true);
             return Results.Json(new HealthDto(any ? "healthy" : "degraded", "healthy", services), statusCode: any ? 200 : 503);
         }).Produces<HealthDto>(200).Produces<HealthDto>(503);
@@ -62,7 +70,7 @@ public static class Endpoints
     /// <summary>Streams a stored file from the service; errors before the first chunk become problem+json.</summary>
     private static async Task StreamAsync(HttpContext context, GpuClient client, string id, bool adapter, CancellationToken ct)
     {
-        using var download = await client.DownloadAsync(id, adapter, ct).ConfigureAwait(false);
+        using var download = await client.DownloadAsync(GatewayCaller.Of(context.User), id, adapter, ct).ConfigureAwait(false);
         var response = context.Response;
         response.ContentType = adapter ? "application/octet-stream" : "image/png";
         if (download.First is { } first)

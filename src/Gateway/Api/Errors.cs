@@ -18,7 +18,8 @@ public sealed class ApiException(int status, string? field, string message) : Ex
 /// <summary>
 /// Turns failures into problem+json: INVALID_ARGUMENT → 400 with <c>errors</c> by field (from the google.rpc.BadRequest
 /// detail the service sends, proto field names in REST's camelCase: min_rank → minRank), NOT_FOUND → 404,
-/// RESOURCE_EXHAUSTED → 429, FAILED_PRECONDITION → 409, UNAVAILABLE (or no service) → 503, DEADLINE_EXCEEDED → 504.
+/// RESOURCE_EXHAUSTED → 429, FAILED_PRECONDITION → 409, UNAVAILABLE (or no service) → 503, DEADLINE_EXCEEDED → 504. A 5xx
+/// says no more than that (never a service's address or error text); every problem carries the request's correlation id.
 /// </summary>
 public static partial class Errors
 {
@@ -31,7 +32,8 @@ public static partial class Errors
         catch (Exception e) when (!context.Response.HasStarted && ToProblem(e) is { } problem)
         {
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("TLoRA.Gateway.Errors");
-            LogRefused(logger, context.Request.Method, context.Request.Path, problem.Status, problem.Detail);
+            // the caller gets the short problem and its correlation id; the whole story (addresses, statuses) is logged
+            LogRefused(logger, context.Request.Method, context.Request.Path, problem.Status, context.TraceIdentifier, e.Message);
             context.Response.Clear();
             var result = problem.Errors is { Count: > 0 } errors
                 ? Results.ValidationProblem(errors, problem.Detail, statusCode: problem.Status, title: problem.Title)
@@ -47,7 +49,7 @@ public static partial class Errors
     {
         ApiException a => new(a.Status, a.Status == 413 ? "Request too large" : "Invalid request", a.Message,
             a.Field is null ? null : new Dictionary<string, string[]> { [a.Field] = [a.Description] }),
-        ServiceUnavailableException s => new(503, "GPU service unavailable", s.Message),
+        ServiceUnavailableException => new(503, "GPU service unavailable", Unavailable),
         UnknownOwnerException u => new(404, "Not found", u.Message),
         RpcException r => FromRpc(r),
         BadHttpRequestException b => new(b.StatusCode, "Bad request", b.Message),
@@ -60,9 +62,9 @@ public static partial class Errors
         StatusCode.NotFound => new(404, "Not found", e.Status.Detail),
         StatusCode.ResourceExhausted => new(429, "GPU service busy", e.Status.Detail),
         StatusCode.FailedPrecondition => new(409, "Conflict", e.Status.Detail),
-        StatusCode.Unavailable => new(503, "GPU service unavailable", e.Status.Detail),
-        StatusCode.DeadlineExceeded => new(504, "GPU service timed out", e.Status.Detail),
-        _ => new(502, "GPU service error", $"{e.StatusCode}: {e.Status.Detail}"),
+        StatusCode.Unavailable => new(503, "GPU service unavailable", Unavailable),
+        StatusCode.DeadlineExceeded => new(504, "GPU service timed out", "the GPU service did not answer in time; try again"),
+        _ => new(502, "GPU service error", "the GPU service failed to answer this request"),
     };
 
     /// <summary>The field violations of the status's google.rpc.BadRequest detail, by REST field name.</summary>
@@ -90,6 +92,9 @@ public static partial class Errors
         return name.ToString();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} answered {Status}: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string method, string path, int status, string reason);
+    /// <summary>What a caller is told when no service can answer: which services, where, and why is for the log.</summary>
+    public const string Unavailable = "no GPU service can take this request right now; try again later";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} answered {Status} (correlation {CorrelationId}): {Reason}")]
+    private static partial void LogRefused(ILogger logger, string method, string path, int status, string correlationId, string reason);
 }

@@ -15,6 +15,12 @@ public sealed class HubGroups
     /// <summary>Connections that joined one job's events here.</summary>
     public string Job(string jobId) => $"job:{jobId}@{Instance}";
 
-    /// <summary>Connections that joined every job's activity here.</summary>
+    /// <summary>Connections of admins that joined every job's activity here.</summary>
     public string AllJobs => $"jobs:all@{Instance}";
+
+    /// <summary>Connections of <paramref name="owner"/> that joined the activity of their own jobs here.</summary>
+    public string Owner(string owner) => $"jobs:owner:{owner}@{Instance}";
+
+    /// <summary>The group a JoinAll of <paramref name="caller"/> joins: the admins' or the caller's own.</summary>
+    public string ActivityOf(Services.GatewayCaller caller) => caller.IsAdmin ? AllJobs : Owner(caller.Owner);
 }

@@ -12,6 +12,8 @@ namespace TLoRA.Gateway.Hubs;
 /// One WatchJob stream per watched job, fanned out to the job's SignalR group as "event" messages (<see cref="JobEventDto"/>). A joiner takes the watcher's lock,
 /// receives the history up to the last event the group has been sent (its own WatchJob from its sequence), and joins
 /// the group before the lock is released: the next live event is the one after, so nothing is missed or repeated.
+/// Only a caller that may see the job (its owner, or an admin: the caller's own GetJob answers) joins; the shared
+/// watcher then follows it as the job's owner.
 /// </summary>
 public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> hub, HubGroups groups, GatewayMetrics metrics,
     ILogger<JobWatchers> logger)
@@ -19,8 +21,10 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
     private readonly Dictionary<string, Watcher> watchers = [];
     private readonly ConcurrentDictionary<string, HashSet<string>> joined = new();
 
-    public async Task JoinAsync(string connectionId, string jobId, long fromSequence, CancellationToken ct)
+    public async Task JoinAsync(GatewayCaller caller, string connectionId, string jobId, long fromSequence, CancellationToken ct)
     {
+        // The caller's own GetJob decides: another owner's job is NOT_FOUND for them, before any shared watcher exists.
+        await client.GetJobAsync(caller, jobId, ct).ConfigureAwait(false);
         while (true)
         {
             Watcher w;
@@ -36,7 +40,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                 var from = Math.Max(fromSequence, 1);
                 if (from <= w.Last)
                 {
-                    await foreach (var e in client.WatchAsync(jobId, from, ct).ConfigureAwait(false))
+                    await foreach (var e in client.WatchAsync(caller, jobId, from, ct).ConfigureAwait(false))
                     {
                         var dto = JobEvents.ToDto(e);
                         if (dto.Sequence > w.Last) break;
@@ -91,8 +95,10 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
 
     private async Task InitialiseAsync(Watcher w, CancellationToken ct)
     {
-        var job = await client.GetJobAsync(w.JobId, ct).ConfigureAwait(false);
+        var job = await client.GetJobAsync(GatewayCaller.Gateway, w.JobId, ct).ConfigureAwait(false);
         w.Last = job.LastSequence;
+        // the shared stream is the job owner's (the service counts it against that owner's streams, not the gateway's)
+        w.Caller = job.Owner.Length > 0 ? new GatewayCaller(job.Owner, []) : GatewayCaller.Gateway;
         w.Initialised = true;
         // A finished or interrupted job has no live events to follow (a resume is followed by joining again).
         if (job.State is not (JobState.Completed or JobState.Failed or JobState.Cancelled or JobState.Interrupted)) w.Loop = Task.Run(() => FollowAsync(w));
@@ -107,7 +113,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         {
             try
             {
-                await foreach (var e in client.WatchAsync(w.JobId, next, token).ConfigureAwait(false))
+                await foreach (var e in client.WatchAsync(w.Caller, w.JobId, next, token).ConfigureAwait(false))
                 {
                     var dto = JobEvents.ToDto(e);
                     await w.Gate.WaitAsync(token).ConfigureAwait(false);
@@ -176,6 +182,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         public HashSet<string> Members { get; } = [];
         public long Last { get; set; }
         public bool Initialised { get; set; }
+        public GatewayCaller Caller { get; set; } = GatewayCaller.Gateway;
         public bool Ended { get; set; }
         public Task? Loop { get; set; }
     }

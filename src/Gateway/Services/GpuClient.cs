@@ -21,41 +21,41 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     private DateTime CallDeadline => DateTime.UtcNow.AddSeconds(options.Value.CallTimeoutSeconds);
     private DateTime StreamDeadline => DateTime.UtcNow.AddMinutes(options.Value.WatchRenewMinutes);
 
-    public Task<Job> SubmitTrainAsync(TrainRequest request, CancellationToken ct) =>
-        SubmitAsync("training", c => c.SubmitTrainAsync(request, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+    public Task<Job> SubmitTrainAsync(GatewayCaller caller, TrainRequest request, CancellationToken ct) =>
+        SubmitAsync("training", c => c.SubmitTrainAsync(request, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
-    public Task<Job> SubmitSampleAsync(SampleRequest request, CancellationToken ct) =>
-        SubmitAsync("sampling", c => c.SubmitSampleAsync(request, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+    public Task<Job> SubmitSampleAsync(GatewayCaller caller, SampleRequest request, CancellationToken ct) =>
+        SubmitAsync("sampling", c => c.SubmitSampleAsync(request, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
-    public Task<Job> GetJobAsync(string jobId, CancellationToken ct) =>
-        OnOwnerAsync(jobId, c => c.GetJobAsync(new GetJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+    public Task<Job> GetJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.GetJobAsync(new GetJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
-    public Task<Job> CancelJobAsync(string jobId, CancellationToken ct) =>
-        OnOwnerAsync(jobId, c => c.CancelJobAsync(new CancelJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+    public Task<Job> CancelJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.CancelJobAsync(new CancelJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
-    public Task<DeleteJobReply> DeleteJobAsync(string jobId, CancellationToken ct) =>
-        OnOwnerAsync(jobId, c => c.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+    public Task<DeleteJobReply> DeleteJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
     /// <summary>Queues an interrupted training job again on the service that owns it (after that service restarted).</summary>
-    public Task<Job> ResumeJobAsync(string jobId, CancellationToken ct) =>
-        OnOwnerAsync(jobId, c => c.ResumeJobAsync(new ResumeJobRequest { JobId = jobId }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+    public Task<Job> ResumeJobAsync(GatewayCaller caller, string jobId, CancellationToken ct) =>
+        OnOwnerAsync(jobId, c => c.ResumeJobAsync(new ResumeJobRequest { JobId = jobId }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
-    public Task<InspectReply> InspectAsync(string adapterId, bool layers, CancellationToken ct) =>
+    public Task<InspectReply> InspectAsync(GatewayCaller caller, string adapterId, bool layers, CancellationToken ct) =>
         OnOwnerAsync(adapterId, c => c.InspectAdapterAsync(new InspectRequest { AdapterId = adapterId, IncludeLayers = layers },
-            deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
+            caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct);
 
     /// <summary>The newest jobs of every available service, newest first.</summary>
-    public async Task<IReadOnlyList<Job>> ListJobsAsync(int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<Job>> ListJobsAsync(GatewayCaller caller, int limit, CancellationToken ct)
     {
-        var replies = await OnEachAsync(c => c.ListJobsAsync(new ListJobsRequest { Limit = limit }, deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
+        var replies = await OnEachAsync(c => c.ListJobsAsync(new ListJobsRequest { Limit = limit }, caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
             .ConfigureAwait(false);
         return replies.SelectMany(r => r.Jobs).OrderByDescending(j => j.Created?.ToDateTimeOffset()).Take(limit > 0 ? limit : 50).ToArray();
     }
 
     /// <summary>The models of every available service (each id once).</summary>
-    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(GatewayCaller caller, CancellationToken ct)
     {
-        var replies = await OnEachAsync(c => c.ListModelsAsync(new ListModelsRequest(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
+        var replies = await OnEachAsync(c => c.ListModelsAsync(new ListModelsRequest(), caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
             .ConfigureAwait(false);
         return replies.SelectMany(r => r.Models).DistinctBy(m => m.ModelId).ToArray();
     }
@@ -63,14 +63,14 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     /// <summary>Replays a job's events from <paramref name="fromSequence"/> and follows it live until it ends. A
     /// stream that reaches its deadline (before or after its first event: a job may wait in a queue, or render, for
     /// longer) is reopened from the next sequence, so none is lost or repeated.</summary>
-    public async IAsyncEnumerable<JobEvent> WatchAsync(string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<JobEvent> WatchAsync(GatewayCaller caller, string jobId, long fromSequence, [EnumeratorCancellation] CancellationToken ct)
     {
         var next = Math.Max(fromSequence, 1);
         while (true)
         {
             var from = next;
             var (call, e, renew) = await OpenAsync(jobId, c => c.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = from },
-                deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
+                caller.Headers(), deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
             using (call)
             {
                 while (e is not null)
@@ -103,7 +103,7 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     /// response headers have arrived, so no event published afterwards is missed. Disposing the call ends it.</summary>
     public async Task<AsyncServerStreamingCall<JobEvent>> OpenJobsFeedAsync(ServiceEndpoint endpoint, CancellationToken ct)
     {
-        var call = pool.Client(endpoint).WatchJobs(new WatchJobsRequest(), deadline: StreamDeadline.AddMinutes(2), cancellationToken: ct);
+        var call = pool.Client(endpoint).WatchJobs(new WatchJobsRequest(), GatewayCaller.Gateway.Headers(), deadline: StreamDeadline.AddMinutes(2), cancellationToken: ct);
         try
         {
             await call.ResponseHeadersAsync.WaitAsync(ct).ConfigureAwait(false);
@@ -138,12 +138,12 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     }
 
     /// <summary>The events stored so far from <paramref name="fromSequence"/> (does not wait for new ones).</summary>
-    public async Task<IReadOnlyList<JobEvent>> EventsAsync(string jobId, long fromSequence, CancellationToken ct)
+    public async Task<IReadOnlyList<JobEvent>> EventsAsync(GatewayCaller caller, string jobId, long fromSequence, CancellationToken ct)
     {
-        var job = await GetJobAsync(jobId, ct).ConfigureAwait(false);
+        var job = await GetJobAsync(caller, jobId, ct).ConfigureAwait(false);
         var events = new List<JobEvent>();
         if (Math.Max(fromSequence, 1) > job.LastSequence) return events;
-        await foreach (var e in WatchAsync(jobId, fromSequence, ct).ConfigureAwait(false))
+        await foreach (var e in WatchAsync(caller, jobId, fromSequence, ct).ConfigureAwait(false))
         {
             events.Add(e);
             if (e.Sequence >= job.LastSequence) break;
@@ -153,11 +153,11 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
 
     /// <summary>Streams a stored file (adapter or image) in chunks; the first chunk is read before returning so that
     /// NOT_FOUND surfaces before a response starts.</summary>
-    public async Task<Download> DownloadAsync(string id, bool adapter, CancellationToken ct)
+    public async Task<Download> DownloadAsync(GatewayCaller caller, string id, bool adapter, CancellationToken ct)
     {
         var (call, first, expired) = await OpenAsync(id, c => adapter
-            ? c.DownloadAdapter(new DownloadAdapterRequest { AdapterId = id }, deadline: StreamDeadline, cancellationToken: ct)
-            : c.DownloadImage(new DownloadImageRequest { ImageId = id }, deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
+            ? c.DownloadAdapter(new DownloadAdapterRequest { AdapterId = id }, caller.Headers(), deadline: StreamDeadline, cancellationToken: ct)
+            : c.DownloadImage(new DownloadImageRequest { ImageId = id }, caller.Headers(), deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
         if (!expired) return new Download(call, first, ct);
         call.Dispose();
         throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the GPU service did not start sending '{id}' in time"));

@@ -31,6 +31,13 @@ public sealed class GpuServicePool(IOptions<GatewayOptions> options, IServicePro
     /// <summary>The service whose job ids start with <paramref name="serviceId"/>, if known.</summary>
     public ServiceEndpoint? WithId(string serviceId) => Endpoints.FirstOrDefault(e => e.ServiceId == serviceId);
 
+    /// <summary>For the log (callers are told no more than that no service can answer): each service as it stands,
+    /// a healthy one called healthy.</summary>
     public string UnavailableReason() =>
-        "no GPU service is available (" + string.Join("; ", Endpoints.Select(e => $"{e.Address}: {e.LastError ?? "unavailable"}")) + ")";
+        "no GPU service is available (" + string.Join("; ", Endpoints.Select(e => $"{e.Address}: " + e.Healthy switch
+        {
+            true => "healthy",
+            null => "not checked yet",
+            false => e.LastError ?? "unavailable",
+        })) + ")";
 }

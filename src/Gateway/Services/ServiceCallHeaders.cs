@@ -1,27 +1,19 @@
-using System.Net.Http.Headers;
-
 namespace TLoRA.Gateway.Services;
 
 /// <summary>
-/// Adds to every call to a GPU service what the service trusts the gateway to say: the service token
-/// (Gateway:ServiceToken, the same secret as the service's GpuService:ServiceToken) and the caller's owner. Until the
-/// gateway authenticates its own callers, every caller is the one anonymous owner.
+/// Adds to every call to a GPU service the service token (Gateway:ServiceToken, the same secret as the service's
+/// GpuService:ServiceToken). The caller's owner and scopes travel as call metadata (<see cref="GatewayCaller.Headers"/>),
+/// set per call from the gateway's own authentication.
 /// </summary>
 public sealed class ServiceCallHeaders(string? serviceToken) : DelegatingHandler
 {
     public const string TokenHeader = "tlora-service-token";
     public const string OwnerHeader = "tlora-owner";
-    public const string AnonymousOwner = "anonymous";
+    public const string ScopesHeader = "tlora-scopes";
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        Add(request.Headers);
+        if (!string.IsNullOrEmpty(serviceToken)) request.Headers.TryAddWithoutValidation(TokenHeader, serviceToken);
         return base.SendAsync(request, cancellationToken);
-    }
-
-    private void Add(HttpRequestHeaders headers)
-    {
-        if (!string.IsNullOrEmpty(serviceToken)) headers.TryAddWithoutValidation(TokenHeader, serviceToken);
-        if (!headers.Contains(OwnerHeader)) headers.TryAddWithoutValidation(OwnerHeader, AnonymousOwner);
     }
 }

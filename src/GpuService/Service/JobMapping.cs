@@ -27,6 +27,7 @@ public static class JobMapping
         ClassWord = j.ClassWord ?? "",
         Method = j.Method is { } m ? RequestMapping.ToProto(m) : Proto.AdapterMethod.Unspecified,
         ServiceId = serviceId,
+        Owner = j.Owner,
     };
 
     public static Proto.JobState ToProto(JobState s) => s switch

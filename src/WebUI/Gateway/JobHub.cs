@@ -48,7 +48,10 @@ public sealed partial class JobHub(IOptions<WebUiOptions> options, ILogger<JobHu
             if (connection is null)
             {
                 var url = new Uri(options.Value.Gateway!, JobEventTypes.HubPath);
-                connection = new HubConnectionBuilder().WithUrl(url).WithAutomaticReconnect(new Forever()).Build();
+                var key = options.Value.GatewayApiKey;
+                connection = new HubConnectionBuilder()
+                    .WithUrl(url, o => { if (!string.IsNullOrEmpty(key)) o.AccessTokenProvider = () => Task.FromResult<string?>(key); })
+                    .WithAutomaticReconnect(new Forever()).Build();
                 connection.On<JobEventDto>(JobEventTypes.EventMethod, OnEventAsync);
                 connection.On<JobActivityDto>(JobEventTypes.ActivityMethod, a => activity?.Invoke(a) ?? Task.CompletedTask);
                 connection.Reconnected += _ => RejoinAsync();

@@ -29,6 +29,9 @@ public sealed class LocalCluster : IAsyncLifetime
 
     public static string ServiceId(int i) => $"gpu-{i}";
 
+    /// <summary>The API key (admin scope) every gateway accepts and the test's REST and hub clients present.</summary>
+    public string ApiKey { get; } = "tlk_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     /// <summary>The secret the GPU services require of the gateways (they run as in production).</summary>
     private readonly string serviceToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
@@ -44,6 +47,7 @@ public sealed class LocalCluster : IAsyncLifetime
         for (var j = 0; j < GatewayCount; j++)
         {
             Gateways[j] = new HttpClient { BaseAddress = GatewayAddress(j), Timeout = TimeSpan.FromMinutes(2) };
+            Gateways[j].DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
             await StartGatewayAsync(j);
         }
     }
@@ -71,7 +75,14 @@ public sealed class LocalCluster : IAsyncLifetime
             $"--Gateway:Redis=127.0.0.1:{RedisPort},abortConnect=false", $"--Gateway:RedisChannelPrefix={ChannelPrefix}" };
         for (var i = 0; i < ServiceCount; i++) args.Add($"--Gateway:Services:{i}=http://127.0.0.1:{ServicePorts[i]}");
         var gateway = gateways[j] = RunningProgram.Start($"gateway-{j}", Programs.Gateway, args,
-            new Dictionary<string, string> { ["Gateway__ServiceToken"] = serviceToken }, workingDirectory: Programs.BuildFolder("Gateway"));
+            new Dictionary<string, string>
+            {
+                ["Gateway__ServiceToken"] = serviceToken,
+                ["Gateway__Auth__ApiKeys__0__Hash"] = Convert.ToHexStringLower(
+                    System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ApiKey))),
+                ["Gateway__Auth__ApiKeys__0__Owner"] = "scale-out",
+                ["Gateway__Auth__ApiKeys__0__Scopes"] = "admin",
+            }, workingDirectory: Programs.BuildFolder("Gateway"));
         await WaitAsync(async () => await AllHealthyAsync(j), TimeSpan.FromMinutes(1), () => $"gateway {j} did not become healthy:\n{gateway.Output}");
     }
 

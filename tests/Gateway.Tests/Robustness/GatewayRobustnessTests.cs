@@ -55,7 +55,7 @@ public sealed class GatewayRobustnessTests(GatewayFixture fx)
         var (gateway, address) = await Start(service, token);
         try
         {
-            using var http = new HttpClient();
+            using var http = GatewayFixture.Client(address);
             using var ok = await http.GetAsync(new Uri(address, "/api/jobs"));
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TLoRA.Engine.Tests;
+using TLoRA.Gateway.Security;
 using TLoRA.Gateway.Services;
 using TLoRA.GpuService.Tests;
 
@@ -30,7 +31,15 @@ public sealed class GatewayFixture : IAsyncLifetime
         await Gateway.StartAsync();
         await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
         BaseAddress = new Uri(Gateway.Urls.First());
-        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        Http = Client(BaseAddress);
+    }
+
+    /// <summary>A client of the gateway at <paramref name="address"/> that presents <paramref name="apiKey"/> (alice's by default).</summary>
+    public static HttpClient Client(Uri address, string? apiKey = null)
+    {
+        var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Add(ApiKeys.Header, apiKey ?? TestKeys.Alice);
+        return http;
     }
 
     /// <summary>Starts a gateway for <paramref name="services"/> and returns it with its address.</summary>
@@ -44,10 +53,13 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// <summary>A gateway for <paramref name="services"/> on 127.0.0.1, port 0, not yet started.</summary>
     public static WebApplication BuildGateway(params string[] services) => BuildGateway(services, []);
 
-    /// <summary>As above, with more "Gateway:" settings (name → value).</summary>
+    /// <summary>As above, with more "Gateway:" settings (name → value). Callers authenticate with the
+    /// <see cref="TestKeys"/>; the request rate is high enough for polling tests unless a setting lowers it.</summary>
     public static WebApplication BuildGateway(string[] services, Dictionary<string, string> gateway)
     {
-        var settings = new Dictionary<string, string?> { ["Gateway:HealthCheckIntervalSeconds"] = "0.5" };
+        var settings = new Dictionary<string, string?> { ["Gateway:HealthCheckIntervalSeconds"] = "0.5", ["Gateway:Limits:RequestsPerSecond"] = "1000",
+            ["Gateway:Limits:RequestBurst"] = "2000" };
+        foreach (var (name, value) in TestKeys.Settings()) settings[name] = value;
         foreach (var (name, value) in gateway) settings[$"Gateway:{name}"] = value;
         for (var i = 0; i < services.Length; i++) settings[$"Gateway:Services:{i}"] = services[i];
         return GatewayHost.Build([], b =>

@@ -36,8 +36,12 @@ internal static class NodePeer
 
     /// <summary>As the other overload; <paramref name="onLine"/> (when given) sees each stdout line as it arrives and may
     /// answer on the script's stdin. If it throws, the script is killed and the exception is rethrown.</summary>
-    public static async Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout,
-        Func<string, TextWriter, Task>? onLine, params string[] args)
+    public static Task<(int ExitCode, List<string> Lines, string Errors)> RunAsync(string script, TimeSpan timeout,
+        Func<string, TextWriter, Task>? onLine, params string[] args) => RunAsAsync(script, timeout, onLine, null, args);
+
+    /// <summary>As the other overloads, authenticating with <paramref name="accessToken"/> (alice's key when null).</summary>
+    public static async Task<(int ExitCode, List<string> Lines, string Errors)> RunAsAsync(string script, TimeSpan timeout,
+        Func<string, TextWriter, Task>? onLine, string? accessToken, params string[] args)
     {
         var node = FindNode();
         var peers = PeersDirectory;
@@ -47,6 +51,8 @@ internal static class NodePeer
         {
             WorkingDirectory = peers, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = onLine is not null,
         };
+        // the scripts authenticate with this key (SignalR sends it as access_token on the WebSocket)
+        start.Environment["TLORA_ACCESS_TOKEN"] = accessToken ?? TestKeys.Alice;
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

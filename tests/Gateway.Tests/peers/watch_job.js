@@ -11,7 +11,7 @@ if (!baseUrl || !jobId) {
 }
 
 const connection = new signalR.HubConnectionBuilder()
-  .withUrl(`${baseUrl.replace(/\/$/, "")}/hubs/jobs`)
+  .withUrl(`${baseUrl.replace(/\/$/, "")}/hubs/jobs`, { accessTokenFactory: () => process.env.TLORA_ACCESS_TOKEN || "" })
   .configureLogging(signalR.LogLevel.Warning)
   .build();
 

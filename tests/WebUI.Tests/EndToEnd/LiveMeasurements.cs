@@ -67,7 +67,7 @@ public sealed class LiveMeasurements(EndToEndFixture fx, ITestOutputHelper outpu
             var points = await page.EvaluateAsync<int>("() => document.querySelectorAll('#loss-svg path').length");
             output.WriteLine($"frame times over 5 s at step {await page.StepAsync()} ({points} loss-chart paths): median {Percentile(frames, 0.5):0.0} ms, " +
                              $"p99 {Percentile(frames, 0.99):0.0} ms, max {frames[^1]:0.0} ms, frames > 50 ms: {frames.Count(f => f > 50)} of {frames.Length}");
-            using var http = new HttpClient { BaseAddress = fx.Stack.GatewayAddress };
+            using var http = fx.Stack.GatewayClient();
             await http.PostAsync($"/api/jobs/{jobId}/cancel", null);
         }
         finally

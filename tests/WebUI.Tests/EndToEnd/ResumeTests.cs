@@ -33,7 +33,7 @@ public sealed class ResumeTests(EndToEndFixture fx) : IAsyncLifetime
             await Assertions.Expect(page.Locator("[data-checkpoint]").First).ToBeVisibleAsync();
             await fx.Stack.RestartServiceAsync();
             // the gateway reaches the restarted service again (its client reconnects on its own schedule)
-            using (var http = new HttpClient { BaseAddress = fx.Stack.GatewayAddress })
+            using (var http = fx.Stack.GatewayClient())
             {
                 var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
                 while (!(await http.GetAsync($"/api/jobs/{jobId}")).IsSuccessStatusCode)

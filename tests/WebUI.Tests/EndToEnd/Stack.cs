@@ -19,6 +19,18 @@ public sealed class Stack : IAsyncLifetime
 
     public Uri WebAddress { get; private set; } = null!;
     public Uri GatewayAddress { get; private set; } = null!;
+
+    /// <summary>The API key the stack's gateway knows (admin scope): the WebUI calls the gateway with it, as the chart
+    /// configures a deployment, and so do the tests' own REST calls (<see cref="GatewayClient"/>).</summary>
+    public string ApiKey { get; } = "tlk_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>An HttpClient for the gateway's REST API that presents <see cref="ApiKey"/>.</summary>
+    public HttpClient GatewayClient()
+    {
+        var http = new HttpClient { BaseAddress = GatewayAddress };
+        http.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        return http;
+    }
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"tlora-e2e-{Guid.NewGuid():N}");
 
     public static string RepositoryRoot
@@ -79,7 +91,19 @@ public sealed class Stack : IAsyncLifetime
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataDirectory };
         start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
+        // every process as in production: the gateway accepts the stack's one API key, which the WebUI presents
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Gateway__Auth__ApiKeys__0__Name"] = "webui";
+        start.Environment["Gateway__Auth__ApiKeys__0__Hash"] = Convert.ToHexStringLower(
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ApiKey)));
+        start.Environment["Gateway__Auth__ApiKeys__0__Owner"] = "e2e";
+        start.Environment["Gateway__Auth__ApiKeys__0__Scopes"] = "admin";
+        start.Environment["WebUI__GatewayApiKey"] = ApiKey;
+        // every browser tab of the WebUI is this one owner to the gateway (one hub connection per circuit, every image
+        // proxied): per-owner limits sized for one user would throttle the UI itself
+        start.Environment["Gateway__Limits__MaxStreams"] = "64";
+        start.Environment["Gateway__Limits__RequestsPerSecond"] = "200";
+        start.Environment["Gateway__Limits__RequestBurst"] = "400";
         // the service requires its gateway's token outside Development
         start.Environment["GpuService__ServiceToken"] = serviceToken;
         start.Environment["Gateway__ServiceToken"] = serviceToken;

@@ -209,7 +209,7 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
 
     private async Task<string> AdapterOfAsync(string jobId)
     {
-        using var http = new HttpClient { BaseAddress = fx.Stack.GatewayAddress };
+        using var http = fx.Stack.GatewayClient();
         var job = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<TLoRA.Gateway.Api.JobDto>(http, $"/api/jobs/{jobId}",
             WebUI.Gateway.GatewayClient.Json);
         return job!.AdapterId ?? throw new InvalidOperationException($"{jobId} has no adapter");

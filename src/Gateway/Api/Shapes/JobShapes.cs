@@ -30,8 +30,9 @@ public static class Methods
 /// family: an adapter trained on one loads on the others.</summary>
 public sealed record ModelDto(string ModelId, string PipelineClass, int NativeResolution, bool Trainable, IReadOnlyList<string> ValidationPrompts, int MaxRank);
 
-/// <summary>One GPU service as the gateway sees it: health, the id its jobs carry, queued plus running jobs.</summary>
-public sealed record ServiceHealthDto(string Address, string Status, string? Error, DateTimeOffset? CheckedAt, string? ServiceId, int? Load);
+/// <summary>One GPU service as the gateway sees it: its position in Gateway:Services ("service-1"), health, the id its
+/// jobs carry, queued plus running jobs. Never its address or error text: those are for the log.</summary>
+public sealed record ServiceHealthDto(string Name, string Status, DateTimeOffset? CheckedAt, string? ServiceId, int? Load);
 
 public sealed record HealthDto(string Status, string Gateway, IReadOnlyList<ServiceHealthDto> Services);
 
