@@ -57,6 +57,7 @@ public static class WebUiHost
         builder.Services.AddMudServices();
 
         var app = builder.Build();
+        app.UseSecurityHeaders();
         app.UseStatusCodePages();
         app.UseAntiforgery();
         app.MapStaticAssets();
