@@ -36,7 +36,8 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
             try
             {
                 if (w.Ended) continue;
-                if (!w.Initialised) await InitialiseAsync(w, ct).ConfigureAwait(false);
+                // a watcher of a job that had ended or was interrupted follows nothing: ask again, the job may have resumed
+                if (!w.Initialised || w.Loop is null) await InitialiseAsync(w, ct).ConfigureAwait(false);
                 var from = Math.Max(fromSequence, 1);
                 if (from <= w.Last)
                 {
