@@ -39,6 +39,15 @@ var maskValues = new float[2 * rank];
 for (var j = 0; j < 2 * rank; j++) maskValues[j] = j % rank < (j < rank ? 10 : 13) ? 1 : 0;
 using var mask = torch.tensor(maskValues, 2, rank);
 using var context = new RankMaskContext();
+var lora2 = dims.Select(s => new LoRALinearLayer(s.Width, s.Width, 2 * rank, gen)).ToArray();
+using var mask2 = torch.cat([mask, mask], 1);
+var prebuilt = tlora.Select(l =>
+{
+    using var noGrad = torch.no_grad();
+    var q = torch.cat([l.q_layer.weight - l.base_q.weight, l.base_q.weight], 0).requires_grad_();
+    var p = torch.cat([l.p_layer.weight, l.p_layer.weight], 1).requires_grad_();
+    return (Q: q, P: p);
+}).ToArray();
 
 // one model call: a new mask in every context (as SetTimesteps does), every projection, one backward
 void Call(Func<int, Tensor> delta)
@@ -51,7 +60,8 @@ void Call(Func<int, Tensor> delta)
 }
 void ZeroGrads()
 {
-    foreach (var p in lora.SelectMany(l => l.parameters()).Concat(tlora.SelectMany(l => l.parameters())).Concat(xs))
+    foreach (var p in lora.SelectMany(l => l.parameters()).Concat(tlora.SelectMany(l => l.parameters()))
+                 .Concat(lora2.SelectMany(l => l.parameters())).Concat(prebuilt.SelectMany(w => new[] { w.Q, w.P })).Concat(xs))
         p.grad?.zero_();
 }
 var variants = new (string Name, Action Body)[]
@@ -59,6 +69,9 @@ var variants = new (string Name, Action Body)[]
     ("LoRA", () => Call(k => lora[k].forward(xs[k], context.Current))),
     ("T-LoRA (issue-10b form)", () => Call(k => Issue10bForm(tlora[k], xs[k], context.Current))),
     ("T-LoRA (engine)", () => Call(k => tlora[k].ForwardWith(xs[k], context))),
+    // diagnostics: T-LoRA's two matmuls alone (the combined weights prebuilt as leaves), and LoRA at rank 2r
+    ("diag: T-LoRA matmuls only", () => Call(k => MatmulsOnly(prebuilt[k].Q, prebuilt[k].P, xs[k], context.Doubled(rank, 3, ScalarType.Float32)!))),
+    ("diag: LoRA at rank 2r", () => Call(k => lora2[k].forward(xs[k], mask2))),
 };
 var times = variants.Select(_ => new List<double>()).ToArray();
 foreach (var v in variants) for (var i = 0; i < iters; i++) v.Body(); // warm-up
@@ -78,8 +91,14 @@ double Median(List<double> t) { var s = t.Order().ToList(); return s[s.Count / 2
 for (var v = 0; v < variants.Length; v++)
     Console.WriteLine($"{variants[v].Name,-27} {times[v].Min(),8:F1} {Median(times[v]),8:F1} {times[v].Min() / times[0].Min(),9:F3} {Median(times[v]) / Median(times[0]),9:F3}");
 Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
-foreach (var t in xs) t.Dispose();
+foreach (var t in xs.Concat(prebuilt.SelectMany(w => new[] { w.Q, w.P }))) t.Dispose();
 return 0;
+
+static Tensor MatmulsOnly(Tensor q, Tensor p, Tensor x, Tensor mm)
+{
+    using var scope = torch.NewDisposeScope();
+    return functional.linear(functional.linear(x, q) * mm, p).MoveToOuterDisposeScope();
+}
 
 // The issue-10b OrthogonalLoRALinearLayer.forward (doubled mask and combined weights built per projection): the "before".
 static Tensor Issue10bForm(OrthogonalLoRALinearLayer l, Tensor x, Tensor? mask)
