@@ -79,29 +79,27 @@ public sealed class OrthogonalLoRALinearLayer : Module
     /// </remarks>
     public Tensor forward(Tensor x, Tensor? mask)
     {
+        if (mask is null) return Delta(x, null);
         using var scope = torch.NewDisposeScope();
-        var r = rank;
+        return Delta(x, RankMaskContext.DoubledMask(mask, rank, x.dim(), q_layer.weight.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The delta for input x under the shared mask of <paramref name="mask"/> (null: all ranks); its
+    /// doubled mask is built once per model call, not once per projection.</summary>
+    public Tensor ForwardWith(Tensor x, RankMaskContext? mask) =>
+        Delta(x, mask?.Doubled(rank, x.dim(), q_layer.weight.dtype));
+
+    // mm: [m, m] shaped like z (see RankMaskContext.DoubledMask) or null
+    private Tensor Delta(Tensor x, Tensor? mm)
+    {
+        using var scope = torch.NewDisposeScope();
         var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
         var q = torch.cat([q_layer.weight.sub(base_q.weight), base_q.weight], 0); // [2r, in]
         var pl = p_layer.weight * lambda_layer; // P·diag(λ), [out, r]
         var p = torch.cat([pl, pl.sub(base_p.weight * base_lambda)], 1); // [out, 2r]
         var z = functional.linear(h, q); // [a, b]
-        if (mask is not null)
-        {
-            var m = mask.size(1) == r ? mask : mask.narrow(1, 0, r);
-            m = m.dtype == z.dtype ? m : m.to(z.dtype);
-            z = z * ShapedLike(torch.cat([m, m], 1), z);
-        }
-        return functional.linear(z, p).to(x.dtype).MoveToOuterDisposeScope();
-    }
-
-    // [batch or 1, w] → [batch or 1, 1, ..., 1, w] to multiply activations of z's rank
-    private static Tensor ShapedLike(Tensor scale, Tensor z)
-    {
-        var shape = new long[z.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = scale.size(0);
-        shape[^1] = scale.size(1);
-        return scale.view(shape);
+        if (mm is not null) z = z * mm;
+        var delta = functional.linear(z, p);
+        return (delta.dtype == x.dtype ? delta : delta.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -48,7 +48,7 @@ public sealed class TLoRAAttentionProcessor : AttentionAdapter
         if (!layers.TryGetValue(projection, out var layer) || Scale == 0) return null;
         var d = layer switch
         {
-            OrthogonalLoRALinearLayer o => o.forward(input, mask?.Current),
+            OrthogonalLoRALinearLayer o => o.ForwardWith(input, mask),
             LoRALinearLayer l => l.forward(input, mask?.Current),
             _ => throw new InvalidOperationException(),
         };

@@ -134,4 +134,28 @@ public class AdapterLayerTests
         Assert.False(layer.base_q.weight.requires_grad);
         Assert.False(layer.base_p.weight.requires_grad);
     }
+
+    [Fact]
+    public void Shared_mask_context_gives_the_same_delta_and_follows_each_new_mask()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var layer = new OrthogonalLoRALinearLayer(24, 16, 4, InitComponents.Last, new Generator(11));
+        using (torch.no_grad()) layer.p_layer.weight.add_(torch.randn([16, 4], generator: new Generator(12)) * 0.1);
+        var x = torch.randn([2, 5, 24], generator: new Generator(13));
+        using var context = new RankMaskContext();
+        double Difference(Tensor? mask) => (layer.ForwardWith(x, context) - layer.forward(x, mask)).abs().amax().ToDouble();
+        Assert.True(layer.forward(x, null).abs().amax().ToDouble() > 1e-3);
+        Assert.Equal(0.0, Difference(null));
+        foreach (var values in new[] { new float[] { 1, 1, 0, 0, 1, 1, 1, 0 }, new float[] { 1, 0, 0, 0, 1, 1, 1, 1 } })
+        {
+            var mask = torch.tensor(values, 2, 4);
+            context.Set(mask.clone());
+            Assert.Equal(0.0, Difference(mask));
+            Assert.Equal(0.0, Difference(mask)); // from the cache
+        }
+        // a mask wider than the layer's rank (a rank capped by its dims): its first columns
+        context.Set(torch.tensor(new float[] { 1, 1, 0, 0, 1, 1 }, 1, 6));
+        Assert.Equal(0.0, Difference(torch.tensor(new float[] { 1, 1, 0, 0 }, 1, 4)));
+        Assert.True((layer.ForwardWith(x, context) - layer.forward(x, null)).abs().amax().ToDouble() > 1e-4);
+    }
 }
