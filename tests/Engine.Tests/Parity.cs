@@ -27,9 +27,9 @@ public static class Parity
         using var scope = torch.NewDisposeScope();
         var b = expected.to(ScalarType.Float64, torch.CPU);
         var a = actual.to(ScalarType.Float64, torch.CPU);
-        var error = (a - b).abs().amax().ToDouble();
-        if (a.isnan().logical_or(b.isnan()).sum().ToDouble() != 0) error = double.NaN;
-        return new ParityError(name, error, b.abs().amax().ToDouble());
+        var error = (a - b).abs().amax().ItemDouble();
+        if (a.isnan().logical_or(b.isnan()).sum().ItemDouble() != 0) error = double.NaN;
+        return new ParityError(name, error, b.abs().amax().ItemDouble());
     }
 
     /// <summary>Asserts max |actual − expected| ≤ rel · max |expected| + abs (NaN anywhere fails), naming the tensor

@@ -30,6 +30,6 @@ internal static class ReferenceOutputs
         using var scope = torch.NewDisposeScope();
         var e = expected.detach().to(ScalarType.Float64, torch.CPU);
         var a = actual.detach().to(ScalarType.Float64, torch.CPU);
-        return (e - a).abs().amax().ToDouble() / e.abs().amax().ToDouble();
+        return (e - a).abs().amax().ItemDouble() / e.abs().amax().ItemDouble();
     }
 }

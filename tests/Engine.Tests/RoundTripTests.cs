@@ -101,7 +101,7 @@ public sealed class RoundTripTests : IDisposable
         Assert.Equal(ScalarType.BFloat16, back["empty3d"].dtype);
         Assert.Equal(0, back["empty3d"].numel());
         Assert.Empty(back["scalar"].shape);
-        Assert.Equal(3.5, back["scalar"].ToDouble());
+        Assert.Equal(3.5, back["scalar"].ItemDouble());
         Assert.Empty(back["iscalar"].shape);
         Assert.Equal(7L, back["iscalar"].item<long>());
         Assert.Equal(new[] { 1, 2, 3 }, back["after"].ToArray<int>());

@@ -13,14 +13,14 @@ public class AdapterLayerTests
         using var layer = new OrthogonalLoRALinearLayer(24, 16, 4, InitComponents.Last, new Generator(1));
         var x = torch.randn([3, 5, 24], generator: new Generator(2));
         // exactly zero, as the official lora(x) − lora0(x) of two identical halves, with and without a rank mask
-        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ToDouble());
+        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ItemDouble());
         var mask = torch.tensor(new float[] { 1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1 }, 3, 4);
-        Assert.Equal(0.0, layer.forward(x, mask).abs().amax().ToDouble());
-        Assert.True(Unstacked(layer, x, null).trainable.abs().amax().ToDouble() > 1e-3); // each half is not zero
+        Assert.Equal(0.0, layer.forward(x, mask).abs().amax().ItemDouble());
+        Assert.True(Unstacked(layer, x, null).trainable.abs().amax().ItemDouble() > 1e-3); // each half is not zero
         var q = layer.q_layer.weight;
         var p = layer.p_layer.weight;
-        Assert.True((q.matmul(q.mT) - torch.eye(4)).abs().amax().ToDouble() < 1e-5);
-        Assert.True((p.mT.matmul(p) - torch.eye(4)).abs().amax().ToDouble() < 1e-5);
+        Assert.True((q.matmul(q.mT) - torch.eye(4)).abs().amax().ItemDouble() < 1e-5);
+        Assert.True((p.mT.matmul(p) - torch.eye(4)).abs().amax().ItemDouble() < 1e-5);
         var l = layer.lambda_layer.ToArray<float>();
         Assert.Equal(l.OrderByDescending(v => v).ToArray(), l);
         Assert.False(layer.base_q.weight.requires_grad);
@@ -60,8 +60,8 @@ public class AdapterLayerTests
             layer.p_layer.weight.narrow(1, 2, 2).add_(torch.ones(8, 2));
             layer.lambda_layer.narrow(1, 2, 2).mul_(3.0);
             var after = layer.forward(x, mask);
-            Assert.True((before - after).abs().amax().ToDouble() < 1e-6);
-            Assert.True((layer.forward(x, null) - before).abs().amax().ToDouble() > 1e-3);
+            Assert.True((before - after).abs().amax().ItemDouble() < 1e-6);
+            Assert.True((layer.forward(x, null) - before).abs().amax().ItemDouble() > 1e-3);
         }
     }
 
@@ -71,13 +71,13 @@ public class AdapterLayerTests
         using var scope = torch.NewDisposeScope();
         using var layer = new LoRALinearLayer(6, 5, 3, new Generator(7));
         var x = torch.randn([4, 6], generator: new Generator(8));
-        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ToDouble());
+        Assert.Equal(0.0, layer.forward(x, null).abs().amax().ItemDouble());
         using (torch.no_grad()) layer.up.weight.copy_(torch.randn([5, 3], generator: new Generator(9)));
         var expected = x.matmul(layer.down.weight.mT).matmul(layer.up.weight.mT);
-        Assert.True((layer.forward(x, null) - expected).abs().amax().ToDouble() < 1e-5);
+        Assert.True((layer.forward(x, null) - expected).abs().amax().ItemDouble() < 1e-5);
         var mask = torch.tensor(new float[] { 1, 0, 0 }, 1, 3);
         var masked = x.matmul(layer.down.weight.narrow(0, 0, 1).mT).matmul(layer.up.weight.narrow(1, 0, 1).mT);
-        Assert.True((layer.forward(x, mask) - masked).abs().amax().ToDouble() < 1e-5);
+        Assert.True((layer.forward(x, mask) - masked).abs().amax().ItemDouble() < 1e-5);
     }
 
     [Fact]
@@ -143,8 +143,8 @@ public class AdapterLayerTests
         using (torch.no_grad()) layer.p_layer.weight.add_(torch.randn([16, 4], generator: new Generator(12)) * 0.1);
         var x = torch.randn([2, 5, 24], generator: new Generator(13));
         using var context = new RankMaskContext();
-        double Difference(Tensor? mask) => (layer.ForwardWith(x, context) - layer.forward(x, mask)).abs().amax().ToDouble();
-        Assert.True(layer.forward(x, null).abs().amax().ToDouble() > 1e-3);
+        double Difference(Tensor? mask) => (layer.ForwardWith(x, context) - layer.forward(x, mask)).abs().amax().ItemDouble();
+        Assert.True(layer.forward(x, null).abs().amax().ItemDouble() > 1e-3);
         Assert.Equal(0.0, Difference(null));
         foreach (var values in new[] { new float[] { 1, 1, 0, 0, 1, 1, 1, 0 }, new float[] { 1, 0, 0, 0, 1, 1, 1, 1 } })
         {
@@ -156,6 +156,6 @@ public class AdapterLayerTests
         // a mask wider than the layer's rank (a rank capped by its dims): its first columns
         context.Set(torch.tensor(new float[] { 1, 1, 0, 0, 1, 1 }, 1, 6));
         Assert.Equal(0.0, Difference(torch.tensor(new float[] { 1, 1, 0, 0 }, 1, 4)));
-        Assert.True((layer.ForwardWith(x, context) - layer.forward(x, null)).abs().amax().ToDouble() > 1e-4);
+        Assert.True((layer.ForwardWith(x, context) - layer.forward(x, null)).abs().amax().ItemDouble() > 1e-4);
     }
 }

@@ -69,7 +69,7 @@ public class AdapterNetworkTests
         Assert.Equal(new AdapterMetadata("sdxl-tiny", "sks", "dog", 10, 42), AdapterMetadata.From(file.Metadata));
         using var loaded = AdapterFile.Load(model, path);
         loaded.SetTimesteps([100]);
-        Assert.True((model.call(x) - expected).abs().amax().ToDouble() < 1e-6);
+        Assert.True((model.call(x) - expected).abs().amax().ItemDouble() < 1e-6);
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public class AdapterNetworkTests
         var full = ((ToyAttention)model.blocks[0]);
         var d1 = full.processor!.Delta("to_q", x)!;
         net.Scale = 0.5;
-        Assert.True((full.processor.Delta("to_q", x)! - d1 * 0.5).abs().amax().ToDouble() < 1e-6);
+        Assert.True((full.processor.Delta("to_q", x)! - d1 * 0.5).abs().amax().ItemDouble() < 1e-6);
     }
 
     [Theory]

@@ -69,8 +69,8 @@ public sealed class ClipParityTests(ITestOutputHelper output)
         Report(Parity.AssertClose(ClipFixture.Reference("text.pooled"), embeds.pooled_prompt_embeds, name: "text.pooled (encode_prompt)"));
         Assert.Equal(expected.shape, embeds.negative_prompt_embeds!.shape);
         Assert.Equal(embeds.pooled_prompt_embeds.shape, embeds.negative_pooled_prompt_embeds!.shape);
-        Assert.Equal(0, embeds.negative_prompt_embeds.abs().sum().ToDouble());
-        Assert.Equal(0, embeds.negative_pooled_prompt_embeds.abs().sum().ToDouble());
+        Assert.Equal(0, embeds.negative_prompt_embeds.abs().sum().ItemDouble());
+        Assert.Equal(0, embeds.negative_pooled_prompt_embeds.abs().sum().ItemDouble());
         Assert.False(embeds.prompt_embeds.requires_grad);
     }
 
@@ -87,7 +87,7 @@ public sealed class ClipParityTests(ITestOutputHelper output)
         using var encodedEmpty = noZeros.Encode(ClipFixture.Prompt);
         using var emptyString = zeros.Encode(ClipFixture.Prompt, negative_prompt: ""); // diffusers: only None gives zeros
         using var asPrompt = zeros.Encode("");
-        Assert.True(encodedEmpty.negative_prompt_embeds!.abs().sum().ToDouble() > 0);
+        Assert.True(encodedEmpty.negative_prompt_embeds!.abs().sum().ItemDouble() > 0);
         Parity.AssertClose(asPrompt.prompt_embeds, encodedEmpty.negative_prompt_embeds, rel: 0, abs: 0, name: "negative \"\"");
         Parity.AssertClose(asPrompt.pooled_prompt_embeds, encodedEmpty.negative_pooled_prompt_embeds!, rel: 0, abs: 0, name: "negative pooled \"\"");
         Parity.AssertClose(asPrompt.prompt_embeds, emptyString.negative_prompt_embeds!, rel: 0, abs: 0, name: "negative \"\" with force_zeros");

@@ -14,7 +14,7 @@ public sealed class AttentionTests
     private static double MaxDiff(Tensor a, Tensor b)
     {
         using var scope = torch.NewDisposeScope();
-        return (a - b).abs().amax().ToDouble();
+        return (a - b).abs().amax().ItemDouble();
     }
 
     [Fact]

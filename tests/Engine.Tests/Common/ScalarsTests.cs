@@ -28,7 +28,7 @@ public sealed class ScalarsTests
             {
                 using var scope = torch.NewDisposeScope();
                 var y = (x * Scalars.Sc(0.5)).Plus(Scalars.Sc(0.25)).Plus(x).SubtractedFrom(Scalars.Sc(3.0));
-                Assert.Equal(1.25f, y[0].ToSingle()); // 3 − (1·0.5 + 0.25 + 1)
+                Assert.Equal(1.25, y[0].ItemDouble()); // 3 − (1·0.5 + 0.25 + 1)
             }
         }
         finally

@@ -47,6 +47,22 @@ public sealed class UnheldScalarTests
         Assert.True(offenders.Count == 0, string.Join("\n", offenders.Distinct()));
     }
 
+    [Fact]
+    public void No_test_reads_a_tensor_value_through_a_scalar_the_GC_may_free()
+    {
+        // CI run of bce9c9f: the test host crashed in c10::Scalar::toFloat under a test's t.sum().ToSingle(); tests
+        // read values with ItemDouble / ItemInt64, which hold the Scalar until it has been read
+        var unheldReads = Methods(typeof(Tensor).Assembly)
+            .Where(m => m.Name.StartsWith("To", StringComparison.Ordinal) && m.GetParameters() is [{ } p] &&
+                        p.ParameterType == typeof(Tensor) && m is MethodInfo { ReturnType.IsPrimitive: true } && MakesScalarWithoutDisposing(m))
+            .Select(Key).ToHashSet();
+        Assert.Contains("TorchSharp.TensorExtensionMethods.ToDouble(Tensor)", unheldReads); // the scan sees what it must
+        var offenders = Methods(typeof(UnheldScalarTests).Assembly)
+            .SelectMany(m => Calls(m).Where(c => unheldReads.Contains(Key(c))).Select(c => $"{m.DeclaringType!.FullName}.{m.Name} calls {Key(c)}"))
+            .Distinct().ToList();
+        Assert.True(offenders.Count == 0, string.Join("\n", offenders));
+    }
+
     private static IEnumerable<MethodBase> Methods(Assembly assembly) =>
         assembly.GetTypes().SelectMany(t => t.GetMethods(Everything).Cast<MethodBase>().Concat(t.GetConstructors(Everything)));
 

@@ -90,7 +90,7 @@ public sealed class FluxParityTests(FluxPipelineFixture fixture, ITestOutputHelp
         Check("sample_tlora.final_latents", latents, rel: 1e-3, abs: 0);
         Check("sample_tlora.image", P.DecodeRaw(latents, o.Height, o.Width), rel: 1e-3, abs: 0);
         var plain = R.Read("sample.final_latents");
-        Assert.True((latents - plain).abs().amax().ToDouble() > 1e-3 * plain.abs().amax().ToDouble(), "the adapter should change the sample");
+        Assert.True((latents - plain).abs().amax().ItemDouble() > 1e-3 * plain.abs().amax().ItemDouble(), "the adapter should change the sample");
         latents.Dispose();
     }
 
@@ -110,7 +110,7 @@ public sealed class FluxParityTests(FluxPipelineFixture fixture, ITestOutputHelp
         var latents = new FluxSampler(P).Denoise(initial, embeds, o, network, (step, t, current) =>
         {
             Check($"{prefix}.latents_{step - 1}", current, rel: 1e-3, abs: 0);
-            if (network?.Mask.Current is { } mask) ranks.Add((t, (int)mask.sum().ToDouble()));
+            if (network?.Mask.Current is { } mask) ranks.Add((t, (int)mask.sum().ItemDouble()));
             steps = step;
         }, default);
         Assert.Equal(o.Steps, steps);
@@ -158,12 +158,12 @@ public sealed class FluxParityTests(FluxPipelineFixture fixture, ITestOutputHelp
 
         var step = P.TrainingStep(conditioning, x0, noise, sigma, timestep, network);
         Check("vanilla.mask", network.Mask.Current!, rel: 0, abs: 0);
-        Assert.Equal(train.GetProperty("rank").GetInt32(), (int)network.Mask.Current!.sum().ToDouble());
+        Assert.Equal(train.GetProperty("rank").GetInt32(), (int)network.Mask.Current!.sum().ItemDouble());
         Check("vanilla.out", step.PackedPrediction);
         Check("vanilla.model_pred", step.Prediction);
         Check("vanilla.target", step.Target);
         Check("vanilla.loss", step.Loss.reshape(1));
-        Assert.Equal(train.GetProperty("loss").GetDouble(), step.Loss.ToDouble(), 1e-4 * train.GetProperty("loss").GetDouble());
+        Assert.Equal(train.GetProperty("loss").GetDouble(), step.Loss.ItemDouble(), 1e-4 * train.GetProperty("loss").GetDouble());
         step.Loss.backward();
 
         using var reference = SafetensorsFile.Open(R.Path);
@@ -178,7 +178,7 @@ public sealed class FluxParityTests(FluxPipelineFixture fixture, ITestOutputHelp
             Assert.True(parameter.grad is not null, $"{key} has no gradient");
             var e = Parity.AssertClose(R.Read($"vanilla.grad.{key}"), parameter.grad!, $"vanilla.grad.{key}", rel: 1e-3, abs: 0);
             if (e.Relative > worst.Relative) worst = e;
-            squares += parameter.grad!.pow(2).sum().ToDouble();
+            squares += parameter.grad!.pow(2).sum().ItemDouble();
         }
         output.WriteLine($"worst of {own.Count} gradients: {worst}");
         Check("vanilla.grad_total_norm", torch.tensor(new[] { (float)Math.Sqrt(squares) }), rel: 1e-3, abs: 0);
@@ -209,6 +209,6 @@ public sealed class FluxParityTests(FluxPipelineFixture fixture, ITestOutputHelp
         using var embeds = P.text.Encode(FluxPipelineFixture.Case("train").GetProperty("instance_prompt").GetString()!, maxSequenceLength: P.MaxSequenceLength);
         var expected = P.TrainingStep(embeds, x0, noise, sigma, t, network).Loss;
         Parity.AssertClose(expected, loss, "TrainingLoss", rel: 1e-6, abs: 0);
-        Assert.Equal(network.Schedule.RankAt(t), (int)network.Mask.Current!.sum().ToDouble());
+        Assert.Equal(network.Schedule.RankAt(t), (int)network.Mask.Current!.sum().ItemDouble());
     }
 }

@@ -25,7 +25,7 @@ public sealed class SdxlParityTests(SdxlPipelineFixture fixture, ITestOutputHelp
         Assert.Equal(method, network.Spec.Method);
         // the fixture gives the mask used; it must be the schedule's mask at the reference timestep
         var t = ReferenceOutputs.Read($"{prefix}.t");
-        using (var scheduled = network.Schedule.Mask([t.ToDouble()])) Assert.Equal(mask.ToArray<float>(), scheduled.ToArray<float>());
+        using (var scheduled = network.Schedule.Mask([t.ItemDouble()])) Assert.Equal(mask.ToArray<float>(), scheduled.ToArray<float>());
         network.SetMask(mask.clone());
         var prediction = P.Predict(ReferenceOutputs.Read($"{prefix}.noisy"), t, ReferenceOutputs.Read("text.prompt_embeds"),
             ReferenceOutputs.Read("text.pooled"), ReferenceOutputs.Read("unet.time_ids"));
@@ -87,8 +87,8 @@ public sealed class SdxlParityTests(SdxlPipelineFixture fixture, ITestOutputHelp
         // the reference is the VAE's raw decode (output_type="pt" before post-processing)
         Report(Parity.AssertClose(ReferenceOutputs.Read("sample.image"), P.DecodeRaw(latents), "sample.image", rel: 1e-3, abs: 0));
         var image = P.Decode(latents);
-        Assert.InRange(image.amin().ToDouble(), 0, 1);
-        Assert.InRange(image.amax().ToDouble(), 0, 1);
+        Assert.InRange(image.amin().ItemDouble(), 0, 1);
+        Assert.InRange(image.amax().ItemDouble(), 0, 1);
     }
 
     private void Report(ParityError e) => output.WriteLine(e.ToString());

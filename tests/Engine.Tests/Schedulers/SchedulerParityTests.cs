@@ -40,7 +40,7 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
         var timesteps = file.Read("ddpm.timesteps");
         var noisy = ddpm.AddNoise(file.Read("ddpm.x0"), file.Read("ddpm.noise"), timesteps);
         var expected = file.Read("ddpm.noisy");
-        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().ToDouble():G6}, max |b| = {expected.abs().amax().ToDouble():G6}");
+        output.WriteLine($"ddpm.noisy max |a-b| = {(noisy - expected).abs().amax().ItemDouble():G6}, max |b| = {expected.abs().amax().ItemDouble():G6}");
         Assert.Equal(expected.ToArray<float>(), noisy.ToArray<float>()); // bit-exact
     }
 

@@ -186,7 +186,7 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         using var network = AdapterFile.Load(fixture.Pipeline.unet, done.AdapterPath);
         var adapted = fixture.Pipeline.Sample(options, network, null, default);
         var off = fixture.Pipeline.Sample(options with { AdapterScale = 0 }, network, null, default);
-        Assert.True((adapted - plain).abs().amax().ToDouble() > 1e-4);
+        Assert.True((adapted - plain).abs().amax().ItemDouble() > 1e-4);
         Parity.AssertClose(plain, off, "scale 0", rel: 0, abs: 1e-6);
         Assert.Equal(1.0, network.Scale); // restored after sampling
     }

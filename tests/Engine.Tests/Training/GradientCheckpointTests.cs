@@ -80,8 +80,8 @@ public sealed class GradientCheckpointTests(ITestOutputHelper output)
         for (var i = 0; i < a.Count; i++)
         {
             using var scope = torch.NewDisposeScope();
-            var diff = (a[i] - b[i]).abs().max().ToDouble();
-            worst = Math.Max(worst, diff / Math.Max(a[i].abs().max().ToDouble(), 1e-12));
+            var diff = (a[i] - b[i]).abs().max().ItemDouble();
+            worst = Math.Max(worst, diff / Math.Max(a[i].abs().max().ItemDouble(), 1e-12));
         }
         return worst;
     }
@@ -95,6 +95,6 @@ public sealed class GradientCheckpointTests(ITestOutputHelper output)
         GradientCheckpoint.ThrowIfFailed();
         var grads = parameters.Select(p => p.grad!.clone().MoveToOuterDisposeScope()).ToList();
         foreach (var p in parameters) p.grad = null;
-        return (loss.ToDouble(), grads);
+        return (loss.ItemDouble(), grads);
     }
 }

@@ -45,7 +45,7 @@ public sealed class MixedPrecisionTests
             Assert.All(frozen, p => Assert.Null(p.grad));
             optimizer.step();
             optimizer.zero_grad();
-            Assert.True(double.IsFinite(loss.ToDouble()));
+            Assert.True(double.IsFinite(loss.ItemDouble()));
         }
         var state = optimizer.state_dict();
         try

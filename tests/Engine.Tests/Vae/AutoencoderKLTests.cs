@@ -52,7 +52,7 @@ public sealed class AutoencoderKLTests(SdxlVaeFixture fixture, ITestOutputHelper
         using var scope = torch.NewDisposeScope();
         var moments = torch.cat([torch.randn([1, 2, 3, 3], generator: new Generator(5)), torch.full([1, 2, 3, 3], 50.0)], 1);
         using var posterior = new DiagonalGaussianDistribution(moments);
-        Assert.Equal(20.0, posterior.logvar.amax().ToDouble()); // clamped to [-30, 20]
+        Assert.Equal(20.0, posterior.logvar.amax().ItemDouble()); // clamped to [-30, 20]
         var a = posterior.sample(new Generator(7));
         var expected = posterior.mean + posterior.std * torch.randn([1, 2, 3, 3], generator: new Generator(7));
         Parity.AssertClose(expected, a, "sample", rel: 0, abs: 0);
