@@ -56,8 +56,14 @@ public sealed class ApiTests(GatewayFixture fx)
         var fetched = await fx.Http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}");
         Assert.Equal("completed", fetched.GetProperty("state").GetString());
         Assert.Equal(events.Count, fetched.GetProperty("lastSequence").GetInt64());
+        // every setting, as the service applied its defaults (rank 4 was sent; r_min defaults to half of it)
+        var settings = fetched.GetProperty("settings");
+        Assert.Equal((4, 2, 2, "tlora", "last"), (settings.GetProperty("rank").GetInt32(), settings.GetProperty("minRank").GetInt32(),
+            settings.GetProperty("steps").GetInt32(), settings.GetProperty("method").GetString(), settings.GetProperty("init").GetString()));
+        Assert.True(settings.GetProperty("learningRate").GetDouble() > 0);
         var list = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/jobs");
         Assert.Contains(list!, j => j.GetProperty("jobId").GetString() == id);
+        Assert.Equal(JsonValueKind.Null, list!.First(j => j.GetProperty("jobId").GetString() == id).GetProperty("settings").ValueKind);
         // only an interrupted job resumes: a completed one is a conflict, an unknown one is not found
         using (var resume = await fx.Http.PostAsync($"/api/jobs/{id}/resume", null))
             await AssertProblemAsync(resume, HttpStatusCode.Conflict, null);

@@ -190,6 +190,16 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
         }
     }
 
+    /// <summary>A training job's settings as it runs (or will run) with them, read from its stored request with the
+    /// defaults applied; null for a sampling job. The caller has already been checked (<see cref="Get"/>).</summary>
+    public TrainSettings? Settings(JobRecord job)
+    {
+        if (job.Kind != JobKind.Train) return null;
+        var request = store.GetRequest(job.JobId, TrainRequest.Parser);
+        var native = catalog.List().FirstOrDefault(m => m.ModelId == request.ModelId)?.NativeResolution ?? 0;
+        return RequestMapping.ToSettings(RequestMapping.ToOptions(request, native));
+    }
+
     /// <summary>Once a job has ended for good its stored request no longer needs the image (only an interrupted
     /// training job reads it again, to resume).</summary>
     internal void DropRequestImage(JobRecord job)

@@ -58,17 +58,27 @@ public sealed class TrainForm
         if (string.IsNullOrWhiteSpace(ValidationPrompts)) ValidationPrompts = string.Join('\n', model.ValidationPrompts.Take(2));
     }
 
-    /// <summary>Takes a finished job's settings ("train again"); the image has to be chosen again.</summary>
-    public void CopyFrom(JobLive job)
+    /// <summary>Takes a job's settings ("train again"): all of them, as the service applied its defaults (a sampling
+    /// job's record has none: only its model is kept). The image is taken with <see cref="SetImage"/>.</summary>
+    public void CopyFrom(JobDto job)
     {
         Trigger = job.Trigger ?? Trigger;
         ClassWord = job.ClassWord ?? ClassWord;
-        Method = job.Method ?? Method;
-        Rank = job.Rank ?? Rank;
-        MinRank = job.MinRank ?? MinRank;
-        Alpha = job.Alpha ?? Alpha;
-        Steps = job.TotalSteps > 0 ? job.TotalSteps : Steps;
-        if (job.CheckpointInterval > 0) CheckpointInterval = job.CheckpointInterval;
+        if (job.Settings is not { } s) return;
+        Method = s.Method ?? Method;
+        Rank = s.Rank;
+        MinRank = s.MinRank;
+        Alpha = s.Alpha;
+        Steps = s.Steps;
+        CheckpointInterval = s.CheckpointInterval;
+        Seed = s.Seed;
+        ValidationPrompts = string.Join('\n', s.ValidationPrompts);
+        LearningRate = s.LearningRate;
+        Resolution = s.Resolution;
+        Init = s.Init;
+        ImagesPerPrompt = s.ImagesPerPrompt;
+        PreviewSteps = s.PreviewSteps;
+        PreviewGuidance = s.PreviewGuidance;
     }
 
     public IReadOnlyList<string> Prompts => ValidationPrompts.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -73,4 +73,18 @@ public sealed class TrainFormTests
         Assert.Empty(f.Validate());
         Assert.DoesNotContain(f.Fields(), p => p.Key is "minRank" or "alpha");
     }
+
+    [Fact]
+    public void Train_again_copies_every_setting_of_the_job_record()
+    {
+        var f = Valid();
+        var settings = new TrainSettingsDto(Methods.VanillaTLoRA, 8, 3, 2.5, "principal", 10, 0, 42, 2e-4, 512, ["a {0} in the snow"], 2, 25, 7.5, "zwx", "cat");
+        f.CopyFrom(new JobDto("gpu-1.train-a", "train", JobStates.Completed, 0, null, null, null, 9, 10, 10, "sdxl-tiny", null, null, "zwx", "cat",
+            Methods.VanillaTLoRA, "gpu-1", settings));
+        Assert.Equal((Methods.VanillaTLoRA, 8, 3, 2.5, 10, 0), (f.Method, f.Rank, f.MinRank, f.Alpha, f.Steps, f.CheckpointInterval));
+        Assert.Equal((42UL, 2e-4, 512, "principal", 2, 25, 7.5), (f.Seed, f.LearningRate, f.Resolution, f.Init, f.ImagesPerPrompt, f.PreviewSteps, f.PreviewGuidance));
+        Assert.Equal(("zwx", "cat", "a {0} in the snow"), (f.Trigger, f.ClassWord, f.ValidationPrompts));
+        Assert.Equal("checkpointInterval", Assert.Single(f.Fields(), kv => kv.Key == "checkpointInterval").Key);
+        Assert.Empty(f.Validate());
+    }
 }
