@@ -74,6 +74,22 @@ public sealed class ApiTests(GatewayFixture fx)
     }
 
     [Fact]
+    public async Task Train_defaults_and_limits_are_the_services()
+    {
+        var d = await fx.Http.GetFromJsonAsync<JsonElement>("/api/train/defaults");
+        var engine = new TLoRA.Engine.Training.TrainingOptions();
+        var defaults = d.GetProperty("defaults");
+        Assert.Equal((engine.Rank, engine.Steps, engine.CheckpointInterval, engine.Alpha, engine.LearningRate),
+            (defaults.GetProperty("rank").GetInt32(), defaults.GetProperty("steps").GetInt32(), defaults.GetProperty("checkpointInterval").GetInt32(),
+             defaults.GetProperty("alpha").GetDouble(), defaults.GetProperty("learningRate").GetDouble()));
+        Assert.Equal(engine.ValidationPrompts.Count, defaults.GetProperty("validationPrompts").GetArrayLength());
+        Assert.Equal((TLoRA.GpuService.Jobs.RequestValidation.MaxSteps, TLoRA.GpuService.Jobs.RequestValidation.MaxValidationPrompts,
+                TLoRA.GpuService.Jobs.RequestValidation.MaxSide),
+            (d.GetProperty("maxSteps").GetInt32(), d.GetProperty("maxValidationPrompts").GetInt32(), d.GetProperty("maxResolution").GetInt32()));
+        Assert.Equal(new TLoRA.GpuService.Service.GpuServiceOptions().MaxImageBytes, d.GetProperty("maxImageBytes").GetInt64());
+    }
+
+    [Fact]
     public async Task A_file_that_is_not_an_image_is_a_400_naming_image()
     {
         using var form = GatewayFixture.TinyForm("not an image at all"u8.ToArray(), "robot.jpg");

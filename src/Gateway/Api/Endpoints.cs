@@ -50,6 +50,9 @@ public static class Endpoints
             .Produces<InspectDto>().ProducesProblem(404);
         api.MapGet("/models", async (GpuClient client, CancellationToken ct) =>
             (await client.ListModelsAsync(ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray());
+        api.MapGet("/train/defaults", async (GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.TrainDefaultsAsync(ct).ConfigureAwait(false))).Produces<TrainDefaultsDto>()
+            .WithSummary("What a training job's unset fields take and the limits its fields are checked against (the GPU service's)");
         app.MapGet("/health", (GpuServicePool pool) =>
         {
             var services = pool.Endpoints.Select(e => new ServiceHealthDto(e.Address.ToString(),

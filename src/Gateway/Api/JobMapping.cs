@@ -14,6 +14,9 @@ public static class JobMapping
         s.CheckpointInterval, s.Seed, s.LearningRate, s.Resolution, [.. s.ValidationPrompts], s.ImagesPerPrompt, s.PreviewSteps, s.PreviewGuidance,
         s.Trigger, s.ClassWord);
 
+    public static TrainDefaultsDto ToDto(TrainDefaults d) => new(ToDto(d.Defaults ?? new TrainSettings()), d.MaxSteps, d.MaxImagesPerPrompt, d.MaxPreviewSteps,
+        d.MaxValidationPrompts, d.MaxPreviewGuidance, d.MaxImageBytes, d.MinImageSide, d.MaxResolution);
+
     public static string Init(InitComponents i) => i switch
     {
         InitComponents.Middle => "middle",

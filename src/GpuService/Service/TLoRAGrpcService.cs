@@ -172,7 +172,7 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
 
     public override Task<ListModelsReply> ListModels(ListModelsRequest request, ServerCallContext context)
     {
-        var reply = new ListModelsReply();
+        var reply = new ListModelsReply { TrainDefaults = RequestValidation.TrainDefaults(options) };
         reply.Models.AddRange(catalog.List());
         return Task.FromResult(reply);
     }

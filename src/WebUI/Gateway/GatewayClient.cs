@@ -33,6 +33,8 @@ public sealed class GatewayClient(HttpClient http)
 
     public Task<ModelDto[]> ListModelsAsync(CancellationToken ct) => GetAsync<ModelDto[]>("/api/models", ct);
 
+    public Task<TrainDefaultsDto> TrainDefaultsAsync(CancellationToken ct) => GetAsync<TrainDefaultsDto>("/api/train/defaults", ct);
+
     public Task<InspectDto> InspectAsync(string adapterId, CancellationToken ct) => GetAsync<InspectDto>($"/api/adapters/{Esc(adapterId)}/inspect?layers=true", ct);
 
     public Task<JobDto> CancelAsync(string jobId, CancellationToken ct) => SendAsync<JobDto>(HttpMethod.Post, $"/api/jobs/{Esc(jobId)}/cancel", null, ct);

@@ -12,6 +12,7 @@ public sealed class TrainFormTests
     {
         var f = new TrainForm { ClassWord = "robot" };
         f.UseModel(Model);
+        f.UseDefaults(Defaults());
         f.SetImage("robot.png", Png);
         return f;
     }
@@ -86,5 +87,48 @@ public sealed class TrainFormTests
         Assert.Equal(("zwx", "cat", "a {0} in the snow"), (f.Trigger, f.ClassWord, f.ValidationPrompts));
         Assert.Equal("checkpointInterval", Assert.Single(f.Fields(), kv => kv.Key == "checkpointInterval").Key);
         Assert.Empty(f.Validate());
+    }
+
+    private static TrainDefaultsDto Defaults(int maxSteps = 500, int maxPrompts = 3) => new(
+        new TrainSettingsDto(Methods.TLoRA, 32, 16, 1.5, "last", 400, 50, 0, 3e-4, 0, ["a {0}"], 2, 20, 4, "sks", ""),
+        maxSteps, 4, 30, maxPrompts, 9, 1024, 64, 2048);
+
+    [Fact]
+    public void The_services_defaults_start_the_form_and_its_limits_are_checked_here()
+    {
+        var d = Defaults();
+        var f = new TrainForm { ClassWord = "robot" };
+        f.UseModel(Model);
+        f.UseDefaults(d);
+        // the service's rank, clamped to the model's limit; α, steps and the checkpoint interval as the service has them
+        Assert.Equal((Math.Min(d.Defaults.Rank, Model.MaxRank), d.Defaults.Alpha, d.Defaults.Steps, d.Defaults.CheckpointInterval),
+            (f.Rank, f.Alpha, f.Steps, f.CheckpointInterval));
+        Assert.Null(f.MinRank);
+        Assert.Equal(d.MaxImageBytes, f.MaxImageBytes);
+        Assert.Equal($"default: {d.Defaults.PreviewSteps}", f.DefaultText(s => s.PreviewSteps));
+        f.SetImage("robot.png", Png);
+        Assert.Empty(f.Validate());
+
+        f.Steps = d.MaxSteps + 1;
+        f.PreviewSteps = d.MaxPreviewSteps + 1;
+        f.ImagesPerPrompt = d.MaxImagesPerPrompt + 1;
+        f.PreviewGuidance = d.MaxPreviewGuidance + 1;
+        f.Resolution = d.MaxResolution + 8;
+        f.ValidationPrompts = string.Join('\n', Enumerable.Range(0, d.MaxValidationPrompts + 1).Select(i => $"p{i}"));
+        var errors = f.Validate();
+        Assert.Equal($"must be in 1..{d.MaxSteps}", errors["steps"]);
+        Assert.Equal($"must be in 1..{d.MaxPreviewSteps}", errors["previewSteps"]);
+        Assert.Equal($"must be in 1..{d.MaxImagesPerPrompt}", errors["imagesPerPrompt"]);
+        Assert.Contains($"{d.MaxResolution}", errors["resolution"], StringComparison.Ordinal);
+        Assert.Contains($"{d.MaxValidationPrompts}", errors["validationPrompts"], StringComparison.Ordinal);
+        Assert.True(errors.ContainsKey("previewGuidance"));
+    }
+
+    [Fact]
+    public void A_choice_the_user_made_is_kept_when_the_defaults_arrive()
+    {
+        var f = new TrainForm { Steps = 12 };
+        f.UseDefaults(Defaults());
+        Assert.Equal(12, f.Steps);
     }
 }

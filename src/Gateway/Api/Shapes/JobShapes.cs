@@ -17,6 +17,11 @@ public sealed record TrainSettingsDto(string? Method, int Rank, int MinRank, dou
     double LearningRate, int Resolution, IReadOnlyList<string> ValidationPrompts, int ImagesPerPrompt, int PreviewSteps, double PreviewGuidance,
     string Trigger, string ClassWord);
 
+/// <summary>GET /api/train/defaults: what a training job's unset fields take (<c>Defaults</c>; resolution 0: the model's
+/// native size; r_min: half the rank) and the limits the service checks its fields against.</summary>
+public sealed record TrainDefaultsDto(TrainSettingsDto Defaults, int MaxSteps, int MaxImagesPerPrompt, int MaxPreviewSteps, int MaxValidationPrompts,
+    double MaxPreviewGuidance, long MaxImageBytes, int MinImageSide, int MaxResolution);
+
 /// <summary>The job states as REST spells them.</summary>
 public static class JobStates
 {
