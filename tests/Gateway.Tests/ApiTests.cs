@@ -1,3 +1,4 @@
+using TLoRA.Engine.Tests;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -61,6 +62,15 @@ public sealed class ApiTests(GatewayFixture fx)
         Assert.Equal((4, 2, 2, "tlora", "last"), (settings.GetProperty("rank").GetInt32(), settings.GetProperty("minRank").GetInt32(),
             settings.GetProperty("steps").GetInt32(), settings.GetProperty("method").GetString(), settings.GetProperty("init").GetString()));
         Assert.True(settings.GetProperty("learningRate").GetDouble() > 0);
+        // the concept image as uploaded, with its own type
+        using (var concept = await fx.Http.GetAsync($"/api/jobs/{id}/image"))
+        {
+            Assert.Equal(HttpStatusCode.OK, concept.StatusCode);
+            Assert.Equal("image/jpeg", concept.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(FixturePaths.Root, "concept", "toy-robot.jpg")), await concept.Content.ReadAsByteArrayAsync());
+        }
+        using (var none = await fx.Http.GetAsync("/api/jobs/no-such-job/image"))
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
         var list = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/jobs");
         Assert.Contains(list!, j => j.GetProperty("jobId").GetString() == id);
         Assert.Equal(JsonValueKind.Null, list!.First(j => j.GetProperty("jobId").GetString() == id).GetProperty("settings").ValueKind);

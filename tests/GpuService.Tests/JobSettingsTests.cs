@@ -60,6 +60,22 @@ public class JobSettingsTests
         Assert.Equal(JobState.Completed, job.State);
         Assert.Equal((2, 4, 2), (job.Settings.Steps, job.Settings.Rank, job.Settings.MinRank));
 
+        // the concept image is kept as uploaded (the stored request has dropped it), for its owner only, and goes with the job
+        var conceptId = TLoRA.GpuService.Jobs.JobManager.ConceptImageId(jobId!);
+        async Task<byte[]> Download(Metadata? headers = null)
+        {
+            using var download = c.DownloadImage(new DownloadImageRequest { ImageId = conceptId }, headers);
+            var bytes = new List<byte>();
+            await foreach (var chunk in download.ResponseStream.ReadAllAsync()) bytes.AddRange(chunk.Data);
+            return [.. bytes];
+        }
+        Assert.Equal(GrpcServiceTests.Tiny().Image.ToByteArray(), await Download());
+        var other = await Assert.ThrowsAsync<RpcException>(() => Download(new Metadata { { TLoRA.GpuService.Jobs.Caller.OwnerHeader, "bob" } }));
+        Assert.Equal(StatusCode.NotFound, other.StatusCode);
+        await c.DeleteJobAsync(new DeleteJobRequest { JobId = jobId });
+        var gone = await Assert.ThrowsAsync<RpcException>(() => Download());
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+
         string? sampleId = null;
         using (var call = c.Sample(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 1, Seed = 1 }))
             await foreach (var e in call.ResponseStream.ReadAllAsync()) sampleId ??= e.JobId;

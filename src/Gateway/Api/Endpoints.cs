@@ -43,6 +43,9 @@ public static class Endpoints
           .WithSummary("Queue a sampling job on the least-loaded GPU service");
         api.MapGet("/images/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404);
+        api.MapGet("/jobs/{id}/image", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
+            StreamAsync(context, client, $"{id}-concept", adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404)
+            .WithSummary("A training job's concept image, as it was uploaded (PNG or JPEG); also served as /api/images/{id}-concept");
         api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
         api.MapGet("/adapters/{id}/inspect", async (string id, bool? layers, GpuClient client, CancellationToken ct) =>
@@ -70,6 +73,8 @@ public static class Endpoints
         response.ContentType = adapter ? "application/octet-stream" : "image/png";
         if (download.First is { } first)
         {
+            // previews are PNGs; a concept image is kept as uploaded
+            if (!adapter && first.Data.Span is [0xFF, 0xD8, ..]) response.ContentType = "image/jpeg";
             response.ContentLength = first.TotalSize;
             if (adapter)
             {

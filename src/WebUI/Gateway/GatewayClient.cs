@@ -55,6 +55,18 @@ public sealed class GatewayClient(HttpClient http)
         return SendAsync<JobDto>(HttpMethod.Post, "/api/jobs", form, ct);
     }
 
+    /// <summary>URL (on this host, see GatewayFiles) of a training job's concept image.</summary>
+    public static string ConceptImageUrl(string jobId) => $"/api/images/{Uri.EscapeDataString(jobId + "-concept")}";
+
+    /// <summary>A training job's concept image as uploaded (GET /api/jobs/{id}/image); null when the job has none.</summary>
+    public async Task<byte[]?> ConceptImageAsync(string jobId, CancellationToken ct)
+    {
+        using var answer = await http.GetAsync($"/api/jobs/{Esc(jobId)}/image", ct).ConfigureAwait(false);
+        if (answer.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!answer.IsSuccessStatusCode) throw await ProblemAsync(answer, ct).ConfigureAwait(false);
+        return await answer.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>Streams a file from the gateway into <paramref name="response"/> (status, type, length, disposition).</summary>
     public async Task StreamAsync(string path, HttpResponse response, CancellationToken ct)
     {

@@ -90,6 +90,10 @@ public sealed class ComponentTests : IAsyncLifetime
         Assert.Equal(("every 5 steps", "42", "0.0002", "512 px", "middle"), (Cell("checkpoint-interval"), Cell("seed"), Cell("learning-rate"), Cell("resolution"), Cell("init")));
         Assert.Equal(["a {0} in the snow", "a {0}"], view.FindAll("[data-role='prompts'] div").Select(d => d.TextContent));
         Assert.DoesNotContain("set when the job starts", view.Markup, StringComparison.Ordinal);
+        // the concept image, served to the job's owner through this host's file routes
+        var image = view.Find("#concept-image");
+        Assert.Equal($"/api/images/{Uri.EscapeDataString(Id)}-concept", image.GetAttribute("src"));
+        Assert.Contains("sks robot", image.GetAttribute("alt"), StringComparison.Ordinal);
         // the ETA counts checkpoints from the settings before the first one is seen
         Assert.Equal(5, job.CheckpointInterval);
     }
