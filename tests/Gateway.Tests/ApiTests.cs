@@ -1,3 +1,4 @@
+using TLoRA.Engine.Tests;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -56,8 +57,23 @@ public sealed class ApiTests(GatewayFixture fx)
         var fetched = await fx.Http.GetFromJsonAsync<JsonElement>($"/api/jobs/{id}");
         Assert.Equal("completed", fetched.GetProperty("state").GetString());
         Assert.Equal(events.Count, fetched.GetProperty("lastSequence").GetInt64());
+        // every setting, as the service applied its defaults (rank 4 was sent; r_min defaults to half of it)
+        var settings = fetched.GetProperty("settings");
+        Assert.Equal((4, 2, 2, "tlora", "last"), (settings.GetProperty("rank").GetInt32(), settings.GetProperty("minRank").GetInt32(),
+            settings.GetProperty("steps").GetInt32(), settings.GetProperty("method").GetString(), settings.GetProperty("init").GetString()));
+        Assert.True(settings.GetProperty("learningRate").GetDouble() > 0);
+        // the concept image as uploaded, with its own type
+        using (var concept = await fx.Http.GetAsync($"/api/jobs/{id}/image"))
+        {
+            Assert.Equal(HttpStatusCode.OK, concept.StatusCode);
+            Assert.Equal("image/jpeg", concept.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(FixturePaths.Root, "concept", "toy-robot.jpg")), await concept.Content.ReadAsByteArrayAsync());
+        }
+        using (var none = await fx.Http.GetAsync("/api/jobs/no-such-job/image"))
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
         var list = await fx.Http.GetFromJsonAsync<JsonElement[]>("/api/jobs");
         Assert.Contains(list!, j => j.GetProperty("jobId").GetString() == id);
+        Assert.Equal(JsonValueKind.Null, list!.First(j => j.GetProperty("jobId").GetString() == id).GetProperty("settings").ValueKind);
         // only an interrupted job resumes: a completed one is a conflict, an unknown one is not found
         using (var resume = await fx.Http.PostAsync($"/api/jobs/{id}/resume", null))
             await AssertProblemAsync(resume, HttpStatusCode.Conflict, null);
@@ -65,6 +81,22 @@ public sealed class ApiTests(GatewayFixture fx)
             await AssertProblemAsync(unknown, HttpStatusCode.NotFound, null);
         var tail = await fx.Http.GetFromJsonAsync<JsonElement[]>($"/api/jobs/{id}/events?from={events.Count}");
         Assert.Equal("trainCompleted", Assert.Single(tail!).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Train_defaults_and_limits_are_the_services()
+    {
+        var d = await fx.Http.GetFromJsonAsync<JsonElement>("/api/train/defaults");
+        var engine = new TLoRA.Engine.Training.TrainingOptions();
+        var defaults = d.GetProperty("defaults");
+        Assert.Equal((engine.Rank, engine.Steps, engine.CheckpointInterval, engine.Alpha, engine.LearningRate),
+            (defaults.GetProperty("rank").GetInt32(), defaults.GetProperty("steps").GetInt32(), defaults.GetProperty("checkpointInterval").GetInt32(),
+             defaults.GetProperty("alpha").GetDouble(), defaults.GetProperty("learningRate").GetDouble()));
+        Assert.Equal(engine.ValidationPrompts.Count, defaults.GetProperty("validationPrompts").GetArrayLength());
+        Assert.Equal((TLoRA.GpuService.Jobs.RequestValidation.MaxSteps, TLoRA.GpuService.Jobs.RequestValidation.MaxValidationPrompts,
+                TLoRA.GpuService.Jobs.RequestValidation.MaxSide),
+            (d.GetProperty("maxSteps").GetInt32(), d.GetProperty("maxValidationPrompts").GetInt32(), d.GetProperty("maxResolution").GetInt32()));
+        Assert.Equal(new TLoRA.GpuService.Service.GpuServiceOptions().MaxImageBytes, d.GetProperty("maxImageBytes").GetInt64());
     }
 
     [Fact]
@@ -127,7 +159,7 @@ public sealed class ApiTests(GatewayFixture fx)
         Assert.StartsWith("3.", openApi.GetProperty("openapi").GetString());
         var paths = openApi.GetProperty("paths");
         foreach (var p in new[] { "/api/jobs", "/api/jobs/{id}", "/api/jobs/{id}/cancel", "/api/jobs/{id}/resume", "/api/jobs/{id}/events", "/api/images/{id}", "/api/samples",
-                     "/api/adapters/{id}", "/api/adapters/{id}/inspect", "/api/models", "/health" })
+                     "/api/adapters/{id}", "/api/adapters/{id}/inspect", "/api/models", "/api/jobs/{id}/image", "/api/train/defaults", "/health" })
             Assert.True(paths.TryGetProperty(p, out _), $"openapi lacks {p}");
         Assert.True(paths.GetProperty("/api/jobs").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
     }

@@ -50,6 +50,10 @@ public static class Endpoints
           .WithSummary("Queue a sampling job on the least-loaded GPU service").RequireAuthorization(Scopes.Write);
         api.MapGet("/images/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404).RequireAuthorization(Scopes.Read);
+        api.MapGet("/jobs/{id}/image", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
+            StreamAsync(context, client, $"{id}-concept", adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404)
+            .WithSummary("A training job's concept image, as it was uploaded (PNG or JPEG); also served as /api/images/{id}-concept")
+            .RequireAuthorization(Scopes.Read);
         api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404).RequireAuthorization(Scopes.Read);
         api.MapGet("/adapters/{id}/inspect", async (string id, bool? layers, ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
@@ -57,6 +61,10 @@ public static class Endpoints
             .Produces<InspectDto>().ProducesProblem(404).RequireAuthorization(Scopes.Read);
         api.MapGet("/models", async (ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
             (await client.ListModelsAsync(GatewayCaller.Of(user), ct).ConfigureAwait(false)).Select(JobMapping.ToDto).ToArray()).RequireAuthorization(Scopes.Read);
+        api.MapGet("/train/defaults", async (ClaimsPrincipal user, GpuClient client, CancellationToken ct) =>
+            JobMapping.ToDto(await client.TrainDefaultsAsync(GatewayCaller.Of(user), ct).ConfigureAwait(false))).Produces<TrainDefaultsDto>()
+            .WithSummary("What a training job's unset fields take and the limits its fields are checked against (the GPU service's)")
+            .RequireAuthorization(Scopes.Read);
         app.MapGet("/health", (GpuServicePool pool) =>
         {
             // services by position and id only: their addresses and errors are internal (the log has them)
@@ -75,6 +83,8 @@ public static class Endpoints
         response.ContentType = adapter ? "application/octet-stream" : "image/png";
         if (download.First is { } first)
         {
+            // previews are PNGs; a concept image is kept as uploaded
+            if (!adapter && first.Data.Span is [0xFF, 0xD8, ..]) response.ContentType = "image/jpeg";
             response.ContentLength = first.TotalSize;
             if (adapter)
             {

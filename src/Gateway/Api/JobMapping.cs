@@ -7,7 +7,22 @@ public static class JobMapping
 {
     public static JobDto ToDto(Job j) => new(j.JobId, j.Kind == JobKind.Sample ? "sample" : "train", State(j.State), j.QueuePosition,
         j.Created?.ToDateTimeOffset(), j.Started?.ToDateTimeOffset(), j.Finished?.ToDateTimeOffset(), j.LastSequence, j.Step, j.TotalSteps, j.ModelId,
-        Empty(j.AdapterId), Empty(j.Error), Empty(j.Trigger), Empty(j.ClassWord), JobEvents.Method(j.Method), j.ServiceId);
+        Empty(j.AdapterId), Empty(j.Error), Empty(j.Trigger), Empty(j.ClassWord), JobEvents.Method(j.Method), j.ServiceId,
+        j.Settings is { } s ? ToDto(s) : null);
+
+    public static TrainSettingsDto ToDto(TrainSettings s) => new(JobEvents.Method(s.Method), s.Rank, s.MinRank, s.Alpha, Init(s.Init), s.Steps,
+        s.CheckpointInterval, s.Seed, s.LearningRate, s.Resolution, [.. s.ValidationPrompts], s.ImagesPerPrompt, s.PreviewSteps, s.PreviewGuidance,
+        s.Trigger, s.ClassWord);
+
+    public static TrainDefaultsDto ToDto(TrainDefaults d) => new(ToDto(d.Defaults ?? new TrainSettings()), d.MaxSteps, d.MaxImagesPerPrompt, d.MaxPreviewSteps,
+        d.MaxValidationPrompts, d.MaxPreviewGuidance, d.MaxImageBytes, d.MinImageSide, d.MaxResolution);
+
+    public static string Init(InitComponents i) => i switch
+    {
+        InitComponents.Middle => "middle",
+        InitComponents.Principal => "principal",
+        _ => "last",
+    };
 
     public static ModelDto ToDto(ModelInfo m) => new(m.ModelId, m.PipelineClass, m.NativeResolution, m.Trainable, [.. m.ValidationPrompts], m.MaxRank);
 

@@ -60,6 +60,15 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
         return replies.SelectMany(r => r.Models).DistinctBy(m => m.ModelId).ToArray();
     }
 
+    /// <summary>The training defaults and limits of the first service that answers (services of one deployment share them).</summary>
+    public async Task<TrainDefaults> TrainDefaultsAsync(GatewayCaller caller, CancellationToken ct)
+    {
+        var replies = await OnEachAsync(c => c.ListModelsAsync(new ListModelsRequest(), caller.Headers(), deadline: CallDeadline, cancellationToken: ct).ResponseAsync, ct)
+            .ConfigureAwait(false);
+        return replies.Select(r => r.TrainDefaults).FirstOrDefault(d => d is not null)
+               ?? throw new RpcException(new Status(StatusCode.Unavailable, "no GPU service reported its training defaults"));
+    }
+
     /// <summary>Replays a job's events from <paramref name="fromSequence"/> and follows it live until it ends. A
     /// stream that reaches its deadline (before or after its first event: a job may wait in a queue, or render, for
     /// longer) is reopened from the next sequence, so none is lost or repeated.</summary>

@@ -34,7 +34,23 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
         RequestValidation.Check(request, options, catalog);
         var job = NewJob(JobKind.Train, request.ModelId, request.Trigger, request.ClassWord, RequestMapping.ToEngine(request.Method), caller);
         job.TotalSteps = request.Steps > 0 ? request.Steps : new TrainingOptions().Steps;
-        return Enqueue(job, request);
+        var queued = Enqueue(job, request);
+        KeepConceptImage(queued.JobId, request.Image.Span);
+        return queued;
+    }
+
+    /// <summary>The id of a training job's concept image (an "image" artifact: DownloadImage serves it to the job's owner).</summary>
+    public static string ConceptImageId(string jobId) => $"{jobId}-concept";
+
+    /// <summary>Keeps the concept image as the client sent it (checked: a PNG or JPEG within MaxImageBytes) in the job's
+    /// folder, so it outlives the stored request (which drops it once the job has ended) and goes with the job.</summary>
+    private void KeepConceptImage(string jobId, ReadOnlySpan<byte> image)
+    {
+        var folder = paths.ImagesDirectory(jobId);
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, image is [0x89, 0x50, ..] ? "concept.png" : "concept.jpg");
+        File.WriteAllBytes(path, image);
+        store.AddArtifact(ConceptImageId(jobId), "image", path, jobId);
     }
 
     /// <summary>Checks and queues a sampling job owned by <paramref name="caller"/>, who must see its adapter.</summary>
@@ -188,6 +204,16 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
             owners.TryRemove(job.JobId, out _);
             return freed;
         }
+    }
+
+    /// <summary>A training job's settings as it runs (or will run) with them, read from its stored request with the
+    /// defaults applied; null for a sampling job. The caller has already been checked (<see cref="Get"/>).</summary>
+    public TrainSettings? Settings(JobRecord job)
+    {
+        if (job.Kind != JobKind.Train) return null;
+        var request = store.GetRequest(job.JobId, TrainRequest.Parser);
+        var native = catalog.List().FirstOrDefault(m => m.ModelId == request.ModelId)?.NativeResolution ?? 0;
+        return RequestMapping.ToSettings(RequestMapping.ToOptions(request, native));
     }
 
     /// <summary>Once a job has ended for good its stored request no longer needs the image (only an interrupted

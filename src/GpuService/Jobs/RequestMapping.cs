@@ -38,6 +38,22 @@ public static class RequestMapping
         };
     }
 
+    /// <summary>A training job's settings as it runs with them (<see cref="ToOptions(TrainRequest, int)"/>'s defaults applied).</summary>
+    public static TrainSettings ToSettings(TrainingOptions o)
+    {
+        var s = new TrainSettings
+        {
+            Method = ToProto(o.Method), Rank = o.Rank, MinRank = o.EffectiveMinRank, Alpha = o.Alpha,
+            Init = o.Init switch { EngineInit.Middle => Contracts.V1.InitComponents.Middle, EngineInit.Principal => Contracts.V1.InitComponents.Principal,
+                _ => Contracts.V1.InitComponents.Last },
+            Steps = o.Steps, CheckpointInterval = o.CheckpointInterval, Seed = o.Seed, LearningRate = o.LearningRate, Resolution = o.Resolution,
+            ImagesPerPrompt = o.ImagesPerPrompt, PreviewSteps = o.PreviewSteps, PreviewGuidance = o.PreviewGuidance,
+            Trigger = o.Trigger, ClassWord = o.ClassWord,
+        };
+        s.ValidationPrompts.AddRange(o.ValidationPrompts);
+        return s;
+    }
+
     public static SampleOptions ToOptions(SampleRequest r, int nativeResolution)
     {
         var d = new SampleOptions([]);

@@ -23,6 +23,15 @@ public static class RequestValidation
     /// <summary>An adapter's delta scaled beyond this (either sign) only burns the image out.</summary>
     public const double MaxAdapterScale = 10;
 
+    /// <summary>The defaults a training request's unset fields take and the limits <see cref="Check(TrainRequest, GpuServiceOptions, ModelCatalog)"/>
+    /// holds it to, for clients (ListModels): this class and <see cref="Engine.Training.TrainingOptions"/> are their one home.</summary>
+    public static TrainDefaults TrainDefaults(GpuServiceOptions options) => new()
+    {
+        Defaults = RequestMapping.ToSettings(RequestMapping.ToOptions(new TrainRequest(), nativeResolution: 0)),
+        MaxSteps = MaxSteps, MaxImagesPerPrompt = MaxImagesPerPrompt, MaxPreviewSteps = MaxPreviewSteps, MaxValidationPrompts = MaxValidationPrompts,
+        MaxPreviewGuidance = MaxGuidance, MaxImageBytes = options.MaxImageBytes, MinImageSide = MinImageSide, MaxResolution = MaxSide,
+    };
+
     /// <summary>Checks a training request; fills in the default model. Throws <see cref="JobRequestException"/>.</summary>
     public static void Check(TrainRequest r, GpuServiceOptions options, ModelCatalog catalog)
     {

@@ -87,8 +87,13 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
         return Task.FromResult(reply);
     }
 
-    public override Task<Job> GetJob(GetJobRequest request, ServerCallContext context) =>
-        Task.FromResult(ToProto(jobs.Get(Required(request.JobId, "job_id"), CallerOf(context))));
+    public override Task<Job> GetJob(GetJobRequest request, ServerCallContext context)
+    {
+        var record = jobs.Get(Required(request.JobId, "job_id"), CallerOf(context));
+        var job = ToProto(record);
+        job.Settings = jobs.Settings(record);
+        return Task.FromResult(job);
+    }
 
     public override Task<ListJobsReply> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
@@ -167,7 +172,7 @@ public sealed class TLoRAGrpcService(JobManager jobs, ModelCatalog catalog, GpuS
 
     public override Task<ListModelsReply> ListModels(ListModelsRequest request, ServerCallContext context)
     {
-        var reply = new ListModelsReply();
+        var reply = new ListModelsReply { TrainDefaults = RequestValidation.TrainDefaults(options) };
         reply.Models.AddRange(catalog.List());
         return Task.FromResult(reply);
     }

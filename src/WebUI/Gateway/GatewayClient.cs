@@ -33,6 +33,8 @@ public sealed class GatewayClient(HttpClient http)
 
     public Task<ModelDto[]> ListModelsAsync(CancellationToken ct) => GetAsync<ModelDto[]>("/api/models", ct);
 
+    public Task<TrainDefaultsDto> TrainDefaultsAsync(CancellationToken ct) => GetAsync<TrainDefaultsDto>("/api/train/defaults", ct);
+
     public Task<InspectDto> InspectAsync(string adapterId, CancellationToken ct) => GetAsync<InspectDto>($"/api/adapters/{Esc(adapterId)}/inspect?layers=true", ct);
 
     public Task<JobDto> CancelAsync(string jobId, CancellationToken ct) => SendAsync<JobDto>(HttpMethod.Post, $"/api/jobs/{Esc(jobId)}/cancel", null, ct);
@@ -51,6 +53,18 @@ public sealed class GatewayClient(HttpClient http)
         form.Add(file, "image", imageName);
         foreach (var (name, value) in fields) form.Add(new StringContent(value), name);
         return SendAsync<JobDto>(HttpMethod.Post, "/api/jobs", form, ct);
+    }
+
+    /// <summary>URL (on this host, see GatewayFiles) of a training job's concept image.</summary>
+    public static string ConceptImageUrl(string jobId) => $"/api/images/{Uri.EscapeDataString(jobId + "-concept")}";
+
+    /// <summary>A training job's concept image as uploaded (GET /api/jobs/{id}/image); null when the job has none.</summary>
+    public async Task<byte[]?> ConceptImageAsync(string jobId, CancellationToken ct)
+    {
+        using var answer = await http.GetAsync($"/api/jobs/{Esc(jobId)}/image", ct).ConfigureAwait(false);
+        if (answer.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!answer.IsSuccessStatusCode) throw await ProblemAsync(answer, ct).ConfigureAwait(false);
+        return await answer.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Streams a file from the gateway into <paramref name="response"/> (status, type, length, disposition).</summary>

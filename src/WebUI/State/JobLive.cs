@@ -50,7 +50,9 @@ public sealed class JobLive(string jobId)
     public string? Trigger { get; private set; }
     public string? ClassWord { get; private set; }
     public string? Method { get; private set; }
-    /// <summary>Rank, r_min and α as the job started with them (null until its trainStarted event).</summary>
+    /// <summary>Every setting of a training job as the service applies them (from GET /api/jobs/{id}; known while queued).</summary>
+    public TrainSettingsDto? Settings { get; private set; }
+    /// <summary>Rank, r_min and α: the job's settings, then as its trainStarted event says (null when neither is known).</summary>
     public int? Rank { get; private set; }
     public int? MinRank { get; private set; }
     public double? Alpha { get; private set; }
@@ -64,7 +66,7 @@ public sealed class JobLive(string jobId)
     /// <summary>Sample jobs: prompts and denoising steps per prompt (from sampleStarted).</summary>
     public int SamplePrompts { get; private set; }
     public int SampleImages { get; private set; }
-    /// <summary>Steps between checkpoints, learnt from the first checkpoint before the last step (0: not known).</summary>
+    /// <summary>Steps between checkpoints: the job's settings, else learnt from the first checkpoint before the last step (0: not known).</summary>
     public int CheckpointInterval { get; set; }
     /// <summary>While a checkpoint's previews are rendered: which one and how far; null otherwise.</summary>
     public PreviewProgress? Previews { get; private set; }
@@ -117,6 +119,14 @@ public sealed class JobLive(string jobId)
             ClassWord = job.ClassWord;
             Method ??= job.Method;
             Created = job.Created;
+            if (job.Settings is { } settings)
+            {
+                Settings = settings;
+                Rank ??= settings.Rank;
+                MinRank ??= settings.MinRank;
+                Alpha ??= settings.Alpha;
+                if (CheckpointInterval == 0) CheckpointInterval = settings.CheckpointInterval;
+            }
             // the record may say "interrupted" as of a later event than this state has seen (or, for jobs stored before
             // the service emitted an `interrupted` event, with no event of its own)
             seeded = job.State == JobStates.Interrupted ? (job.State, job.LastSequence) : null;

@@ -18,13 +18,13 @@ public sealed class TrainForm
     public string Trigger { get; set; } = "sks";
     public string ClassWord { get; set; } = "";
     public string Method { get; set; } = Methods.TLoRA;
-    public int? Rank { get; set; } = 64;
+    public int? Rank { get; set; }
     /// <summary>Null: half the rank (the service's default).</summary>
     public int? MinRank { get; set; }
-    public double? Alpha { get; set; } = 1.0;
-    public int? Steps { get; set; } = 800;
+    public double? Alpha { get; set; }
+    public int? Steps { get; set; }
     /// <summary>0: a checkpoint only at the end.</summary>
-    public int? CheckpointInterval { get; set; } = 100;
+    public int? CheckpointInterval { get; set; }
     public ulong? Seed { get; set; }
     /// <summary>One prompt per line; "{0}" stands for "trigger class".</summary>
     public string ValidationPrompts { get; set; } = "";
@@ -39,6 +39,25 @@ public sealed class TrainForm
     /// <summary>The chosen model's rank limit (0: unknown).</summary>
     public int MaxRank { get; set; }
     public long MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+    /// <summary>The service's defaults and limits (GET /api/train/defaults); null until read, then its limits are checked here too.</summary>
+    public TrainDefaultsDto? Limits { get; private set; }
+
+    /// <summary>Adopts the service's defaults (rank, α, steps, checkpoint interval start from them; the advanced fields stay
+    /// empty and show them as placeholders) and its limits (the image's size limit only lowers the form's own).</summary>
+    public void UseDefaults(TrainDefaultsDto defaults)
+    {
+        Limits = defaults;
+        var d = defaults.Defaults;
+        Rank ??= MaxRank > 0 ? Math.Min(d.Rank, MaxRank) : d.Rank;
+        Alpha ??= d.Alpha;
+        Steps ??= d.Steps;
+        CheckpointInterval ??= d.CheckpointInterval;
+        if (defaults.MaxImageBytes > 0) MaxImageBytes = Math.Min(MaxImageBytes, defaults.MaxImageBytes);
+    }
+
+    /// <summary>What an empty advanced field takes, as its placeholder.</summary>
+    public string DefaultText(Func<TrainSettingsDto, object> field) =>
+        Limits is { } l ? $"default: {Convert.ToString(field(l.Defaults), CultureInfo.InvariantCulture)}" : "service default";
 
     /// <summary>r_min and α only shape T-LoRA's schedule: plain LoRA has none.</summary>
     public bool UsesSchedule => Method != Methods.LoRA;
@@ -58,17 +77,27 @@ public sealed class TrainForm
         if (string.IsNullOrWhiteSpace(ValidationPrompts)) ValidationPrompts = string.Join('\n', model.ValidationPrompts.Take(2));
     }
 
-    /// <summary>Takes a finished job's settings ("train again"); the image has to be chosen again.</summary>
-    public void CopyFrom(JobLive job)
+    /// <summary>Takes a job's settings ("train again"): all of them, as the service applied its defaults (a sampling
+    /// job's record has none: only its model is kept). The image is taken with <see cref="SetImage"/>.</summary>
+    public void CopyFrom(JobDto job)
     {
         Trigger = job.Trigger ?? Trigger;
         ClassWord = job.ClassWord ?? ClassWord;
-        Method = job.Method ?? Method;
-        Rank = job.Rank ?? Rank;
-        MinRank = job.MinRank ?? MinRank;
-        Alpha = job.Alpha ?? Alpha;
-        Steps = job.TotalSteps > 0 ? job.TotalSteps : Steps;
-        if (job.CheckpointInterval > 0) CheckpointInterval = job.CheckpointInterval;
+        if (job.Settings is not { } s) return;
+        Method = s.Method ?? Method;
+        Rank = s.Rank;
+        MinRank = s.MinRank;
+        Alpha = s.Alpha;
+        Steps = s.Steps;
+        CheckpointInterval = s.CheckpointInterval;
+        Seed = s.Seed;
+        ValidationPrompts = string.Join('\n', s.ValidationPrompts);
+        LearningRate = s.LearningRate;
+        Resolution = s.Resolution;
+        Init = s.Init;
+        ImagesPerPrompt = s.ImagesPerPrompt;
+        PreviewSteps = s.PreviewSteps;
+        PreviewGuidance = s.PreviewGuidance;
     }
 
     public IReadOnlyList<string> Prompts => ValidationPrompts.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -106,22 +135,26 @@ public sealed class TrainForm
         Check(Image is { Length: > 0 }, "image", "choose a PNG or JPEG image of the concept");
         Check(Trigger.Trim().Length > 0 && !Trigger.Trim().Contains(' ', StringComparison.Ordinal), "trigger", "one word, e.g. sks");
         Check(ClassWord.Trim().Length > 0, "classWord", "the concept's class, e.g. dog");
-        Check(Rank is >= 1, "rank", "must be at least 1");
+        Check(Rank is null or >= 1, "rank", "must be at least 1");
         Check(MaxRank <= 0 || Rank is null || Rank <= MaxRank, "rank", $"at most {MaxRank} for this model (its attention dims)");
         if (UsesSchedule)
         {
             Check(MinRank is null || (MinRank >= 1 && MinRank <= (Rank ?? 1)), "minRank", $"must be in 1..rank ({Rank})");
             Check(Alpha is null || (Alpha > 0 && double.IsFinite(Alpha.Value)), "alpha", "must be positive");
         }
-        Check(Steps is >= 1 and <= 100_000, "steps", "must be in 1..100000");
+        var l = Limits;
+        Check(Steps is null || (Steps >= 1 && (l is null || Steps <= l.MaxSteps)), "steps", l is null ? "must be at least 1" : $"must be in 1..{l.MaxSteps}");
         Check(CheckpointInterval is null || (CheckpointInterval >= 0 && CheckpointInterval <= Math.Max(1, Steps ?? 1)), "checkpointInterval",
             $"must be in 0..steps ({Steps}); 0: only at the end");
-        Check(Prompts.Count <= 32, "validationPrompts", $"at most 32 prompts, got {Prompts.Count}");
+        Check(l is null || Prompts.Count <= l.MaxValidationPrompts, "validationPrompts", $"at most {l?.MaxValidationPrompts} prompts, got {Prompts.Count}");
         Check(LearningRate is null || (LearningRate > 0 && LearningRate < 1), "learningRate", "must be in (0, 1)");
-        Check(Resolution is null || (Resolution >= 64 && Resolution % 8 == 0), "resolution", "a multiple of 8, at least 64");
-        Check(ImagesPerPrompt is null or (>= 1 and <= 16), "imagesPerPrompt", "must be in 1..16");
-        Check(PreviewSteps is null or (>= 1 and <= 200), "previewSteps", "must be in 1..200");
-        Check(PreviewGuidance is null || PreviewGuidance >= 0, "previewGuidance", "must not be negative");
+        Check(Resolution is null || (Resolution >= 8 && Resolution % 8 == 0 && (l is null || Resolution <= l.MaxResolution)), "resolution",
+            l is null ? "a multiple of 8" : $"a multiple of 8 up to {l.MaxResolution}");
+        Check(ImagesPerPrompt is null || (ImagesPerPrompt >= 1 && (l is null || ImagesPerPrompt <= l.MaxImagesPerPrompt)), "imagesPerPrompt",
+            $"must be in 1..{l?.MaxImagesPerPrompt}");
+        Check(PreviewSteps is null || (PreviewSteps >= 1 && (l is null || PreviewSteps <= l.MaxPreviewSteps)), "previewSteps", $"must be in 1..{l?.MaxPreviewSteps}");
+        Check(PreviewGuidance is null || (PreviewGuidance >= 0 && (l is null || PreviewGuidance <= l.MaxPreviewGuidance)), "previewGuidance",
+            l is null ? "must not be negative" : $"must be in 0..{l.MaxPreviewGuidance.ToString(CultureInfo.InvariantCulture)}");
         return errors;
     }
 

@@ -23,6 +23,8 @@ public sealed class OwnershipTests(GatewayFixture fx)
     [InlineData("GET", "/api/images/x.img-1")]
     [InlineData("POST", "/api/jobs/x.train-1/resume")]
     [InlineData("DELETE", "/api/jobs/x.train-1")]
+    [InlineData("GET", "/api/jobs/x.train-1/image")]
+    [InlineData("GET", "/api/train/defaults")]
     public async Task Without_credentials_every_route_is_401_problem_json(string method, string path)
     {
         using var http = new HttpClient { BaseAddress = fx.BaseAddress };
@@ -67,7 +69,7 @@ public sealed class OwnershipTests(GatewayFixture fx)
         // the gateway never trusts the service's metadata from its own callers
         bob.DefaultRequestHeaders.Add("tlora-owner", "alice");
         bob.DefaultRequestHeaders.Add("tlora-scopes", "admin");
-        foreach (var path in new[] { $"/api/jobs/{id}", $"/api/jobs/{id}/events?from=1" })
+        foreach (var path in new[] { $"/api/jobs/{id}", $"/api/jobs/{id}/events?from=1", $"/api/jobs/{id}/image", $"/api/images/{id}-concept" })
         {
             using var response = await bob.GetAsync(path);
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
@@ -80,6 +82,7 @@ public sealed class OwnershipTests(GatewayFixture fx)
         Assert.Contains(alices!, j => j.GetProperty("jobId").GetString() == id);
         using var admin = GatewayFixture.Client(fx.BaseAddress, TestKeys.Admin);
         using (var seen = await admin.GetAsync($"/api/jobs/{id}")) Assert.Equal(HttpStatusCode.OK, seen.StatusCode);
+        using (var concept = await fx.Http.GetAsync($"/api/jobs/{id}/image")) Assert.Equal(HttpStatusCode.OK, concept.StatusCode);
 
         var events = await fx.EventsUntilEndAsync(id, TimeSpan.FromMinutes(3));
         var adapter = events[^1].GetProperty("data").GetProperty("adapterId").GetString();

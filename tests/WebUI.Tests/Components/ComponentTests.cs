@@ -78,6 +78,27 @@ public sealed class ComponentTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_queued_job_with_its_settings_shows_every_one_of_them()
+    {
+        var job = new JobLive(Id);
+        var settings = new TrainSettingsDto(Methods.TLoRA, 8, 3, 2.5, "middle", 10, 5, 42, 2e-4, 512, ["a {0} in the snow", "a {0}"], 2, 25, 5, "sks", "robot");
+        job.Seed(new JobDto(Id, "train", JobStates.Queued, 1, Events.T0, null, null, 0, 0, 10, "sdxl-tiny", null, null, "sks", "robot", Methods.TLoRA, "gpu-1",
+            settings));
+        var view = ctx.Render<JobSettings>(p => p.Add(c => c.Job, job));
+        string Cell(string role) => view.Find($"[data-role='{role}']").TextContent.Trim();
+        Assert.Equal(("8", "3", "2.5", "10"), (Cell("rank"), Cell("min-rank"), Cell("alpha"), Cell("steps")));
+        Assert.Equal(("every 5 steps", "42", "0.0002", "512 px", "middle"), (Cell("checkpoint-interval"), Cell("seed"), Cell("learning-rate"), Cell("resolution"), Cell("init")));
+        Assert.Equal(["a {0} in the snow", "a {0}"], view.FindAll("[data-role='prompts'] div").Select(d => d.TextContent));
+        Assert.DoesNotContain("set when the job starts", view.Markup, StringComparison.Ordinal);
+        // the concept image, served to the job's owner through this host's file routes
+        var image = view.Find("#concept-image");
+        Assert.Equal($"/api/images/{Uri.EscapeDataString(Id)}-concept", image.GetAttribute("src"));
+        Assert.Contains("sks robot", image.GetAttribute("alt"), StringComparison.Ordinal);
+        // the ETA counts checkpoints from the settings before the first one is seen
+        Assert.Equal(5, job.CheckpointInterval);
+    }
+
+    [Fact]
     public void Rendering_previews_is_announced_with_its_position()
     {
         var events = new Events(Id);

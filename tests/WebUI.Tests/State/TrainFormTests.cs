@@ -12,6 +12,7 @@ public sealed class TrainFormTests
     {
         var f = new TrainForm { ClassWord = "robot" };
         f.UseModel(Model);
+        f.UseDefaults(Defaults());
         f.SetImage("robot.png", Png);
         return f;
     }
@@ -72,5 +73,62 @@ public sealed class TrainFormTests
         Assert.False(f.UsesSchedule);
         Assert.Empty(f.Validate());
         Assert.DoesNotContain(f.Fields(), p => p.Key is "minRank" or "alpha");
+    }
+
+    [Fact]
+    public void Train_again_copies_every_setting_of_the_job_record()
+    {
+        var f = Valid();
+        var settings = new TrainSettingsDto(Methods.VanillaTLoRA, 8, 3, 2.5, "principal", 10, 0, 42, 2e-4, 512, ["a {0} in the snow"], 2, 25, 7.5, "zwx", "cat");
+        f.CopyFrom(new JobDto("gpu-1.train-a", "train", JobStates.Completed, 0, null, null, null, 9, 10, 10, "sdxl-tiny", null, null, "zwx", "cat",
+            Methods.VanillaTLoRA, "gpu-1", settings));
+        Assert.Equal((Methods.VanillaTLoRA, 8, 3, 2.5, 10, 0), (f.Method, f.Rank, f.MinRank, f.Alpha, f.Steps, f.CheckpointInterval));
+        Assert.Equal((42UL, 2e-4, 512, "principal", 2, 25, 7.5), (f.Seed, f.LearningRate, f.Resolution, f.Init, f.ImagesPerPrompt, f.PreviewSteps, f.PreviewGuidance));
+        Assert.Equal(("zwx", "cat", "a {0} in the snow"), (f.Trigger, f.ClassWord, f.ValidationPrompts));
+        Assert.Equal("checkpointInterval", Assert.Single(f.Fields(), kv => kv.Key == "checkpointInterval").Key);
+        Assert.Empty(f.Validate());
+    }
+
+    private static TrainDefaultsDto Defaults(int maxSteps = 500, int maxPrompts = 3) => new(
+        new TrainSettingsDto(Methods.TLoRA, 32, 16, 1.5, "last", 400, 50, 0, 3e-4, 0, ["a {0}"], 2, 20, 4, "sks", ""),
+        maxSteps, 4, 30, maxPrompts, 9, 1024, 64, 2048);
+
+    [Fact]
+    public void The_services_defaults_start_the_form_and_its_limits_are_checked_here()
+    {
+        var d = Defaults();
+        var f = new TrainForm { ClassWord = "robot" };
+        f.UseModel(Model);
+        f.UseDefaults(d);
+        // the service's rank, clamped to the model's limit; α, steps and the checkpoint interval as the service has them
+        Assert.Equal((Math.Min(d.Defaults.Rank, Model.MaxRank), d.Defaults.Alpha, d.Defaults.Steps, d.Defaults.CheckpointInterval),
+            (f.Rank, f.Alpha, f.Steps, f.CheckpointInterval));
+        Assert.Null(f.MinRank);
+        Assert.Equal(d.MaxImageBytes, f.MaxImageBytes);
+        Assert.Equal($"default: {d.Defaults.PreviewSteps}", f.DefaultText(s => s.PreviewSteps));
+        f.SetImage("robot.png", Png);
+        Assert.Empty(f.Validate());
+
+        f.Steps = d.MaxSteps + 1;
+        f.PreviewSteps = d.MaxPreviewSteps + 1;
+        f.ImagesPerPrompt = d.MaxImagesPerPrompt + 1;
+        f.PreviewGuidance = d.MaxPreviewGuidance + 1;
+        f.Resolution = d.MaxResolution + 8;
+        f.ValidationPrompts = string.Join('\n', Enumerable.Range(0, d.MaxValidationPrompts + 1).Select(i => $"p{i}"));
+        var errors = f.Validate();
+        Assert.Equal($"must be in 1..{d.MaxSteps}", errors["steps"]);
+        Assert.Equal($"must be in 1..{d.MaxPreviewSteps}", errors["previewSteps"]);
+        Assert.Equal($"must be in 1..{d.MaxImagesPerPrompt}", errors["imagesPerPrompt"]);
+        Assert.Contains($"{d.MaxResolution}", errors["resolution"], StringComparison.Ordinal);
+        Assert.Contains($"{d.MaxValidationPrompts}", errors["validationPrompts"], StringComparison.Ordinal);
+        Assert.True(errors.ContainsKey("previewGuidance"));
+    }
+
+    [Fact]
+    public void A_choice_the_user_made_is_kept_when_the_defaults_arrive()
+    {
+        var f = new TrainForm { Steps = 12 };
+        f.UseDefaults(Defaults());
+        Assert.Equal(12, f.Steps);
     }
 }

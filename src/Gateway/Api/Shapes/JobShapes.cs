@@ -5,10 +5,22 @@ namespace TLoRA.Gateway.Api;
 // Nothing here may depend on the protobuf contracts or on ASP.NET Core.
 
 /// <summary>A job: its state and progress; <c>LastSequence</c> is its newest event (join the hub after it);
-/// <c>ServiceId</c> the GPU service that runs it (the prefix of its id).</summary>
+/// <c>ServiceId</c> the GPU service that runs it (the prefix of its id); <c>Settings</c> every setting of a training
+/// job (GET /api/jobs/{id} only; null in listings and for sampling jobs).</summary>
 public sealed record JobDto(string JobId, string Kind, string State, int QueuePosition, DateTimeOffset? Created, DateTimeOffset? Started,
     DateTimeOffset? Finished, long LastSequence, int Step, int TotalSteps, string ModelId, string? AdapterId, string? Error, string? Trigger,
-    string? ClassWord, string? Method, string ServiceId);
+    string? ClassWord, string? Method, string ServiceId, TrainSettingsDto? Settings = null);
+
+/// <summary>A training job's settings as it runs with them, the service's defaults applied (known while it is queued).
+/// <c>Init</c> is "last", "middle" or "principal"; <c>CheckpointInterval</c> 0: only at the end.</summary>
+public sealed record TrainSettingsDto(string? Method, int Rank, int MinRank, double Alpha, string Init, int Steps, int CheckpointInterval, ulong Seed,
+    double LearningRate, int Resolution, IReadOnlyList<string> ValidationPrompts, int ImagesPerPrompt, int PreviewSteps, double PreviewGuidance,
+    string Trigger, string ClassWord);
+
+/// <summary>GET /api/train/defaults: what a training job's unset fields take (<c>Defaults</c>; resolution 0: the model's
+/// native size; r_min: half the rank) and the limits the service checks its fields against.</summary>
+public sealed record TrainDefaultsDto(TrainSettingsDto Defaults, int MaxSteps, int MaxImagesPerPrompt, int MaxPreviewSteps, int MaxValidationPrompts,
+    double MaxPreviewGuidance, long MaxImageBytes, int MinImageSide, int MaxResolution);
 
 /// <summary>The job states as REST spells them.</summary>
 public static class JobStates
