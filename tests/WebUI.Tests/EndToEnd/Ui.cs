@@ -62,6 +62,42 @@ public static class Ui
         Assert.True(violations.Count == 0, $"axe-core on {what}:\n" + string.Join('\n', violations));
     }
 
+    /// <summary>Presses Tab until the focused element matches <paramref name="selector"/>: the element is reachable by
+    /// keyboard in tab order.</summary>
+    public static async Task TabToAsync(this IPage page, string selector, string? text = null, int maxPresses = 60)
+    {
+        for (var i = 0; i < maxPresses; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            if (await page.EvaluateAsync<bool>("([s, t]) => { const a = document.activeElement; return !!a && a.matches(s) && (!t || a.innerText.trim().toLowerCase() === t.toLowerCase()); }",
+                    new[] { selector, text ?? "" })) return;
+        }
+        Assert.Fail($"{selector} {text} was not reached in {maxPresses} presses of Tab");
+    }
+
+    /// <summary>Every control a finger taps (buttons, nav links, button-like links, inputs, selects, checkboxes) is at
+    /// least <paramref name="min"/> CSS px in both directions; links inside running text are exempt, as in WCAG 2.5.8.</summary>
+    public static async Task AssertTapTargetsAsync(this IPage page, string what, int min = 40)
+    {
+        var small = await page.EvaluateAsync<string[]>(@"min => {
+            const seen = new Set(), out = [];
+            const controls = document.querySelectorAll('button, [role=button], a, input:not([type=hidden]), select, textarea, [role=checkbox], [role=switch], [role=tab]');
+            for (const el of controls) {
+              // a MudBlazor input's tap area is its whole control; a checkbox's is its button wrapper
+              const target = el.closest('.mud-input-control, .mud-button-root, .mud-nav-link') ?? el;
+              if (seen.has(target)) continue; seen.add(target);
+              const style = getComputedStyle(target), box = target.getBoundingClientRect();
+              if (box.width === 0 || box.height === 0 || style.visibility === 'hidden') continue;
+              if (target.tagName === 'A' && style.display === 'inline') continue;
+              if (target.tagName === 'INPUT' && target.type === 'file') continue; // hidden behind its button
+              if (box.width < min || box.height < min)
+                out.push(`${target.tagName.toLowerCase()}${target.id ? '#' + target.id : ''} '${(target.innerText || target.getAttribute('aria-label') || '').trim().slice(0, 30)}' ${Math.round(box.width)}x${Math.round(box.height)}`);
+            }
+            return out;
+        }", min);
+        Assert.True(small.Length == 0, $"tap targets under {min} px on {what}:\n" + string.Join('\n', small));
+    }
+
     /// <summary>Nothing on the page is wider than the viewport (no sideways scrolling).</summary>
     public static async Task AssertNoSidewaysScrollAsync(this IPage page, string what)
     {

@@ -139,8 +139,19 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await WaitForStepAboveAsync(afterReload);
         await page.ShotAsync("job-running");
         await page.AssertAccessibleAsync("a running job's page");
-        await page.Locator("#cancel-job").ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel the job" }).ClickAsync();
+        // by keyboard only: Tab reaches cancel, focus stays on it while live steps re-render the page, Enter opens the
+        // confirmation and Tab + Enter confirm it
+        await page.Locator("body").FocusAsync();
+        await page.TabToAsync("#cancel-job");
+        await WaitForStepAboveAsync(await page.StepAsync() + 3);
+        Assert.Equal("cancel-job", await page.EvaluateAsync<string>("() => document.activeElement?.id ?? ''"));
+        await page.Keyboard.PressAsync("Enter");
+        var confirm = page.GetByRole(AriaRole.Button, new() { Name = "Cancel the job" });
+        await Assertions.Expect(confirm).ToBeVisibleAsync();
+        // the dialog's focus trap moves focus into it once it has rendered: tab from there
+        await page.WaitForFunctionAsync("() => !!document.activeElement?.closest('.mud-dialog')");
+        await page.TabToAsync(".mud-dialog button", "Cancel the job", maxPresses: 10);
+        await confirm.PressAsync("Enter");
         await Assertions.Expect(page.Locator("#job-state [data-state]")).ToHaveAttributeAsync("data-state", "cancelled");
 
         // the jobs list shows both, with their final states
@@ -202,6 +213,7 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
             await page.WaitForSelectorAsync("h1");
             await page.WaitForTimeoutAsync(500);
             await page.AssertNoSidewaysScrollAsync(path);
+            await page.AssertTapTargetsAsync($"{path} at 390 px");
             await page.ShotAsync($"mobile-{name}");
             await page.AssertAccessibleAsync($"{path} at 390 px");
         }
