@@ -290,9 +290,11 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
         return results.Count > 0 ? results : throw new ServiceUnavailableException(pool.UnavailableReason());
     }
 
-    /// <summary>The service did not answer (as opposed to answering with an error of the call's own).</summary>
+    /// <summary>The service could not be reached (as opposed to answering with an error of the call's own). A call
+    /// that outlives its deadline is not that: the service may just be busy with it, so it fails alone (504) and the
+    /// health checks, which have their own short deadline, decide whether the service is down.</summary>
     internal static bool IsUnavailable(RpcException e, CancellationToken ct) =>
-        !ct.IsCancellationRequested && e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded;
+        !ct.IsCancellationRequested && e.StatusCode is StatusCode.Unavailable;
 
     internal void MarkDown(ServiceEndpoint endpoint, RpcException e)
     {

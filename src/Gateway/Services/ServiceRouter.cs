@@ -59,7 +59,8 @@ public sealed partial class ServiceRouter(GpuServicePool pool, IOptions<GatewayO
             endpoint.Learn(info.ServiceId, load);
             return load;
         }
-        catch (RpcException e) when (GpuClient.IsUnavailable(e, ct))
+        // a probe with a short deadline that times out does mean the service is not answering
+        catch (RpcException e) when (!ct.IsCancellationRequested && e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {
             endpoint.Mark(false, $"{e.StatusCode}: {e.Status.Detail}");
             return null;
