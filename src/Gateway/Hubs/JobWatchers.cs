@@ -14,12 +14,56 @@ namespace TLoRA.Gateway.Hubs;
 /// the group before the lock is released: the next live event is the one after, so nothing is missed or repeated.
 /// Only a caller that may see the job (its owner, or an admin: the caller's own GetJob answers) joins; the shared
 /// watcher then follows it as the job's owner.
+/// A job that is interrupted ends its WatchJob stream without a final event; its watcher then stays, following
+/// nothing, with its members still in the group. When the job lives again (a resume from any client or gateway
+/// replica shows up on the <see cref="JobFeed"/>, or a member re-joins) the watcher follows on from the last event the
+/// group was sent, so members that never left see the resume and what follows it.
 /// </summary>
-public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> hub, HubGroups groups, GatewayMetrics metrics,
-    ILogger<JobWatchers> logger)
+public sealed partial class JobWatchers : IDisposable
 {
+    private readonly GpuClient client;
+    private readonly IHubContext<JobsHub> hub;
+    private readonly HubGroups groups;
+    private readonly GatewayMetrics metrics;
+    private readonly ILogger<JobWatchers> logger;
+    private readonly IDisposable feedSubscription;
     private readonly Dictionary<string, Watcher> watchers = [];
     private readonly ConcurrentDictionary<string, HashSet<string>> joined = new();
+
+    public JobWatchers(GpuClient client, IHubContext<JobsHub> hub, HubGroups groups, GatewayMetrics metrics, JobFeed feed,
+        ILogger<JobWatchers> logger)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        (this.client, this.hub, this.groups, this.metrics, this.logger) = (client, hub, groups, metrics, logger);
+        feedSubscription = feed.Subscribe(OnFeedEvent);
+    }
+
+    public void Dispose() => feedSubscription.Dispose();
+
+    /// <summary>A live event of a job whose watcher follows nothing (it was interrupted): follow it again.</summary>
+    private void OnFeedEvent(JobEvent e)
+    {
+        Watcher? w;
+        lock (watchers) watchers.TryGetValue(e.JobId, out w);
+        if (w is { Initialised: true, Loop: null, Ended: false } && e.Sequence > w.Last) _ = Task.Run(() => WakeAsync(w));
+    }
+
+    private async Task WakeAsync(Watcher w)
+    {
+        await w.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (w is { Ended: false, Loop: null } && w.Members.Count > 0)
+            {
+                LogWoken(logger, w.JobId, w.Last);
+                w.Loop = Task.Run(() => FollowAsync(w));
+            }
+        }
+        finally
+        {
+            w.Gate.Release();
+        }
+    }
 
     public async Task JoinAsync(GatewayCaller caller, string connectionId, string jobId, long fromSequence, CancellationToken ct)
     {
@@ -97,10 +141,14 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
     private async Task InitialiseAsync(Watcher w, CancellationToken ct)
     {
         var job = await client.GetJobAsync(GatewayCaller.Gateway, w.JobId, ct).ConfigureAwait(false);
-        w.Last = job.LastSequence;
-        // the shared stream is the job owner's (the service counts it against that owner's streams, not the gateway's)
-        w.Caller = job.Owner.Length > 0 ? new GatewayCaller(job.Owner, []) : GatewayCaller.Gateway;
-        w.Initialised = true;
+        // a watcher that follows again keeps its Last: its members were sent everything up to it, and get the rest
+        if (!w.Initialised)
+        {
+            w.Last = job.LastSequence;
+            // the shared stream is the job owner's (the service counts it against that owner's streams, not the gateway's)
+            w.Caller = job.Owner.Length > 0 ? new GatewayCaller(job.Owner, []) : GatewayCaller.Gateway;
+            w.Initialised = true;
+        }
         // A finished or interrupted job has no live events to follow (a resume is followed by joining again).
         if (job.State is not (JobState.Completed or JobState.Failed or JobState.Cancelled or JobState.Interrupted)) w.Loop = Task.Run(() => FollowAsync(w));
     }
@@ -110,6 +158,7 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         var token = w.Cancel.Token;
         var next = w.Last + 1;
         var done = false;
+        var final = false;
         while (!done && !token.IsCancellationRequested)
         {
             try
@@ -130,7 +179,11 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                         w.Gate.Release();
                     }
                     next = dto.Sequence + 1;
-                    if (dto.Final) break;
+                    if (dto.Final)
+                    {
+                        final = true;
+                        break;
+                    }
                 }
                 done = true;
             }
@@ -146,7 +199,11 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
                 {
                     return;
                 }
-                if (e is RpcException { StatusCode: StatusCode.NotFound }) done = true;
+                if (e is RpcException { StatusCode: StatusCode.NotFound })
+                {
+                    done = true;
+                    final = true; // deleted: nothing will follow
+                }
             }
             catch (Exception) when (token.IsCancellationRequested)
             {
@@ -156,7 +213,9 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
         await w.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            End(w);
+            // the stream ended without a final event (interrupted): keep following nothing until the job lives again
+            if (!final && !token.IsCancellationRequested && w.Members.Count > 0) w.Loop = null;
+            else End(w);
         }
         finally
         {
@@ -190,6 +249,9 @@ public sealed partial class JobWatchers(GpuClient client, IHubContext<JobsHub> h
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} joined job {JobId} from {FromSequence} (live after {Last})")]
     private static partial void LogJoined(ILogger logger, string connectionId, string jobId, long fromSequence, long last);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} has new events after {Last}: following it again")]
+    private static partial void LogWoken(ILogger logger, string jobId, long last);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watching job {JobId} from {Next} failed: {Reason}; retrying")]
     private static partial void LogWatchFailed(ILogger logger, string jobId, long next, string reason);
