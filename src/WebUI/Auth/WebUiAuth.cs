@@ -71,7 +71,7 @@ public sealed class AdminOptionsValidator(IHostEnvironment environment, IOptions
 /// rate limit on login attempts per address, and a fallback policy that requires a signed-in user on every endpoint
 /// (pages, the Blazor hub, the /api proxies) except /login, /health and the static assets.
 /// </summary>
-public static class WebUiAuth
+public static partial class WebUiAuth
 {
     public const string CookieName = "TLoRA.WebUI.Auth";
     public const string LoginPath = "/login";
@@ -165,11 +165,12 @@ public static class WebUiAuth
     public static void UseWebUiAuth(this WebApplication app)
     {
         app.UseAuthentication();
-        if (app.Services.GetRequiredService<IOptions<WebUiAuthOptions>>().Value.DevelopmentAnonymous && app.Environment.IsDevelopment())
+        var auth = app.Services.GetRequiredService<IOptions<WebUiAuthOptions>>().Value;
+        if (auth.DevelopmentAnonymous && app.Environment.IsDevelopment())
         {
-            app.Logger.LogWarning("WebUI:Auth:DevelopmentAnonymous is on: NOBODY SIGNS IN; every request to this WebUI acts as " +
-                                  "'{User}' with the WebUI's gateway API key. Development only; never expose this host.", DevelopmentAnonymousUser);
-            var anonymous = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, DevelopmentAnonymousUser)], DevelopmentAnonymousScheme));
+            LogDevelopmentAnonymous(app.Logger, DevelopmentAnonymousUser);
+            var anonymous = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, DevelopmentAnonymousUser)],
+                DevelopmentAnonymousScheme));
             app.Use((context, next) =>
             {
                 if (context.User.Identity?.IsAuthenticated != true) context.User = anonymous;
@@ -186,8 +187,10 @@ public static class WebUiAuth
         {
             if (context.User.Identity is { IsAuthenticated: true, AuthenticationType: CookieAuthenticationDefaults.AuthenticationScheme })
             {
-                if (!await antiforgery.IsRequestValidAsync(context)) return Results.BadRequest("The sign-out form's antiforgery token is missing or invalid: reload the page and try again.");
-                if (context.User.FindFirst(SessionClaim)?.Value is { } session) sessions.SignOut(session, DateTimeOffset.UtcNow + SessionLifetime);
+                if (!await antiforgery.IsRequestValidAsync(context))
+                    return Results.BadRequest("The sign-out form's antiforgery token is missing or invalid: reload the page and try again.");
+                if (context.User.FindFirst(SessionClaim)?.Value is { } session)
+                    sessions.SignOut(session, DateTimeOffset.UtcNow + SessionLifetime);
                 await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             }
             return Results.Redirect(LoginPath);
@@ -200,6 +203,10 @@ public static class WebUiAuth
         && !returnUrl.Any(char.IsControl)
             ? returnUrl
             : "/";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WebUI:Auth:DevelopmentAnonymous is on: NOBODY SIGNS IN; every request to " +
+        "this WebUI acts as '{User}' with the WebUI's gateway API key. Development only; never expose this host.")]
+    private static partial void LogDevelopmentAnonymous(ILogger logger, string user);
 
     /// <summary>The signed-in principal of the admin.</summary>
     public static ClaimsPrincipal AdminPrincipal(string user) =>

@@ -169,6 +169,42 @@ public sealed class SignInTests
     }
 
     [Fact]
+    public async Task With_a_data_protection_path_a_sign_in_survives_a_restart_and_other_keys_refuse_it()
+    {
+        var keys = Directory.CreateTempSubdirectory("tlora-webui-keys-").FullName;
+        try
+        {
+            string cookie;
+            await using (var first = await TestHost.StartAsync($"--WebUI:DataProtectionPath={keys}"))
+            {
+                using (await first.PostLoginAsync(TestHost.User, TestHost.Password)) { }
+                cookie = first.Cookies.GetCookies(first.Address)[WebUiAuth.CookieName]!.Value;
+            }
+            Assert.NotEmpty(Directory.GetFiles(keys, "*.xml"));
+            await using (var again = await TestHost.StartAsync($"--WebUI:DataProtectionPath={keys}"))
+                Assert.Equal(HttpStatusCode.OK, await StatusWithCookieAsync(again, cookie));
+            // other keys (another folder): the cookie cannot be read, the browser signs in again
+            var other = Directory.CreateTempSubdirectory("tlora-webui-keys-").FullName;
+            await using (var elsewhere = await TestHost.StartAsync($"--WebUI:DataProtectionPath={other}"))
+                Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(elsewhere, cookie));
+            Directory.Delete(other, recursive: true);
+        }
+        finally
+        {
+            Directory.Delete(keys, recursive: true);
+        }
+    }
+
+    private static async Task<HttpStatusCode> StatusWithCookieAsync(TestHost host, string cookie)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = host.Address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Add("Cookie", $"{WebUiAuth.CookieName}={cookie}");
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
     public async Task More_than_five_sign_in_attempts_a_minute_from_one_address_get_429()
     {
         await using var host = await TestHost.StartAsync();
