@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using TLoRA.WebUI.Auth;
 using TLoRA.WebUI.Gateway;
 
 namespace TLoRA.WebUI;
@@ -13,8 +14,8 @@ public sealed class WebUiOptions
     public Uri? Gateway { get; set; }
 
     /// <summary>The API key the WebUI calls the gateway with (sent as X-Api-Key, and as the hub's access token); null:
-    /// none, which only a gateway in Development with Gateway:Auth:DevelopmentAnonymous accepts. The WebUI has no
-    /// sign-in of its own yet, so everyone who reaches it acts as this key's owner.</summary>
+    /// none, which only a gateway in Development with Gateway:Auth:DevelopmentAnonymous accepts. The WebUI's signed-in
+    /// admin (WebUI:Admin) acts through this key: the gateway sees its owner, not the person signed in.</summary>
     public string? GatewayApiKey { get; set; }
 
     /// <summary>The largest concept image the form accepts; the gateway's own limit (Gateway:MaxUploadBytes) by default.</summary>
@@ -53,16 +54,20 @@ public static class WebUiHost
             http.Timeout = TimeSpan.FromMinutes(2);
         });
         builder.Services.AddScoped<JobHub>();
+        builder.AddWebUiAuth();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
 
         var app = builder.Build();
         app.UseSecurityHeaders();
         app.UseStatusCodePages();
+        // every endpoint requires the signed-in admin (fallback policy) except those marked anonymous below and /login
+        app.UseWebUiAuth();
         app.UseAntiforgery();
-        app.MapStaticAssets();
+        app.MapStaticAssets().AllowAnonymous();
         app.MapGatewayFiles();
-        app.MapGet("/health", () => Results.Ok(new { status = "healthy" }));
+        app.MapGet("/health", () => Results.Ok(new { status = "healthy" })).AllowAnonymous();
+        app.MapLogout();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -124,7 +124,8 @@ public sealed class ChartCommandTests
     public async Task The_web_ui_command_starts()
     {
         var webui = Programs.WebUI ?? throw new Xunit.Sdk.XunitException("the WebUI's apphost is not built");
-        var m = await Helm.RenderAsync();
+        // outside Development the WebUI starts only with its admin's password hash (from the chart's Secret)
+        var m = await Helm.RenderAsync(sets: [$"webui.admin.passwordHash={ChartSemanticsTests.AdminPasswordHash}"]);
         var deployment = m.One("Deployment", "webui");
         var c = Container(deployment);
         using var temp = new TempFolder();
@@ -146,6 +147,11 @@ public sealed class ChartCommandTests
                 return false;
             }
         }, TimeSpan.FromMinutes(1), () => "the WebUI did not answer its readiness probe:\n" + program.Output);
+        // and it signs its admin in: a page sends an anonymous browser to /login
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = http.BaseAddress };
+        using var root = await anonymous.GetAsync("/");
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, root.StatusCode);
+        Assert.StartsWith("/login", root.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
     }
 
     private static int Port(JsonNode container, string name) =>

@@ -71,6 +71,7 @@ public sealed class ChartRenderTests
     [InlineData("gpuService.device=cpu", "gpuService.device=cuda")]
     [InlineData("gpuService.replicas=0", "/gpuService/replicas")]
     [InlineData("gpuService.unknownKey=1", "unknownKey")]
+    [InlineData("webui.admin.passwordHash=plain-password", "/webui/admin/passwordHash")]
     public async Task Refuses_a_configuration_that_cannot_work(string set, string message)
     {
         var (code, _, errors) = await Helm.TemplateAsync(sets: [set]);

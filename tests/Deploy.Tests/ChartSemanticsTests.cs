@@ -188,6 +188,33 @@ public sealed class ChartSemanticsTests
         Assert.StartsWith($"http://{Name(m.One("Service", "gateway"))}:", gatewayUrl, StringComparison.Ordinal);
     }
 
+    /// <summary>A well-formed WebUI:Admin:PasswordHash line (`hash-password` prints such a line).</summary>
+    public const string AdminPasswordHash = "pbkdf2-sha256$210000$c2FsdHNhbHRzYWx0c2FsdA==$q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+    [Fact]
+    public async Task The_web_ui_admin_password_hash_reaches_the_pod_from_a_secret_only()
+    {
+        // given as a value: kept in the chart's Secret, referenced from the pod
+        var m = await Helm.RenderAsync(sets: [$"webui.admin.passwordHash={AdminPasswordHash}", "webui.admin.user=ops"]);
+        var env = Env(Container(m.One("Deployment", "webui")));
+        Assert.Equal("ops", (string?)env["WebUI__Admin__User"]["value"]);
+        Assert.Null(env["WebUI__Admin__PasswordHash"]["value"]);
+        var hashRef = env["WebUI__Admin__PasswordHash"]["valueFrom"]!["secretKeyRef"]!;
+        var secret = Assert.Single(m.OfKind("Secret"), s => Name(s) == (string?)hashRef["name"]);
+        Assert.Equal(AdminPasswordHash, (string?)secret["stringData"]![(string)hashRef["key"]!]);
+
+        // a Secret of the user's: referenced by name and key, nothing of it in the chart's Secret
+        var given = await Helm.RenderAsync(sets: ["webui.admin.existingSecret=webui-admin", "webui.admin.existingSecretKey=hash"]);
+        var givenRef = Env(Container(given.One("Deployment", "webui")))["WebUI__Admin__PasswordHash"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal(("webui-admin", "hash"), ((string?)givenRef["name"], (string?)givenRef["key"]));
+        Assert.All(given.OfKind("Secret"), s => Assert.Null(s["stringData"]?["webui-admin-password-hash"]));
+
+        // neither: no hash at all (the WebUI then refuses to start and names the setting), default user "admin"
+        var none = Env(Container((await Helm.RenderAsync()).One("Deployment", "webui")));
+        Assert.DoesNotContain("WebUI__Admin__PasswordHash", none.Keys);
+        Assert.Equal("admin", (string?)none["WebUI__Admin__User"]["value"]);
+    }
+
     [Fact]
     public async Task Disruption_budgets_cover_gpu_pods_and_replicated_deployments()
     {

@@ -104,3 +104,12 @@ seccompProfile:
 {{- randAlphaNum 48 -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The Secret and key holding the web UI admin's password hash: the user's existingSecret, or the chart's Secret
+     when passwordHash is given; empty when neither is (the web UI then refuses to start and says what to set). */}}
+{{- define "tlora.webuiAdmin.secretName" -}}
+{{- if .Values.webui.admin.existingSecret }}{{ .Values.webui.admin.existingSecret }}{{ else if .Values.webui.admin.passwordHash }}{{ include "tlora.secret.name" . }}{{ end -}}
+{{- end -}}
+{{- define "tlora.webuiAdmin.secretKey" -}}
+{{- if .Values.webui.admin.existingSecret }}{{ .Values.webui.admin.existingSecretKey }}{{ else }}webui-admin-password-hash{{ end -}}
+{{- end -}}

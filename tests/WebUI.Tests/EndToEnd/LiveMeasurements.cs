@@ -28,6 +28,7 @@ public sealed class LiveMeasurements(EndToEndFixture fx, ITestOutputHelper outpu
         });
         context.SetDefaultTimeout(600_000);
         var page = await context.NewPageAsync();
+        await page.SignInAsync(fx.Stack);
         long received = 0;
         page.WebSocket += (_, ws) => ws.FrameReceived += (_, f) => Interlocked.Add(ref received, f.Binary?.Length ?? System.Text.Encoding.UTF8.GetByteCount(f.Text ?? ""));
         try

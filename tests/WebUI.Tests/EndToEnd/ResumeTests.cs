@@ -20,6 +20,7 @@ public sealed class ResumeTests(EndToEndFixture fx) : IAsyncLifetime
         });
         context.SetDefaultTimeout(180_000);
         page = await context.NewPageAsync();
+        await page.SignInAsync(fx.Stack);
     }
 
     public async Task DisposeAsync() => await context.DisposeAsync();

@@ -16,6 +16,7 @@ public sealed class Stack : IAsyncLifetime
     private readonly Dictionary<string, Process> processes = [];
     private readonly StringBuilder log = new();
     private int servicePort;
+    private string adminPasswordHash = "";
 
     public Uri WebAddress { get; private set; } = null!;
     public Uri GatewayAddress { get; private set; } = null!;
@@ -23,6 +24,12 @@ public sealed class Stack : IAsyncLifetime
     /// <summary>The API key the stack's gateway knows (admin scope): the WebUI calls the gateway with it, as the chart
     /// configures a deployment, and so do the tests' own REST calls (<see cref="GatewayClient"/>).</summary>
     public string ApiKey { get; } = "tlk_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The WebUI's admin (WebUI:Admin): the browser tests sign in on /login with this user and password; the
+    /// WebUI is given only the password's hash, as `hash-password` prints it.</summary>
+    public const string AdminUser = "admin";
+
+    public string AdminPassword { get; } = "pw-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
     /// <summary>An HttpClient for the gateway's REST API that presents <see cref="ApiKey"/>.</summary>
     public HttpClient GatewayClient()
@@ -57,6 +64,7 @@ public sealed class Stack : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        adminPasswordHash = TLoRA.WebUI.Auth.AdminPassword.Hash(AdminPassword, TLoRA.WebUI.Auth.AdminPassword.MinIterations);
         var (service, gateway, web) = (Output("GpuService", "tlora.dll"), Output("Gateway", "TLoRA.Gateway.dll"), Output("WebUI", "TLoRA.WebUI.dll"));
         foreach (var dll in new[] { service, gateway, web })
             if (!File.Exists(dll)) Assert.Fail($"{dll} is missing: build the solution first (dotnet build TLoRA.sln -c {Configuration})");
@@ -99,6 +107,9 @@ public sealed class Stack : IAsyncLifetime
         start.Environment["Gateway__Auth__ApiKeys__0__Owner"] = "e2e";
         start.Environment["Gateway__Auth__ApiKeys__0__Scopes"] = "admin";
         start.Environment["WebUI__GatewayApiKey"] = ApiKey;
+        // the WebUI refuses to start in Production without its admin's password hash
+        start.Environment["WebUI__Admin__User"] = AdminUser;
+        start.Environment["WebUI__Admin__PasswordHash"] = adminPasswordHash;
         // every browser tab of the WebUI is this one owner to the gateway (one hub connection per circuit, every image
         // proxied): per-owner limits sized for one user would throttle the UI itself
         start.Environment["Gateway__Limits__MaxStreams"] = "64";

@@ -17,6 +17,23 @@ public static class Ui
         }
     }
 
+    /// <summary>Signs in on the real /login form as the stack's admin (once per browser context: the cookie stays) and
+    /// waits until the browser has left /login.</summary>
+    public static async Task SignInAsync(this IPage page, Stack stack, string returnTo = "/")
+    {
+        await page.GotoAsync("/login?ReturnUrl=" + Uri.EscapeDataString(returnTo));
+        await page.SubmitLoginAsync(Stack.AdminUser, stack.AdminPassword);
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"));
+    }
+
+    /// <summary>Fills and submits the sign-in form on the current page.</summary>
+    public static async Task SubmitLoginAsync(this IPage page, string user, string password)
+    {
+        await page.GetByLabel("User name", new() { Exact = true }).FillAsync(user);
+        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
+        await page.Locator("#login-submit").ClickAsync();
+    }
+
     public static Task FillFieldAsync(this IPage page, string label, string value) => page.GetByLabel(label, new() { Exact = true }).FillAsync(value);
 
     /// <summary>Opens a MudSelect by its label and picks the option whose text starts with <paramref name="option"/>.</summary>

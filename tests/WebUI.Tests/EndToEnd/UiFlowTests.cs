@@ -88,6 +88,19 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
 
     private async Task RunAsync()
     {
+        // nothing opens before signing in: the page sends the browser to /login, which comes back to it after
+        await page.GotoAsync("/train");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\?ReturnUrl=%2Ftrain$"));
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
+        await page.ShotAsync("login");
+        await page.AssertAccessibleAsync("the sign-in page");
+        await page.SubmitLoginAsync(Stack.AdminUser, "not the password");
+        await Assertions.Expect(page.Locator("#login-error")).ToHaveTextAsync("Wrong user name or password.");
+        await page.AssertAccessibleAsync("the sign-in page with its error");
+        await page.SubmitLoginAsync(Stack.AdminUser, fx.Stack.AdminPassword);
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/train$"));
+        await Assertions.Expect(page.Locator("#signed-in-user")).ToHaveTextAsync(Stack.AdminUser);
+
         // errors are shown next to their fields before anything is sent, and the form keeps its values
         await page.GotoAsync("/train");
         await page.PickAsync("Model", "sdxl-tiny");
@@ -217,6 +230,16 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
             await page.ShotAsync($"mobile-{name}");
             await page.AssertAccessibleAsync($"{path} at 390 px");
         }
+
+        // signing out (the app bar's button, at 390 px) ends the session: the pages send the browser to /login again
+        await page.GotoAsync("/");
+        await page.Locator("#sign-out").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login$"));
+        await page.AssertNoSidewaysScrollAsync("/login");
+        await page.ShotAsync("mobile-login");
+        await page.AssertAccessibleAsync("the sign-in page at 390 px");
+        await page.GotoAsync("/jobs/" + jobId);
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\?ReturnUrl="));
     }
 
     private async Task<string> AdapterOfAsync(string jobId)

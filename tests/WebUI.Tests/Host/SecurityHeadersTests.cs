@@ -13,11 +13,11 @@ public sealed class SecurityHeadersTests
     public async Task Every_response_carries_the_security_headers()
     {
         await using var app = WebUiHost.Build(["--urls", "http://127.0.0.1:0", "--WebUI:Gateway=http://127.0.0.1:9",
-            "--environment", "Production"]);
+            "--environment", "Production", $"--WebUI:Admin:PasswordHash={TestHost.PasswordHash}"]);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         using var http = new HttpClient { BaseAddress = new Uri(address) };
-        foreach (var path in new[] { "/health", "/no-such-page" })
+        foreach (var path in new[] { "/health", "/no-such-page", "/login" })
         {
             using var response = await http.GetAsync(path);
             var csp = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));

@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace TLoRA.WebUI.Auth;
+
+/// <summary>The WebUI's one local admin (WebUI:Admin): who may sign in, with which password (only its hash).</summary>
+public sealed class AdminOptions
+{
+    public const string Section = "WebUI:Admin";
+
+    public string User { get; set; } = "admin";
+
+    /// <summary>`pbkdf2-sha256$ITERATIONS$SALT$HASH`, as `TLoRA.WebUI hash-password` prints it.</summary>
+    public string? PasswordHash { get; set; }
+
+    /// <summary>Sign-in attempts (login POSTs) allowed per minute from one remote address; more get 429.</summary>
+    public int LoginAttemptsPerMinute { get; set; } = 5;
+}
+
+/// <summary>WebUI:Auth: DevelopmentAnonymous lets a Development host run without an admin password hash.</summary>
+public sealed class WebUiAuthOptions
+{
+    public const string Section = "WebUI:Auth";
+
+    /// <summary>Development only: every request that is not signed in acts as the user "anonymous" (no sign-in
+    /// needed), and WebUI:Admin:PasswordHash may be missing. Refused at start in any other environment.</summary>
+    public bool DevelopmentAnonymous { get; set; }
+}
+
+/// <summary>Refuses to start without a well-formed admin password hash, naming the setting and the command that makes
+/// one, unless this is Development with WebUI:Auth:DevelopmentAnonymous.</summary>
+public sealed class AdminOptionsValidator(IHostEnvironment environment, IOptions<WebUiAuthOptions> auth) : IValidateOptions<AdminOptions>
+{
+    public const string HashCommand = "dotnet TLoRA.WebUI.dll hash-password";
+
+    public ValidateOptionsResult Validate(string? name, AdminOptions o)
+    {
+        var errors = new List<string>();
+        var anonymous = auth.Value.DevelopmentAnonymous;
+        if (anonymous && !environment.IsDevelopment())
+            errors.Add($"WebUI:Auth:DevelopmentAnonymous is only allowed in the Development environment (this is '{environment.EnvironmentName}'); " +
+                       $"set WebUI:Admin:PasswordHash instead (make one with `{HashCommand}`)");
+        if (string.IsNullOrWhiteSpace(o.PasswordHash))
+        {
+            if (!(anonymous && environment.IsDevelopment()))
+                errors.Add($"WebUI:Admin:PasswordHash is not set: the WebUI signs its admin in with a password and stores only its hash. " +
+                           $"Make one with `echo -n 'PASSWORD' | {HashCommand}` (or run it and type the password) and set it in " +
+                           "WebUI:Admin:PasswordHash (environment WebUI__Admin__PasswordHash); for a local start without sign-in use " +
+                           "ASPNETCORE_ENVIRONMENT=Development with WebUI:Auth:DevelopmentAnonymous=true");
+        }
+        else if (!AdminPassword.IsWellFormed(o.PasswordHash))
+            errors.Add($"WebUI:Admin:PasswordHash is malformed: it must be a line `{AdminPassword.Prefix}$ITERATIONS$SALT$HASH` " +
+                       $"(at least {AdminPassword.MinIterations:N0} iterations, a 16-byte salt, a 32-byte hash) as `{HashCommand}` prints it");
+        if (string.IsNullOrWhiteSpace(o.User)) errors.Add("WebUI:Admin:User must name the admin (default \"admin\")");
+        if (o.LoginAttemptsPerMinute < 1) errors.Add("WebUI:Admin:LoginAttemptsPerMinute must be at least 1");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>
+/// The WebUI's sign-in, with ASP.NET Core's own pieces: a cookie (HttpOnly, SameSite=Lax, Secure over https, 8 h
+/// sliding) issued by the static /login page for the one local admin, antiforgery on the login and logout forms, a
+/// rate limit on login attempts per address, and a fallback policy that requires a signed-in user on every endpoint
+/// (pages, the Blazor hub, the /api proxies) except /login, /health and the static assets.
+/// </summary>
+public static partial class WebUiAuth
+{
+    public const string CookieName = "TLoRA.WebUI.Auth";
+    public const string LoginPath = "/login";
+    public const string LogoutPath = "/logout";
+    public const string LoginRateLimit = "login";
+    public const string DevelopmentAnonymousScheme = "DevelopmentAnonymous";
+    public const string DevelopmentAnonymousUser = "anonymous";
+    public const string WrongCredentials = "Wrong user name or password.";
+    public const string SessionClaim = "tlora:session";
+
+    /// <summary>How long a sign-in lasts without use (sliding: every request in the second half renews it).</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
+
+    public static void AddWebUiAuth(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<WebUiAuthOptions>().Bind(builder.Configuration.GetSection(WebUiAuthOptions.Section));
+        services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
+
+        // keys where ASP.NET Core keeps them by default, or a shared folder so cookies survive restarts and replicas
+        var keys = services.AddDataProtection().SetApplicationName("TLoRA.WebUI");
+        if (builder.Configuration["WebUI:DataProtectionPath"] is { Length: > 0 } path)
+            keys.PersistKeysToFileSystem(new DirectoryInfo(path));
+
+        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
+        {
+            o.Cookie.Name = CookieName;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.ExpireTimeSpan = SessionLifetime;
+            o.SlidingExpiration = true;
+            o.LoginPath = LoginPath;
+            o.LogoutPath = LogoutPath;
+            o.AccessDeniedPath = LoginPath;
+            o.ReturnUrlParameter = "ReturnUrl";
+            // pages send the browser to /login; the /api proxies and the Blazor hub answer 401 (a script cannot use a login page)
+            o.Events.OnRedirectToLogin = context =>
+            {
+                if (IsPageRequest(context.Request)) context.Response.Redirect(context.RedirectUri);
+                else context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return Task.CompletedTask;
+            };
+            // a signed-out session's cookie is refused even when replayed (until the cookie would have expired anyway)
+            o.Events.OnValidatePrincipal = context =>
+            {
+                var sessions = context.HttpContext.RequestServices.GetRequiredService<SignedOutSessions>();
+                if (context.Principal?.FindFirst(SessionClaim)?.Value is not { } session || sessions.IsSignedOut(session)) context.RejectPrincipal();
+                return Task.CompletedTask;
+            };
+            o.Events.OnRedirectToAccessDenied = context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return Task.CompletedTask;
+            };
+        });
+        services.AddSingleton<SignedOutSessions>();
+        services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        services.AddCascadingAuthenticationState();
+
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(LoginRateLimit, context =>
+            {
+                // only attempts count (the form's GET does not); behind a proxy configure forwarded headers, or every
+                // user shares the proxy's address
+                if (!HttpMethods.IsPost(context.Request.Method)) return RateLimitPartition.GetNoLimiter("");
+                var perMinute = context.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.LoginAttemptsPerMinute;
+                return RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
+            o.OnRejected = async (context, token) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                context.HttpContext.Response.ContentType = "text/plain; charset=utf-8";
+                await context.HttpContext.Response.WriteAsync(
+                    "Too many sign-in attempts from this address. Wait a minute, then try again.", token);
+            };
+        });
+    }
+
+    /// <summary>A browser navigating to a page (GET or HEAD, not under /api or the Blazor hub).</summary>
+    public static bool IsPageRequest(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        && !request.Path.StartsWithSegments("/api") && !request.Path.StartsWithSegments("/_blazor");
+
+    /// <summary>Authentication, the Development-only anonymous user, authorization and the login rate limit; then
+    /// (the caller's) antiforgery.</summary>
+    public static void UseWebUiAuth(this WebApplication app)
+    {
+        app.UseAuthentication();
+        var auth = app.Services.GetRequiredService<IOptions<WebUiAuthOptions>>().Value;
+        if (auth.DevelopmentAnonymous && app.Environment.IsDevelopment())
+        {
+            LogDevelopmentAnonymous(app.Logger, DevelopmentAnonymousUser);
+            var anonymous = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, DevelopmentAnonymousUser)],
+                DevelopmentAnonymousScheme));
+            app.Use((context, next) =>
+            {
+                if (context.User.Identity?.IsAuthenticated != true) context.User = anonymous;
+                return next(context);
+            });
+        }
+        app.UseAuthorization();
+        app.UseRateLimiter();
+    }
+
+    /// <summary>POST /logout (with the antiforgery token): signs out and sends the browser to /login.</summary>
+    public static void MapLogout(this WebApplication app) =>
+        app.MapPost(LogoutPath, async (HttpContext context, IAntiforgery antiforgery, SignedOutSessions sessions) =>
+        {
+            if (context.User.Identity is { IsAuthenticated: true, AuthenticationType: CookieAuthenticationDefaults.AuthenticationScheme })
+            {
+                if (!await antiforgery.IsRequestValidAsync(context))
+                    return Results.BadRequest("The sign-out form's antiforgery token is missing or invalid: reload the page and try again.");
+                if (context.User.FindFirst(SessionClaim)?.Value is { } session)
+                    sessions.SignOut(session, DateTimeOffset.UtcNow + SessionLifetime);
+                await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            }
+            return Results.Redirect(LoginPath);
+        }).AllowAnonymous().DisableAntiforgery();
+
+    /// <summary>Where to go after signing in: <paramref name="returnUrl"/> when it is a path on this host ("/…", not
+    /// "//…" or "/\…", which browsers read as another host), else "/".</summary>
+    public static string LocalReturnUrl(string? returnUrl) =>
+        returnUrl is ['/', ..] && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
+        && !returnUrl.Any(char.IsControl)
+            ? returnUrl
+            : "/";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WebUI:Auth:DevelopmentAnonymous is on: NOBODY SIGNS IN; every request to " +
+        "this WebUI acts as '{User}' with the WebUI's gateway API key. Development only; never expose this host.")]
+    private static partial void LogDevelopmentAnonymous(ILogger logger, string user);
+
+    /// <summary>The signed-in principal of the admin.</summary>
+    public static ClaimsPrincipal AdminPrincipal(string user) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, user), new Claim(SessionClaim, Guid.NewGuid().ToString("N"))],
+            CookieAuthenticationDefaults.AuthenticationScheme));
+}
+
+/// <summary>Sessions signed out on this host (by their session claim), kept until their cookie could no longer be
+/// valid anyway: a copied cookie does not outlive its sign-out. In memory: a restart or another replica does not know
+/// them (the cookie then lasts until its own expiry).</summary>
+public sealed class SignedOutSessions(TimeProvider? clock = null)
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> until = new(StringComparer.Ordinal);
+    private readonly TimeProvider time = clock ?? TimeProvider.System;
+
+    public void SignOut(string session, DateTimeOffset keepUntil)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (key, end) in until)
+            if (end < now) until.TryRemove(key, out _);
+        until[session] = keepUntil;
+    }
+
+    public bool IsSignedOut(string session) => until.ContainsKey(session);
+}

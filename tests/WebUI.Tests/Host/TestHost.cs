@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using TLoRA.WebUI.Auth;
+
+namespace TLoRA.WebUI.Tests.Host;
+
+/// <summary>The real WebUI host (WebUiHost.Build) on a free loopback port in Production, with a known admin password,
+/// and an HttpClient that keeps cookies and does not follow redirects (the tests look at each answer).</summary>
+public sealed partial class TestHost : IAsyncDisposable
+{
+    public const string User = "admin";
+    public const string Password = "correct horse battery staple";
+
+    /// <summary>The hash of <see cref="Password"/>, with the fewest iterations accepted (fast tests).</summary>
+    public static readonly string PasswordHash = AdminPassword.Hash(Password, AdminPassword.MinIterations);
+
+    private readonly WebApplication app;
+
+    public CookieContainer Cookies { get; } = new();
+    public HttpClient Http { get; }
+    public Uri Address { get; }
+
+    private TestHost(WebApplication app, Uri address)
+    {
+        (this.app, Address) = (app, address);
+        Http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false }) { BaseAddress = address };
+    }
+
+    public static async Task<TestHost> StartAsync(params string[] settings)
+    {
+        var app = WebUiHost.Build(["--urls", "http://127.0.0.1:0", "--WebUI:Gateway=http://127.0.0.1:9", "--environment", "Production",
+            $"--WebUI:Admin:PasswordHash={PasswordHash}", .. settings]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestHost(app, new Uri(address));
+    }
+
+    /// <summary>The login form's antiforgery token (GET /login also sets the antiforgery cookie).</summary>
+    public async Task<string> LoginTokenAsync(string returnUrl = "/")
+    {
+        var html = await Http.GetStringAsync("/login?ReturnUrl=" + Uri.EscapeDataString(returnUrl));
+        return TokenPattern().Match(html) is { Success: true } m ? WebUtility.HtmlDecode(m.Groups[1].Value) : throw new Xunit.Sdk.XunitException("no antiforgery token on /login:\n" + html);
+    }
+
+    /// <summary>POSTs the login form as a browser does.</summary>
+    public async Task<HttpResponseMessage> PostLoginAsync(string user, string password, string returnUrl = "/", string? token = null, bool withToken = true)
+    {
+        var fields = new Dictionary<string, string> { ["_handler"] = "login", ["User"] = user, ["Password"] = password };
+        if (withToken) fields["__RequestVerificationToken"] = token ?? await LoginTokenAsync(returnUrl);
+        return await Http.PostAsync("/login?ReturnUrl=" + Uri.EscapeDataString(returnUrl), new FormUrlEncodedContent(fields));
+    }
+
+    public bool HasAuthCookie => Cookies.GetCookies(Address).Any(c => c.Name == WebUiAuth.CookieName && !c.Expired && c.Value.Length > 0);
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    public static partial Regex TokenPattern();
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
