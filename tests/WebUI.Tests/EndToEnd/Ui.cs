@@ -65,6 +65,8 @@ public static class Ui
         // blocks inline scripts, as it should
         if (!await page.EvaluateAsync<bool>("() => typeof window.axe !== 'undefined'"))
             await page.EvaluateAsync(await File.ReadAllTextAsync(AxeScript) + "\n;true");
+        // colours caught mid-transition (a state chip turning from blue to green) are not the page's colours
+        await page.EvaluateAsync("() => Promise.all(document.getAnimations().filter(a => a.effect?.getComputedTiming().endTime !== Infinity).map(a => a.finished.catch(() => null)))");
         var found = await page.EvaluateAsync<JsonElement>(@"async () => {
             const r = await axe.run(document, { resultTypes: ['violations'] });
             return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
@@ -83,13 +85,17 @@ public static class Ui
     /// keyboard in tab order.</summary>
     public static async Task TabToAsync(this IPage page, string selector, string? text = null, int maxPresses = 60)
     {
+        var visited = new List<string>();
         for (var i = 0; i < maxPresses; i++)
         {
             await page.Keyboard.PressAsync("Tab");
-            if (await page.EvaluateAsync<bool>("([s, t]) => { const a = document.activeElement; return !!a && a.matches(s) && (!t || a.innerText.trim().toLowerCase() === t.toLowerCase()); }",
-                    new[] { selector, text ?? "" })) return;
+            var focused = await page.EvaluateAsync<string[]>(
+                "([s, t]) => { const a = document.activeElement; if (!a) return ['0', '']; const hit = a.matches(s) && (!t || a.innerText.trim().toLowerCase() === t.toLowerCase()); return [hit ? '1' : '0', a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') + ' ' + (a.innerText || '').trim().slice(0, 20)]; }",
+                new[] { selector, text ?? "" });
+            if (focused[0] == "1") return;
+            visited.Add(focused[1]);
         }
-        Assert.Fail($"{selector} {text} was not reached in {maxPresses} presses of Tab");
+        Assert.Fail($"{selector} {text} was not reached in {maxPresses} presses of Tab; focus went to: {string.Join(" → ", visited)}");
     }
 
     /// <summary>Every control a finger taps (buttons, nav links, button-like links, inputs, selects, checkboxes) is at
