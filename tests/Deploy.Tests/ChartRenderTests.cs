@@ -67,6 +67,7 @@ public sealed class ChartRenderTests
 
     [Theory]
     [InlineData("gateway.replicas=2", "needs Redis")]
+    [InlineData("webui.replicas=2", "webui.replicas > 1 needs Redis")]
     [InlineData("gpuService.models.existingClaim=", "gpuService.models")]
     [InlineData("gpuService.device=cpu", "gpuService.device=cuda")]
     [InlineData("gpuService.replicas=0", "/gpuService/replicas")]

@@ -83,6 +83,27 @@ public sealed class ChartSemanticsTests
     }
 
     [Fact]
+    public async Task WebUI_replicas_keep_their_sign_in_keys_in_the_same_redis_and_only_they_and_the_gateways_reach_it()
+    {
+        var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
+        var webui = m.One("Deployment", "webui");
+        Assert.True((int)webui["spec"]!["replicas"]! > 1);
+        var env = Env(Container(webui));
+        var gatewayRef = Env(Container(m.One("Deployment", "gateway")))["Gateway__Redis"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal(gatewayRef.ToJsonString(), env["WebUI__DataProtectionRedis"]["valueFrom"]!["secretKeyRef"]!.ToJsonString());
+        Assert.EndsWith("-webui-data-protection", (string?)env["WebUI__DataProtectionRedisKey"]["value"], StringComparison.Ordinal);
+
+        var policy = Assert.Single(m.OfKind("NetworkPolicy"), p => Name(p) == Name(m.One("Deployment", "redis")));
+        var from = policy["spec"]!["ingress"]![0]!["from"]!.AsArray()
+            .Select(f => (string?)f!["podSelector"]!["matchLabels"]!["app.kubernetes.io/component"]).ToArray();
+        Assert.Equal(new[] { "gateway", "webui" }, from);
+
+        // no Redis (one WebUI): the keys stay in the pod
+        var single = Env(Container((await Helm.RenderAsync()).One("Deployment", "webui")));
+        Assert.DoesNotContain("WebUI__DataProtectionRedis", single.Keys);
+    }
+
+    [Fact]
     public async Task Several_gateways_use_an_external_redis_from_a_given_secret()
     {
         var m = await Helm.RenderAsync(sets: ["gateway.replicas=2", "redis.external.existingSecret=my-redis", "redis.external.existingSecretKey=conn"]);

@@ -42,6 +42,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- if gt (int .Values.gateway.replicas) 1 -}}true{{- end -}}
 {{- end -}}
 
+{{/* Whether a Redis is configured (in-chart or external). */}}
+{{- define "tlora.redis.configured" -}}
+{{- if or .Values.redis.internal.enabled .Values.redis.external.connectionString .Values.redis.external.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{/* Whether the WebUI keeps its data-protection keys (sign-in cookies, antiforgery tokens) in that Redis, so every
+     replica reads every other's cookies and a restart signs nobody out. */}}
+{{- define "tlora.webui.sharedKeys" -}}
+{{- if and .Values.webui.enabled (include "tlora.redis.configured" .) -}}true{{- end -}}
+{{- end -}}
+
 {{/* The Secret and key holding the Redis connection string (external, existing secret, or the in-chart Redis). */}}
 {{- define "tlora.redis.secretName" -}}
 {{- if .Values.redis.external.existingSecret -}}{{ .Values.redis.external.existingSecret }}{{- else -}}{{ include "tlora.secret.name" . }}{{- end -}}

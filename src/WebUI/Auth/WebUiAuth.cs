@@ -82,6 +82,9 @@ public static partial class WebUiAuth
     public const string WrongCredentials = "Wrong user name or password.";
     public const string SessionClaim = "tlora:session";
 
+    /// <summary>The Redis key the WebUI's data-protection keys live under (WebUI:DataProtectionRedisKey overrides it).</summary>
+    public const string DefaultRedisKey = "tlora-webui-data-protection";
+
     /// <summary>How long a sign-in lasts without use (sliding: every request in the second half renews it).</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
@@ -92,10 +95,22 @@ public static partial class WebUiAuth
         services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection(AdminOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
 
-        // keys where ASP.NET Core keeps them by default, or a shared folder so cookies survive restarts and replicas
+        // keys where ASP.NET Core keeps them by default, or shared (a folder, or Redis as the chart does) so sign-ins and
+        // antiforgery tokens survive restarts and are valid on every replica
         var keys = services.AddDataProtection().SetApplicationName("TLoRA.WebUI");
-        if (builder.Configuration["WebUI:DataProtectionPath"] is { Length: > 0 } path)
-            keys.PersistKeysToFileSystem(new DirectoryInfo(path));
+        var path = builder.Configuration["WebUI:DataProtectionPath"];
+        var redis = builder.Configuration["WebUI:DataProtectionRedis"];
+        if (path is { Length: > 0 } && redis is { Length: > 0 })
+            throw new OptionsValidationException("WebUI:DataProtectionRedis", typeof(WebUiAuthOptions),
+                ["set WebUI:DataProtectionPath or WebUI:DataProtectionRedis, not both: they are two homes for the same keys"]);
+        if (path is { Length: > 0 }) keys.PersistKeysToFileSystem(new DirectoryInfo(path));
+        if (redis is { Length: > 0 })
+        {
+            // connected on first use; abortConnect=false (the chart's strings have it) lets it retry while Redis starts
+            var connection = new Lazy<StackExchange.Redis.ConnectionMultiplexer>(() => StackExchange.Redis.ConnectionMultiplexer.Connect(redis));
+            keys.PersistKeysToStackExchangeRedis(() => connection.Value.GetDatabase(),
+                builder.Configuration["WebUI:DataProtectionRedisKey"] is { Length: > 0 } key ? key : DefaultRedisKey);
+        }
 
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
         {

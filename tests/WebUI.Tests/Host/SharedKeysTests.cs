@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using TLoRA.WebUI.Auth;
+
+namespace TLoRA.WebUI.Tests.Host;
+
+/// <summary>Replicas behind one Ingress (the chart runs two WebUI pods when Redis is configured): a sign-in made on one
+/// is valid on the other, because both keep their data-protection keys in the same Redis (WebUI:DataProtectionRedis).
+/// Without shared keys the other replica cannot read the cookie and sends the browser to /login.</summary>
+public sealed class SharedKeysTests
+{
+    [Fact]
+    public async Task A_sign_in_on_one_replica_is_valid_on_another_that_shares_the_Redis_keys()
+    {
+        var port = FreePort();
+        using var redis = StartRedis(port);
+        var shared = $"--WebUI:DataProtectionRedis=127.0.0.1:{port},abortConnect=false";
+        var key = $"--WebUI:DataProtectionRedisKey=test-{Guid.NewGuid():N}";
+        await using var a = await TestHost.StartAsync(shared, key);
+        await using var b = await TestHost.StartAsync(shared, key);
+        await using var alone = await TestHost.StartAsync();
+
+        using (var signIn = await a.PostLoginAsync(TestHost.User, TestHost.Password)) Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        var cookie = a.Cookies.GetCookies(a.Address)[WebUiAuth.CookieName]!.Value;
+        Assert.Equal(HttpStatusCode.OK, await StatusWithCookieAsync(b, cookie));
+        Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(alone, cookie));
+    }
+
+    [Fact]
+    public async Task Two_homes_for_the_keys_are_refused_naming_both_settings()
+    {
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartAsync("--WebUI:DataProtectionRedis=127.0.0.1:1",
+            $"--WebUI:DataProtectionPath={Path.GetTempPath()}"));
+        Assert.Contains("WebUI:DataProtectionPath", e.Message, StringComparison.Ordinal);
+        Assert.Contains("WebUI:DataProtectionRedis", e.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<HttpStatusCode> StatusWithCookieAsync(TestHost host, string cookie)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = host.Address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Add("Cookie", $"{WebUiAuth.CookieName}={cookie}");
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    /// <summary>Debian's redis-server (bash .ci/setup installs it) on <paramref name="port"/>, without persistence.</summary>
+    private static RedisServer StartRedis(int port)
+    {
+        var server = new[] { "/usr/bin/redis-server", "/usr/sbin/redis-server" }.FirstOrDefault(File.Exists)
+                     ?? throw new Xunit.Sdk.XunitException("redis-server is not installed: run bash .ci/setup (Debian's redis-server)");
+        var process = Process.Start(new ProcessStartInfo(server, ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", ""])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, port);
+                return new RedisServer(process);
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
+
+    private sealed class RedisServer(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+            process.Dispose();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}
