@@ -33,6 +33,10 @@ public sealed class WebUiAuthOptions
     /// <summary>Development only: every request that is not signed in acts as the user "anonymous" (no sign-in
     /// needed), and WebUI:Admin:PasswordHash may be missing. Refused at start in any other environment.</summary>
     public bool DevelopmentAnonymous { get; set; }
+
+    /// <summary>How often an open tab (a Blazor circuit) checks that its sign-in still holds; a tab whose session was
+    /// signed out (in another tab, or by a copied cookie's owner) goes to /login within this time.</summary>
+    public double RevalidateSeconds { get; set; } = 30;
 }
 
 /// <summary>Refuses to start without a well-formed admin password hash, naming the setting and the command that makes

@@ -75,7 +75,8 @@ public sealed class Stack : IAsyncLifetime
         Start("gateway", gateway, "--urls", GatewayAddress.ToString().TrimEnd('/'), $"--Gateway:Services:0=http://127.0.0.1:{servicePort}",
             "--Gateway:HealthCheckIntervalSeconds=0.5");
         WebAddress = new Uri($"http://127.0.0.1:{FreePort()}");
-        Start("webui", web, "--urls", WebAddress.ToString().TrimEnd('/'), $"--WebUI:Gateway={GatewayAddress.ToString().TrimEnd('/')}");
+        Start("webui", web, "--urls", WebAddress.ToString().TrimEnd('/'), $"--WebUI:Gateway={GatewayAddress.ToString().TrimEnd('/')}",
+            "--WebUI:Auth:RevalidateSeconds=1", "--WebUI:Admin:LoginAttemptsPerMinute=1000");
         await WaitHealthyAsync(GatewayAddress, TimeSpan.FromSeconds(90));
         await WaitHealthyAsync(WebAddress, TimeSpan.FromSeconds(60));
     }
