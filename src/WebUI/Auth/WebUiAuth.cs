@@ -108,12 +108,14 @@ public static partial class WebUiAuth
             throw new OptionsValidationException("WebUI:DataProtectionRedis", typeof(WebUiAuthOptions),
                 ["set WebUI:DataProtectionPath or WebUI:DataProtectionRedis, not both: they are two homes for the same keys"]);
         if (path is { Length: > 0 }) keys.PersistKeysToFileSystem(new DirectoryInfo(path));
+        Func<StackExchange.Redis.IDatabase>? shared = null;
+        var redisKey = builder.Configuration["WebUI:DataProtectionRedisKey"] is { Length: > 0 } k ? k : DefaultRedisKey;
         if (redis is { Length: > 0 })
         {
             // connected on first use; abortConnect=false (the chart's strings have it) lets it retry while Redis starts
             var connection = new Lazy<StackExchange.Redis.ConnectionMultiplexer>(() => StackExchange.Redis.ConnectionMultiplexer.Connect(redis));
-            keys.PersistKeysToStackExchangeRedis(() => connection.Value.GetDatabase(),
-                builder.Configuration["WebUI:DataProtectionRedisKey"] is { Length: > 0 } key ? key : DefaultRedisKey);
+            shared = () => connection.Value.GetDatabase();
+            keys.PersistKeysToStackExchangeRedis(shared, redisKey);
         }
 
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
@@ -148,7 +150,8 @@ public static partial class WebUiAuth
                 return Task.CompletedTask;
             };
         });
-        services.AddSingleton<SignedOutSessions>();
+        // replicas that share their keys share their sign-outs too: a copied cookie is refused by every one of them
+        services.AddSingleton(sp => new SignedOutSessions(sp.GetService<TimeProvider>(), shared, redisKey + "-signed-out"));
         services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddCascadingAuthenticationState();
 
@@ -233,10 +236,12 @@ public static partial class WebUiAuth
             CookieAuthenticationDefaults.AuthenticationScheme));
 }
 
-/// <summary>Sessions signed out on this host (by their session claim), kept until their cookie could no longer be
-/// valid anyway: a copied cookie does not outlive its sign-out. In memory: a restart or another replica does not know
-/// them (the cookie then lasts until its own expiry).</summary>
-public sealed class SignedOutSessions(TimeProvider? clock = null)
+/// <summary>Sessions signed out, by their session claim, kept until their cookie could no longer be valid anyway: a
+/// copied cookie does not outlive its sign-out. In memory, and in Redis when the replicas share their keys there
+/// (WebUI:DataProtectionRedis), so every replica refuses it; without Redis a restart or another replica does not
+/// know them (the cookie then lasts until its own expiry).</summary>
+public sealed class SignedOutSessions(TimeProvider? clock = null, Func<StackExchange.Redis.IDatabase>? shared = null,
+    string sharedPrefix = "tlora-webui-signed-out")
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> until = new(StringComparer.Ordinal);
     private readonly TimeProvider time = clock ?? TimeProvider.System;
@@ -247,7 +252,12 @@ public sealed class SignedOutSessions(TimeProvider? clock = null)
         foreach (var (key, end) in until)
             if (end < now) until.TryRemove(key, out _);
         until[session] = keepUntil;
+        // expires with the cookie it refuses
+        shared?.Invoke().StringSet(SharedKey(session), "1", keepUntil - now);
     }
 
-    public bool IsSignedOut(string session) => until.ContainsKey(session);
+    public bool IsSignedOut(string session) =>
+        until.ContainsKey(session) || (shared is not null && shared().KeyExists(SharedKey(session)));
+
+    private StackExchange.Redis.RedisKey SharedKey(string session) => $"{sharedPrefix}:{session}";
 }

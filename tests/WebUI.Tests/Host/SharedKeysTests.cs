@@ -7,7 +7,8 @@ namespace TLoRA.WebUI.Tests.Host;
 
 /// <summary>Replicas behind one Ingress (the chart runs two WebUI pods when Redis is configured): a sign-in made on one
 /// is valid on the other, because both keep their data-protection keys in the same Redis (WebUI:DataProtectionRedis).
-/// Without shared keys the other replica cannot read the cookie and sends the browser to /login.</summary>
+/// Without shared keys the other replica cannot read the cookie and sends the browser to /login. A sign-out on one
+/// replica is known to the others (a copied cookie is refused everywhere).</summary>
 public sealed class SharedKeysTests
 {
     [Fact]
@@ -25,6 +26,14 @@ public sealed class SharedKeysTests
         var cookie = a.Cookies.GetCookies(a.Address)[WebUiAuth.CookieName]!.Value;
         Assert.Equal(HttpStatusCode.OK, await StatusWithCookieAsync(b, cookie));
         Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(alone, cookie));
+
+        // signed out on A: a copy of the cookie is refused by B too
+        var token = TestHost.TokenPattern().Match(await a.Http.GetStringAsync("/"));
+        Assert.True(token.Success, "no antiforgery token in the page for the sign-out form");
+        using (var signOut = await a.Http.PostAsync("/logout", new FormUrlEncodedContent(new Dictionary<string, string>
+                   { ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value) })))
+            Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(b, cookie));
     }
 
     [Fact]
