@@ -19,6 +19,10 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOpti
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an old stream is read after its successor is watching, when no event shows the two have met
+    /// (an idle service): long enough for an event already on its way to arrive.</summary>
+    private static readonly TimeSpan HandOverLimit = TimeSpan.FromSeconds(2);
     private readonly Lock gate = new();
     private Action<JobEvent>[] subscribers = [];
 
@@ -60,7 +64,7 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOpti
                 {
                     await stream.ReadUntilAsync(DateTime.UtcNow + renew, e => Dispatch(dedup, e), ct).ConfigureAwait(false);
                     var next = new FeedStream(await client.OpenJobsFeedAsync(endpoint, ct).ConfigureAwait(false));
-                    await stream.EndAsync(e => Dispatch(dedup, e)).ConfigureAwait(false);
+                    await stream.HandOverAsync(next, HandOverLimit, e => Dispatch(dedup, e), ct).ConfigureAwait(false);
                     stream.Dispose();
                     dedup.Forget();
                     stream = next;
@@ -147,11 +151,20 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOpti
             _ = Task.Run(PumpAsync);
         }
 
+        private JobEvent? first;
+
+        /// <summary>The first event this stream received (null until one arrives).</summary>
+        public JobEvent? First => Volatile.Read(ref first);
+
         private async Task PumpAsync()
         {
             try
             {
-                while (await call.ResponseStream.MoveNext(end.Token).ConfigureAwait(false)) await events.Writer.WriteAsync(call.ResponseStream.Current).ConfigureAwait(false);
+                while (await call.ResponseStream.MoveNext(end.Token).ConfigureAwait(false))
+                {
+                    Interlocked.CompareExchange(ref first, call.ResponseStream.Current, null);
+                    await events.Writer.WriteAsync(call.ResponseStream.Current).ConfigureAwait(false);
+                }
                 events.Writer.TryComplete(new RpcException(new Status(StatusCode.Unavailable, "the service ended the stream")));
             }
             catch (Exception e)
@@ -179,6 +192,42 @@ public sealed partial class JobFeed(GpuServicePool pool, GpuClient client, IOpti
                 }
                 while (events.Reader.TryRead(out var e)) onEvent(e);
             }
+        }
+
+        /// <summary>Hands over this (older) stream's events until it has caught up with <paramref name="next"/>, then
+        /// ends it. Events published before <paramref name="next"/> subscribed may still be on their way on this one: it
+        /// is read until it delivers <paramref name="next"/>'s first event (the service sends every event to both in
+        /// the same order, so all before it have arrived), or for <paramref name="limit"/> when nothing is published.
+        /// Ending it at once lost such events (RenewalTests: sequence 7 of 28 missing under load).</summary>
+        public async Task HandOverAsync(FeedStream next, TimeSpan limit, Action<JobEvent> onEvent, CancellationToken ct)
+        {
+            var until = DateTime.UtcNow + limit;
+            var delivered = new HashSet<(string, long)>();
+            while (DateTime.UtcNow < until && !ct.IsCancellationRequested)
+            {
+                while (events.Reader.TryRead(out var e))
+                {
+                    onEvent(e);
+                    delivered.Add((e.JobId, e.Sequence));
+                }
+                if (next.First is { } meet && delivered.Contains((meet.JobId, meet.Sequence))) break;
+                if (events.Reader.Completion.IsCompleted) break;
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                wait.CancelAfter(TimeSpan.FromMilliseconds(50));
+                try
+                {
+                    await events.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // look again: the successor may have received its first event meanwhile
+                }
+                catch (Exception)
+                {
+                    break; // this stream failed: its successor carries on
+                }
+            }
+            await EndAsync(onEvent).ConfigureAwait(false);
         }
 
         /// <summary>Ends the call and hands over what it had received.</summary>
