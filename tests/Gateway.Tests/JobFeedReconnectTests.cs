@@ -18,7 +18,7 @@ public sealed class JobFeedReconnectTests
     [Fact]
     public async Task The_feed_connects_once_a_service_comes_up_and_reconnects_after_it_restarts()
     {
-        var port = FreePort();
+        var port = GatewayFixture.FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
         var gateway = GatewayFixture.BuildGateway(address.ToString());
         await using var _ = gateway;
@@ -51,10 +51,4 @@ public sealed class JobFeedReconnectTests
     private static async Task<string> SampleAsync(ServiceHost service) =>
         (await service.Client.SubmitSampleAsync(new SampleRequest { ModelId = "sdxl-tiny", Prompts = { "a robot" }, Steps = 2, Seed = 1 })).JobId;
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

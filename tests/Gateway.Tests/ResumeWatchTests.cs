@@ -20,7 +20,7 @@ public sealed class ResumeWatchTests
     [Fact]
     public async Task A_member_that_stays_joined_follows_the_job_through_its_interruption_and_resume()
     {
-        var port = FreePort();
+        var port = GatewayFixture.FreePort();
         using var data = new TempDir();
         await using var gateway = GatewayFixture.BuildGateway($"http://127.0.0.1:{port}");
         await gateway.StartAsync();
@@ -83,10 +83,4 @@ public sealed class ResumeWatchTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

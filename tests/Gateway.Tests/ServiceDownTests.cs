@@ -11,7 +11,7 @@ public sealed class ServiceDownTests
     [Fact]
     public async Task A_service_that_is_down_gives_503_naming_no_address()
     {
-        var (app, address) = await GatewayFixture.StartGatewayAsync($"http://127.0.0.1:{FreePort()}");
+        var (app, address) = await GatewayFixture.StartGatewayAsync($"http://127.0.0.1:{GatewayFixture.FreePort()}");
         await using var _ = app;
         using var http = GatewayFixture.Client(address);
         using (var response = await http.GetAsync("/api/jobs"))
@@ -45,10 +45,4 @@ public sealed class ServiceDownTests
         Assert.Contains("Gateway:Services", e.Message);
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

@@ -11,7 +11,7 @@ namespace TLoRA.Gateway.Tests.Security;
 /// (authentication, limits, headers, origins), which it does before any call to a service.</summary>
 internal static class EdgeGateway
 {
-    public static string NoService() => $"http://127.0.0.1:{FreePort()}";
+    public static string NoService() => $"http://127.0.0.1:{GatewayFixture.FreePort()}";
 
     /// <summary>Builds one with exactly <paramref name="settings"/> (no test keys unless given) in <paramref name="environment"/>.</summary>
     public static WebApplication Build(Dictionary<string, string?> settings, string environment = "Production", Action<WebApplicationBuilder>? configure = null)
@@ -36,10 +36,4 @@ internal static class EdgeGateway
         return (app, new Uri(app.Urls.First()));
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

@@ -43,6 +43,14 @@ public sealed class GatewayFixture : IAsyncLifetime
     }
 
     /// <summary>Starts a gateway for <paramref name="services"/> and returns it with its address.</summary>
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public static async Task<(WebApplication App, Uri Address)> StartGatewayAsync(params string[] services)
     {
         var app = BuildGateway(services);

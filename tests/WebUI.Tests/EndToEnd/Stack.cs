@@ -157,7 +157,8 @@ public sealed class Stack : IAsyncLifetime
         Assert.Fail($"{address} did not become healthy within {timeout}:\n{Log}");
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

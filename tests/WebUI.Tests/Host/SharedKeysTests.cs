@@ -14,7 +14,7 @@ public sealed class SharedKeysTests
     [Fact]
     public async Task A_sign_in_on_one_replica_is_valid_on_another_that_shares_the_Redis_keys()
     {
-        var port = FreePort();
+        var port = EndToEnd.Stack.FreePort();
         using var redis = StartRedis(port);
         var shared = $"--WebUI:DataProtectionRedis=127.0.0.1:{port},abortConnect=false";
         var key = $"--WebUI:DataProtectionRedisKey=test-{Guid.NewGuid():N}";
@@ -24,8 +24,8 @@ public sealed class SharedKeysTests
 
         using (var signIn = await a.PostLoginAsync(TestHost.User, TestHost.Password)) Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
         var cookie = a.Cookies.GetCookies(a.Address)[WebUiAuth.CookieName]!.Value;
-        Assert.Equal(HttpStatusCode.OK, await StatusWithCookieAsync(b, cookie));
-        Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(alone, cookie));
+        Assert.Equal(HttpStatusCode.OK, await b.StatusWithCookieAsync(cookie));
+        Assert.Equal(HttpStatusCode.Redirect, await alone.StatusWithCookieAsync(cookie));
 
         // signed out on A: a copy of the cookie is refused by B too
         var token = TestHost.TokenPattern().Match(await a.Http.GetStringAsync("/"));
@@ -33,7 +33,7 @@ public sealed class SharedKeysTests
         using (var signOut = await a.Http.PostAsync("/logout", new FormUrlEncodedContent(new Dictionary<string, string>
                    { ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value) })))
             Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
-        Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(b, cookie));
+        Assert.Equal(HttpStatusCode.Redirect, await b.StatusWithCookieAsync(cookie));
     }
 
     [Fact]
@@ -45,14 +45,6 @@ public sealed class SharedKeysTests
         Assert.Contains("WebUI:DataProtectionRedis", e.Message, StringComparison.Ordinal);
     }
 
-    private static async Task<HttpStatusCode> StatusWithCookieAsync(TestHost host, string cookie)
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = host.Address };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
-        request.Headers.Add("Cookie", $"{WebUiAuth.CookieName}={cookie}");
-        using var response = await http.SendAsync(request);
-        return response.StatusCode;
-    }
 
     /// <summary>Debian's redis-server (bash .ci/setup installs it) on <paramref name="port"/>, without persistence.</summary>
     private static RedisServer StartRedis(int port)
@@ -87,10 +79,4 @@ public sealed class SharedKeysTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

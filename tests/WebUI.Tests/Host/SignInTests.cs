@@ -182,11 +182,11 @@ public sealed class SignInTests
             }
             Assert.NotEmpty(Directory.GetFiles(keys, "*.xml"));
             await using (var again = await TestHost.StartAsync($"--WebUI:DataProtectionPath={keys}"))
-                Assert.Equal(HttpStatusCode.OK, await StatusWithCookieAsync(again, cookie));
+                Assert.Equal(HttpStatusCode.OK, await again.StatusWithCookieAsync(cookie));
             // other keys (another folder): the cookie cannot be read, the browser signs in again
             var other = Directory.CreateTempSubdirectory("tlora-webui-keys-").FullName;
             await using (var elsewhere = await TestHost.StartAsync($"--WebUI:DataProtectionPath={other}"))
-                Assert.Equal(HttpStatusCode.Redirect, await StatusWithCookieAsync(elsewhere, cookie));
+                Assert.Equal(HttpStatusCode.Redirect, await elsewhere.StatusWithCookieAsync(cookie));
             Directory.Delete(other, recursive: true);
         }
         finally
@@ -195,14 +195,6 @@ public sealed class SignInTests
         }
     }
 
-    private static async Task<HttpStatusCode> StatusWithCookieAsync(TestHost host, string cookie)
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = host.Address };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
-        request.Headers.Add("Cookie", $"{WebUiAuth.CookieName}={cookie}");
-        using var response = await http.SendAsync(request);
-        return response.StatusCode;
-    }
 
     [Fact]
     public async Task More_than_five_sign_in_attempts_a_minute_from_one_address_get_429()

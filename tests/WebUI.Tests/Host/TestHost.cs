@@ -54,6 +54,17 @@ public sealed partial class TestHost : IAsyncDisposable
         return await Http.PostAsync("/login?ReturnUrl=" + Uri.EscapeDataString(returnUrl), new FormUrlEncodedContent(fields));
     }
 
+    /// <summary>GET / with only <paramref name="cookie"/> as the sign-in cookie (a copy of it, as another browser or
+    /// replica would see it): 200 when it opens the app, 302 to /login when it does not.</summary>
+    public async Task<HttpStatusCode> StatusWithCookieAsync(string cookie)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Address };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Add("Cookie", $"{WebUiAuth.CookieName}={cookie}");
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
     public bool HasAuthCookie => Cookies.GetCookies(Address).Any(c => c.Name == WebUiAuth.CookieName && !c.Expired && c.Value.Length > 0);
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
