@@ -78,4 +78,54 @@ public sealed class ElfVersionNeedsTests : IDisposable
         using var t = torch.ones(3);
         Assert.Equal(3.0, t.sum().ItemDouble());
     }
+
+    /// <summary>A file of a package as restored for this test assembly: the version from its deps.json, the folder from
+    /// NUGET_PACKAGES, else ~/.nuget/packages.</summary>
+    private static string PackageFile(string id, string relative)
+    {
+        var depsJson = Path.Combine(AppContext.BaseDirectory, typeof(ElfVersionNeedsTests).Assembly.GetName().Name + ".deps.json");
+        using var deps = System.Text.Json.JsonDocument.Parse(File.ReadAllText(depsJson));
+        var library = deps.RootElement.GetProperty("libraries").EnumerateObject()
+            .Single(l => l.Name.StartsWith(id + "/", StringComparison.OrdinalIgnoreCase)).Name;
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env
+            ? env
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var path = Path.Combine(root, library.ToLowerInvariant(), relative);
+        Assert.True(File.Exists(path), $"the restored package file {path} is missing");
+        return path;
+    }
+
+    private static (string Device, string Inode) Identity(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-L", "-c", "%d %i", path])
+        { RedirectStandardOutput = true })!;
+        var fields = stat.StandardOutput.ReadToEnd().Split(' ', StringSplitOptions.TrimEntries);
+        stat.WaitForExit();
+        Assert.Equal(0, stat.ExitCode);
+        return (fields[0], fields[1]);
+    }
+
+    [Fact]
+    public void The_NuGet_cache_keeps_the_package_library_unchanged_although_outputs_are_hard_links()
+    {
+        // Outputs are hard-linked to the cache (Directory.Build.props); the fix-up must have replaced its copy, not
+        // edited the shared file: the cache still needs the version strictly, as shipped.
+        var cached = PackageFile("torchsharp", "runtimes/linux-x64/native/libLibTorchSharp.so");
+        var need = ElfVersionNeeds.Needs(File.ReadAllBytes(cached)).Single(n => n.File == LibStdCxx && n.Version == Version);
+        Assert.False(need.IsWeak);
+        Assert.NotEqual(Identity(cached), Identity(OutputCopy()));
+    }
+
+    [Fact]
+    public void Libtorch_in_the_output_is_a_hard_link_to_the_NuGet_cache_when_they_share_a_filesystem()
+    {
+        // ~600 MB per project that runs the engine; nine copies filled CI's disk.
+        var cached = PackageFile("libtorch-cpu-linux-x64", "runtimes/linux-x64/native/libtorch_cpu.so");
+        var output = Path.Combine(Path.GetDirectoryName(OutputCopy())!, "libtorch_cpu.so");
+        var (cacheDevice, cacheInode) = Identity(cached);
+        var (outputDevice, outputInode) = Identity(output);
+        if (cacheDevice == outputDevice)
+            Assert.True(cacheInode == outputInode,
+                $"{output} is a copy of {cached}, not a hard link (an output built before hard links were on keeps its copy: rebuild from clean)");
+    }
 }
