@@ -13,9 +13,10 @@ public sealed class WebUiOptions
     /// <summary>The gateway's base address, e.g. http://127.0.0.1:5080.</summary>
     public Uri? Gateway { get; set; }
 
-    /// <summary>The API key the WebUI calls the gateway with (sent as X-Api-Key, and as the hub's access token); null:
-    /// none, which only a gateway in Development with Gateway:Auth:DevelopmentAnonymous accepts. The WebUI's signed-in
-    /// admin (WebUI:Admin) acts through this key: the gateway sees its owner, not the person signed in.</summary>
+    /// <summary>The API key the WebUI calls the gateway with for its local admin (WebUI:Admin) and Development's anonymous
+    /// user (sent as X-Api-Key, and as the hub's access token): the gateway sees the key's owner. People signed in with
+    /// OIDC (WebUI:Oidc) call with their own access tokens instead. Null: none, which only a gateway in Development with
+    /// Gateway:Auth:DevelopmentAnonymous accepts.</summary>
     public string? GatewayApiKey { get; set; }
 
     /// <summary>The largest concept image the form accepts; the gateway's own limit (Gateway:MaxUploadBytes) by default.</summary>
@@ -50,9 +51,9 @@ public static class WebUiHost
         {
             var options = sp.GetRequiredService<IOptions<WebUiOptions>>().Value;
             http.BaseAddress = options.Gateway;
-            if (!string.IsNullOrEmpty(options.GatewayApiKey)) http.DefaultRequestHeaders.Add(ApiKeyHeader, options.GatewayApiKey);
             http.Timeout = TimeSpan.FromMinutes(2);
         });
+        builder.Services.AddScoped<GatewayCredentials>();
         builder.Services.AddScoped<JobHub>();
         builder.AddWebUiAuth();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -61,15 +62,17 @@ public static class WebUiHost
         builder.Services.AddMudServices();
 
         var app = builder.Build();
-        app.UseSecurityHeaders();
+        app.UseSecurityHeaders(WebUiOidc.AuthorityOrigin(app.Services.GetRequiredService<IOptions<OidcOptions>>().Value));
         app.UseStatusCodePages();
         // every endpoint requires the signed-in admin (fallback policy) except those marked anonymous below and /login
         app.UseWebUiAuth();
+        GatewayCredentials.UseGatewayCredentials(app);
         app.UseAntiforgery();
         app.MapStaticAssets().AllowAnonymous();
         app.MapGatewayFiles();
         app.MapGet("/health", () => Results.Ok(new { status = "healthy" })).AllowAnonymous();
         app.MapLogout();
+        app.MapOidcLogin();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -41,7 +41,8 @@ public sealed class WebUiAuthOptions
 
 /// <summary>Refuses to start without a well-formed admin password hash, naming the setting and the command that makes
 /// one, unless this is Development with WebUI:Auth:DevelopmentAnonymous.</summary>
-public sealed class AdminOptionsValidator(IHostEnvironment environment, IOptions<WebUiAuthOptions> auth) : IValidateOptions<AdminOptions>
+public sealed class AdminOptionsValidator(IHostEnvironment environment, IOptions<WebUiAuthOptions> auth, IOptions<OidcOptions> oidc)
+    : IValidateOptions<AdminOptions>
 {
     public const string HashCommand = "dotnet TLoRA.WebUI.dll hash-password";
 
@@ -51,12 +52,14 @@ public sealed class AdminOptionsValidator(IHostEnvironment environment, IOptions
         var anonymous = auth.Value.DevelopmentAnonymous;
         if (anonymous && !environment.IsDevelopment())
             errors.Add($"WebUI:Auth:DevelopmentAnonymous is only allowed in the Development environment (this is '{environment.EnvironmentName}'); " +
-                       $"set WebUI:Admin:PasswordHash instead (make one with `{HashCommand}`)");
+                       $"set WebUI:Oidc:Authority or WebUI:Admin:PasswordHash instead (make one with `{HashCommand}`)");
         if (string.IsNullOrWhiteSpace(o.PasswordHash))
         {
-            if (!(anonymous && environment.IsDevelopment()))
-                errors.Add($"WebUI:Admin:PasswordHash is not set: the WebUI signs its admin in with a password and stores only its hash. " +
-                           $"Make one with `echo -n 'PASSWORD' | {HashCommand}` (or run it and type the password) and set it in " +
+            // with single sign-on there need be no local admin
+            if (!(anonymous && environment.IsDevelopment()) && !oidc.Value.Enabled)
+                errors.Add($"WebUI:Admin:PasswordHash is not set and no WebUI:Oidc:Authority either: nobody could sign in. For single sign-on set " +
+                           "WebUI:Oidc:Authority and WebUI:Oidc:ClientId; for the local admin, make a hash with " +
+                           $"`echo -n 'PASSWORD' | {HashCommand}` (or run it and type the password) and set it in " +
                            "WebUI:Admin:PasswordHash (environment WebUI__Admin__PasswordHash); for a local start without sign-in use " +
                            "ASPNETCORE_ENVIRONMENT=Development with WebUI:Auth:DevelopmentAnonymous=true");
         }
@@ -85,6 +88,9 @@ public static partial class WebUiAuth
     public const string DevelopmentAnonymousUser = "anonymous";
     public const string WrongCredentials = "Wrong user name or password.";
     public const string SessionClaim = "tlora:session";
+
+    /// <summary>The sign-in method claim (<see cref="WebUiOidc.SignInMethodClaim"/>) of the local admin.</summary>
+    public const string LocalSignIn = "local";
 
     /// <summary>The Redis key the WebUI's data-protection keys live under (WebUI:DataProtectionRedisKey overrides it).</summary>
     public const string DefaultRedisKey = "tlora-webui-data-protection";
@@ -118,7 +124,7 @@ public static partial class WebUiAuth
             keys.PersistKeysToStackExchangeRedis(shared, redisKey);
         }
 
-        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
+        var authentication = services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
         {
             o.Cookie.Name = CookieName;
             o.Cookie.HttpOnly = true;
@@ -150,8 +156,12 @@ public static partial class WebUiAuth
                 return Task.CompletedTask;
             };
         });
+        builder.AddWebUiOidc(authentication);
         // replicas that share their keys share their sign-outs too: a copied cookie is refused by every one of them
         services.AddSingleton(sp => new SignedOutSessions(sp.GetService<TimeProvider>(), shared, redisKey + "-signed-out"));
+        // and the tokens of OIDC sessions, so a refresh made on one replica is the one every replica uses
+        services.AddSingleton(sp => new SessionTokens(sp.GetRequiredService<IDataProtectionProvider>(), sp.GetService<TimeProvider>(), shared,
+            redisKey + "-tokens"));
         services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         services.AddCascadingAuthenticationState();
 
@@ -211,9 +221,12 @@ public static partial class WebUiAuth
             {
                 if (!await antiforgery.IsRequestValidAsync(context))
                     return Results.BadRequest("The sign-out form's antiforgery token is missing or invalid: reload the page and try again.");
-                if (context.User.FindFirst(SessionClaim)?.Value is { } session)
-                    sessions.SignOut(session, DateTimeOffset.UtcNow + SessionLifetime);
+                var session = context.User.FindFirst(SessionClaim)?.Value;
+                if (session is not null) sessions.SignOut(session, DateTimeOffset.UtcNow + SessionLifetime);
                 await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                // an OIDC session's tokens go, and the authority's session ends too when it offers that
+                if (session is not null && WebUiOidc.IsOidcUser(context.User) && await WebUiOidc.SignOutAsync(context, session) is { } atAuthority)
+                    return atAuthority;
             }
             return Results.Redirect(LoginPath);
         }).AllowAnonymous().DisableAntiforgery();
@@ -232,8 +245,8 @@ public static partial class WebUiAuth
 
     /// <summary>The signed-in principal of the admin.</summary>
     public static ClaimsPrincipal AdminPrincipal(string user) =>
-        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, user), new Claim(SessionClaim, Guid.NewGuid().ToString("N"))],
-            CookieAuthenticationDefaults.AuthenticationScheme));
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, user), new Claim(SessionClaim, Guid.NewGuid().ToString("N")),
+            new Claim(WebUiOidc.SignInMethodClaim, LocalSignIn)], CookieAuthenticationDefaults.AuthenticationScheme));
 }
 
 /// <summary>Sessions signed out, by their session claim, kept until their cookie could no longer be valid anyway: a

@@ -16,9 +16,10 @@ public sealed class GatewayException(int status, string title, string? detail, I
     public IReadOnlyDictionary<string, string[]> Errors { get; } = errors ?? new Dictionary<string, string[]>();
 }
 
-/// <summary>The gateway's REST API (typed HttpClient). Problem+json answers become <see cref="GatewayException"/>s;
-/// an unreachable gateway becomes one with status 503.</summary>
-public sealed class GatewayClient(HttpClient http)
+/// <summary>The gateway's REST API (typed HttpClient), called as the person using this scope
+/// (<see cref="GatewayCredentials"/>). Problem+json answers become <see cref="GatewayException"/>s; an unreachable gateway
+/// becomes one with status 503.</summary>
+public sealed class GatewayClient(HttpClient http, GatewayCredentials credentials)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -61,7 +62,9 @@ public sealed class GatewayClient(HttpClient http)
     /// <summary>A training job's concept image as uploaded (GET /api/jobs/{id}/image); null when the job has none.</summary>
     public async Task<byte[]?> ConceptImageAsync(string jobId, CancellationToken ct)
     {
-        using var answer = await http.GetAsync($"/api/jobs/{Esc(jobId)}/image", ct).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/jobs/{Esc(jobId)}/image");
+        await credentials.ApplyAsync(request, ct).ConfigureAwait(false);
+        using var answer = await http.SendAsync(request, ct).ConfigureAwait(false);
         if (answer.StatusCode == HttpStatusCode.NotFound) return null;
         if (!answer.IsSuccessStatusCode) throw await ProblemAsync(answer, ct).ConfigureAwait(false);
         return await answer.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
@@ -70,7 +73,20 @@ public sealed class GatewayClient(HttpClient http)
     /// <summary>Streams a file from the gateway into <paramref name="response"/> (status, type, length, disposition).</summary>
     public async Task StreamAsync(string path, HttpResponse response, CancellationToken ct)
     {
-        using var answer = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        try
+        {
+            await credentials.ApplyAsync(request, ct).ConfigureAwait(false);
+        }
+        catch (GatewayException e)
+        {
+            // the person's sign-in ended, or the authority is unreachable: say so, never forward without credentials
+            response.StatusCode = e.Status;
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync($"{e.Title}. {e.Message}", ct).ConfigureAwait(false);
+            return;
+        }
+        using var answer = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         response.StatusCode = (int)answer.StatusCode;
         if (answer.Content.Headers.ContentType is { } type) response.ContentType = type.ToString();
         if (answer.Content.Headers.ContentLength is { } length) response.ContentLength = length;
@@ -83,9 +99,10 @@ public sealed class GatewayClient(HttpClient http)
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
     {
         HttpResponseMessage answer;
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        await credentials.ApplyAsync(request, ct).ConfigureAwait(false);
         try
         {
-            using var request = new HttpRequestMessage(method, path) { Content = content };
             answer = await http.SendAsync(request, ct).ConfigureAwait(false);
         }
         catch (HttpRequestException e)

@@ -9,9 +9,10 @@ namespace TLoRA.WebUI.Gateway;
 /// The circuit's connection to the gateway's hub (/hubs/jobs), opened on first use. A watched job's events go into its
 /// <see cref="JobLive"/> (which drops what it has already applied), then to the page's callback. The connection
 /// reconnects by itself, forever; after a reconnect every watched job is joined again from the sequence after the
-/// last one its state applied, so nothing is missed and nothing is shown twice.
+/// last one its state applied, so nothing is missed and nothing is shown twice. It connects as the tab's person
+/// (<see cref="GatewayCredentials"/>): the gateway shows them only their own jobs.
 /// </summary>
-public sealed partial class JobHub(IOptions<WebUiOptions> options, ILogger<JobHub> logger) : IAsyncDisposable
+public sealed partial class JobHub(IOptions<WebUiOptions> options, GatewayCredentials credentials, ILogger<JobHub> logger) : IAsyncDisposable
 {
     private readonly Dictionary<string, (JobLive State, Func<Task> Changed)> watched = [];
     private Func<JobActivityDto, Task>? activity;
@@ -48,9 +49,9 @@ public sealed partial class JobHub(IOptions<WebUiOptions> options, ILogger<JobHu
             if (connection is null)
             {
                 var url = new Uri(options.Value.Gateway!, JobEventTypes.HubPath);
-                var key = options.Value.GatewayApiKey;
                 connection = new HubConnectionBuilder()
-                    .WithUrl(url, o => { if (!string.IsNullOrEmpty(key)) o.AccessTokenProvider = () => Task.FromResult<string?>(key); })
+                    // the person's own token (or the WebUI's API key for the local admin), asked again at every reconnect
+                    .WithUrl(url, o => o.AccessTokenProvider = credentials.HubTokenAsync)
                     .WithAutomaticReconnect(new Forever()).Build();
                 connection.On<JobEventDto>(JobEventTypes.EventMethod, OnEventAsync);
                 connection.On<JobActivityDto>(JobEventTypes.ActivityMethod, a => activity?.Invoke(a) ?? Task.CompletedTask);

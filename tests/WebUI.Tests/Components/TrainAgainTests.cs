@@ -28,7 +28,7 @@ public sealed class TrainAgainTests : IAsyncLifetime
         ctx.Services.AddMudServices();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new WebUiOptions()));
-        ctx.Services.AddSingleton(new GatewayClient(new HttpClient(new FakeGateway()) { BaseAddress = new Uri("http://gateway.test") }));
+        ctx.Services.AddSingleton(new GatewayClient(new HttpClient(new FakeGateway()) { BaseAddress = new Uri("http://gateway.test") }, SignedOutCredentials.Create()));
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

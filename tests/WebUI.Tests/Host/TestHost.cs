@@ -20,6 +20,8 @@ public sealed partial class TestHost : IAsyncDisposable
 
     private readonly WebApplication app;
 
+    public IServiceProvider Services => app.Services;
+
     public CookieContainer Cookies { get; } = new();
     public HttpClient Http { get; }
     public Uri Address { get; }
@@ -30,10 +32,14 @@ public sealed partial class TestHost : IAsyncDisposable
         Http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false }) { BaseAddress = address };
     }
 
-    public static async Task<TestHost> StartAsync(params string[] settings)
+    public static Task<TestHost> StartAsync(params string[] settings) => StartCoreAsync([$"--WebUI:Admin:PasswordHash={PasswordHash}", .. settings]);
+
+    /// <summary>The host with no local admin (settings must configure another sign-in, e.g. WebUI:Oidc).</summary>
+    public static Task<TestHost> StartWithoutAdminAsync(params string[] settings) => StartCoreAsync(settings);
+
+    private static async Task<TestHost> StartCoreAsync(string[] settings)
     {
-        var app = WebUiHost.Build(["--urls", "http://127.0.0.1:0", "--WebUI:Gateway=http://127.0.0.1:9", "--environment", "Production",
-            $"--WebUI:Admin:PasswordHash={PasswordHash}", .. settings]);
+        var app = WebUiHost.Build(["--urls", "http://127.0.0.1:0", "--WebUI:Gateway=http://127.0.0.1:9", "--environment", "Production", .. settings]);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new TestHost(app, new Uri(address));
