@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using TLoRA.WebUI.Auth;
 
 namespace TLoRA.WebUI.Tests.Host;
@@ -34,6 +35,39 @@ public sealed class SharedKeysTests
                    { ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value) })))
             Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, await b.StatusWithCookieAsync(cookie));
+    }
+
+    [Fact]
+    public async Task Replicas_share_OIDC_session_tokens_sealed_in_Redis_so_a_refresh_or_sign_out_on_one_holds_on_all()
+    {
+        var port = EndToEnd.Stack.FreePort();
+        using var redis = StartRedis(port);
+        var connection = $"127.0.0.1:{port},abortConnect=false";
+        var prefix = $"test-{Guid.NewGuid():N}";
+        await using var a = await TestHost.StartAsync($"--WebUI:DataProtectionRedis={connection}", $"--WebUI:DataProtectionRedisKey={prefix}");
+        await using var b = await TestHost.StartAsync($"--WebUI:DataProtectionRedis={connection}", $"--WebUI:DataProtectionRedisKey={prefix}");
+        var onA = a.Services.GetRequiredService<SessionTokens>();
+        var onB = b.Services.GetRequiredService<SessionTokens>();
+        var token = new SessionToken("access-" + Guid.NewGuid().ToString("N"), "refresh-1", DateTimeOffset.UtcNow.AddMinutes(5), "id-1");
+
+        onA.Save("session-1", token);
+        Assert.Equal(token, onB.Get("session-1"));
+        // at rest the tokens are encrypted with the shared data-protection keys, and expire with the session
+        using (var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connection))
+        {
+            var db = client.GetDatabase();
+            var key = $"{prefix}-tokens:session-1";
+            var raw = (byte[])(await db.StringGetAsync(key))!;
+            Assert.DoesNotContain(token.AccessToken, System.Text.Encoding.UTF8.GetString(raw), StringComparison.Ordinal);
+            var ttl = await db.KeyTimeToLiveAsync(key);
+            Assert.InRange(ttl!.Value, WebUiAuth.SessionLifetime - TimeSpan.FromMinutes(1), WebUiAuth.SessionLifetime);
+        }
+        // a refresh on B (rotated refresh token) is what A uses next; a sign-out on A leaves B nothing
+        var refreshed = token with { AccessToken = "access-2", RefreshToken = "refresh-2" };
+        onB.Save("session-1", refreshed);
+        Assert.Equal(refreshed, onA.Get("session-1"));
+        onA.Remove("session-1");
+        Assert.Null(onB.Get("session-1"));
     }
 
     [Fact]
