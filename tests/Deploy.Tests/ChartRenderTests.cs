@@ -73,6 +73,9 @@ public sealed class ChartRenderTests
     [InlineData("gpuService.replicas=0", "/gpuService/replicas")]
     [InlineData("gpuService.unknownKey=1", "unknownKey")]
     [InlineData("webui.admin.passwordHash=plain-password", "/webui/admin/passwordHash")]
+    [InlineData("webui.oidc.authority=http://login.example.com", "/webui/oidc/authority")]
+    [InlineData("webui.oidc.authority=https://login.example.com", "without webui.oidc.clientId")]
+    [InlineData("webui.oidc.scopes=profile", "/webui/oidc/scopes")]
     public async Task Refuses_a_configuration_that_cannot_work(string set, string message)
     {
         var (code, _, errors) = await Helm.TemplateAsync(sets: [set]);

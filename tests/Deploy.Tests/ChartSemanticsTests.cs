@@ -237,6 +237,31 @@ public sealed class ChartSemanticsTests
     }
 
     [Fact]
+    public async Task Web_ui_single_sign_on_reaches_the_pod_with_its_secret_by_reference_and_needs_the_gateway_to_trust_the_authority()
+    {
+        const string authority = "https://login.example.com/realms/tlora";
+        string[] oidc = [$"webui.oidc.authority={authority}", "webui.oidc.clientId=tlora-webui", "webui.oidc.displayName=Example SSO"];
+        var m = await Helm.RenderAsync(sets: [.. oidc, "webui.oidc.clientSecret.existingSecret=webui-oidc", $"gateway.auth.authority={authority}",
+            "gateway.auth.audience=tlora-api"]);
+        var env = Env(Container(m.One("Deployment", "webui")));
+        Assert.Equal(authority, (string?)env["WebUI__Oidc__Authority"]["value"]);
+        Assert.Equal("tlora-webui", (string?)env["WebUI__Oidc__ClientId"]["value"]);
+        Assert.Equal("Example SSO", (string?)env["WebUI__Oidc__DisplayName"]["value"]);
+        Assert.Contains("offline_access", (string?)env["WebUI__Oidc__Scopes"]["value"]);
+        var secretRef = env["WebUI__Oidc__ClientSecret"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal(("webui-oidc", "client-secret"), ((string?)secretRef["name"], (string?)secretRef["key"]));
+        // no local admin needed with single sign-on
+        Assert.DoesNotContain("WebUI__Admin__PasswordHash", env.Keys);
+
+        // the gateway must accept the tokens the web UI forwards
+        var (code, _, errors) = await Helm.TemplateAsync(sets: oidc);
+        Assert.NotEqual(0, code);
+        Assert.Contains("gateway.auth.authority", errors);
+        // without oidc, nothing of it reaches the pod
+        Assert.DoesNotContain(Env(Container((await Helm.RenderAsync()).One("Deployment", "webui"))).Keys, k => k.StartsWith("WebUI__Oidc", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Disruption_budgets_cover_gpu_pods_and_replicated_deployments()
     {
         var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
