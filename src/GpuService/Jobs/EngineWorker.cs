@@ -66,7 +66,16 @@ public sealed partial class EngineWorker : IDisposable
 
     private void RunOne(string jobId)
     {
-        if (jobs.TryStart(jobId, shutdown.Token) is not { } started) return;
+        (JobRecord Job, CancellationTokenSource Cancellation, bool Resume)? taken;
+        try
+        {
+            taken = jobs.TryStart(jobId, shutdown.Token);
+        }
+        finally
+        {
+            jobs.Queue.Handed(); // after TryStart counted it as running: the load never dips in between
+        }
+        if (taken is not { } started) return;
         var liveBefore = Engine.TorchRuntime.LiveTensors;
         var (job, cts, resume) = started;
         using var owned = cts;

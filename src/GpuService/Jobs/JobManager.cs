@@ -25,8 +25,9 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     public JobQueue Queue => queue;
     public string ServiceId => identity.Id;
 
-    /// <summary>Whether a job runs on the engine thread now.</summary>
-    public bool IsRunning => Volatile.Read(ref running) > 0;
+    /// <summary>A job is running, or in the engine thread's hand about to start (so the service's load never reads 0
+    /// between the queue and the start).</summary>
+    public bool IsRunning => Volatile.Read(ref running) > 0 || queue.InHand > 0;
 
     /// <summary>Checks and queues a training job owned by <paramref name="caller"/> (default: the anonymous owner).</summary>
     public JobRecord SubmitTrain(TrainRequest request, Caller? caller = null)

@@ -5,12 +5,27 @@ public sealed class JobQueue(int capacity)
 {
     private readonly LinkedList<string> items = new();
     private readonly SemaphoreSlim available = new(0);
+    private int inHand;
 
     public int Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "queue capacity must be positive");
 
     public int Count
     {
         get { lock (items) return items.Count; }
+    }
+
+    /// <summary>Jobs the engine thread has taken (<see cref="DequeueAsync"/>) and not yet started or dropped
+    /// (<see cref="Handed"/>): in that moment a job is neither waiting nor running, and a service that reported only those
+    /// two would look idle to a gateway placing the next job.</summary>
+    public int InHand
+    {
+        get { lock (items) return inHand; }
+    }
+
+    /// <summary>The engine thread has started (or dropped) the job it took.</summary>
+    public void Handed()
+    {
+        lock (items) inHand = Math.Max(0, inHand - 1);
     }
 
     /// <summary>Adds a job; returns its 1-based position. False when the queue is full.</summary>
@@ -48,7 +63,7 @@ public sealed class JobQueue(int capacity)
         lock (items) return items.Remove(jobId);
     }
 
-    /// <summary>Waits for the next job. Removed entries are skipped.</summary>
+    /// <summary>Waits for the next job, which is then in hand until <see cref="Handed"/>. Removed entries are skipped.</summary>
     public async Task<string> DequeueAsync(CancellationToken cancellation)
     {
         while (true)
@@ -59,6 +74,7 @@ public sealed class JobQueue(int capacity)
                 if (items.First is { } first)
                 {
                     items.RemoveFirst();
+                    inHand++;
                     return first.Value;
                 }
             }
