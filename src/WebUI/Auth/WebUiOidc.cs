@@ -47,9 +47,13 @@ public static partial class WebUiOidc
             o.TokenValidationParameters.NameClaimType = oidc.NameClaim;
             if (!oidc.RequireHttpsMetadata)
             {
-                // a test authority on plain http: the correlation and nonce cookies cannot be Secure there
+                // a test authority on plain http: the correlation and nonce cookies cannot be Secure there, and browsers
+                // drop SameSite=None cookies that are not Secure; Lax still comes back with the authority's form_post when
+                // it is same-site (a loopback authority on another port)
                 o.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.CorrelationCookie.SameSite = SameSiteMode.Lax;
+                o.NonceCookie.SameSite = SameSiteMode.Lax;
             }
             o.Events = new OpenIdConnectEvents
             {

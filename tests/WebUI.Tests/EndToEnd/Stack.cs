@@ -10,8 +10,10 @@ namespace TLoRA.WebUI.Tests.EndToEnd;
 /// The whole stack as a user starts it: the GPU service (`tlora serve` over tests/fixtures), the gateway and the
 /// WebUI, as three processes from their build outputs, on free loopback ports. Their output is kept and attached to
 /// failures. The service can be stopped and started again on the same port and data (to resume an interrupted job).
+/// With an <see cref="TestAuthority"/>, the gateway also trusts its access tokens and the WebUI offers single sign-on
+/// there, as the chart configures `gateway.auth.authority` and `webui.oidc`.
 /// </summary>
-public sealed class Stack : IAsyncLifetime
+public sealed class Stack(Host.TestAuthority? authority = null) : IAsyncLifetime
 {
     private readonly Dictionary<string, Process> processes = [];
     private readonly StringBuilder log = new();
@@ -120,6 +122,16 @@ public sealed class Stack : IAsyncLifetime
         start.Environment["GpuService__ServiceToken"] = serviceToken;
         start.Environment["Gateway__ServiceToken"] = serviceToken;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (authority is not null)
+        {
+            start.Environment["Gateway__Auth__Authority"] = authority.Issuer;
+            start.Environment["Gateway__Auth__Audience"] = Host.TestAuthority.Audience;
+            start.Environment["Gateway__Auth__RequireHttpsMetadata"] = "false";
+            start.Environment["WebUI__Oidc__Authority"] = authority.Issuer;
+            start.Environment["WebUI__Oidc__ClientId"] = Host.TestAuthority.ClientId;
+            start.Environment["WebUI__Oidc__ClientSecret"] = Host.TestAuthority.ClientSecret;
+            start.Environment["WebUI__Oidc__RequireHttpsMetadata"] = "false";
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
         process.OutputDataReceived += (_, e) => Append(name, e.Data);
         process.ErrorDataReceived += (_, e) => Append(name, e.Data);

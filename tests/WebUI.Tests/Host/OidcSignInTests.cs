@@ -12,7 +12,7 @@ namespace TLoRA.WebUI.Tests.Host;
 /// <summary>Issue 14, "the WebUI signs users in (OIDC when configured) and calls the gateway on their behalf": the real
 /// host (Production, no local admin) against <see cref="TestAuthority"/> and a <see cref="RecordingGateway"/> that shows
 /// which credentials each call carried.</summary>
-public sealed partial class OidcSignInTests : IAsyncLifetime
+public sealed class OidcSignInTests : IAsyncLifetime
 {
     private const string WebUiKey = "tlk_the-webui-key-for-its-local-admin";
     private TestAuthority authority = null!;
@@ -35,28 +35,6 @@ public sealed partial class OidcSignInTests : IAsyncLifetime
         await host.DisposeAsync();
         await gateway.DisposeAsync();
         await authority.DisposeAsync();
-    }
-
-    [GeneratedRegex("action=\"([^\"]+)\"")]
-    private static partial Regex FormAction();
-
-    [GeneratedRegex("name=\"(code|state)\" value=\"([^\"]*)\"")]
-    private static partial Regex FormField();
-
-    /// <summary>A browser's round trip: /login/oidc → the authority's /authorize → its form_post back to /signin-oidc.</summary>
-    private async Task<HttpResponseMessage> SignInAsync(HttpClient browser, string user, string returnUrl = "/train", string? error = null)
-    {
-        authority.NextUser = user;
-        using var challenge = await browser.GetAsync("/login/oidc?ReturnUrl=" + Uri.EscapeDataString(returnUrl));
-        Assert.Equal(HttpStatusCode.Redirect, challenge.StatusCode);
-        var authorize = challenge.Headers.Location!;
-        Assert.StartsWith($"{authority.Issuer}/authorize?", authorize.AbsoluteUri);
-        Assert.Contains("code_challenge=", authorize.Query);
-        using var atAuthority = new HttpClient();
-        var page = await atAuthority.GetStringAsync(authorize);
-        var fields = FormField().Matches(page).ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
-        if (error is not null) fields = new() { ["error"] = error, ["state"] = fields["state"] };
-        return await browser.PostAsync(WebUtility.HtmlDecode(FormAction().Match(page).Groups[1].Value), new FormUrlEncodedContent(fields));
     }
 
     private HttpClient NewBrowser() =>
@@ -83,7 +61,7 @@ public sealed partial class OidcSignInTests : IAsyncLifetime
         foreach (var person in new[] { "alice", "bob" })
         {
             using var browser = NewBrowser();
-            using (var callback = await SignInAsync(browser, person))
+            using (var callback = await authority.SignInAsync(browser, person))
             {
                 Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
                 Assert.Equal("/train", callback.Headers.Location!.OriginalString);
@@ -112,7 +90,7 @@ public sealed partial class OidcSignInTests : IAsyncLifetime
     {
         authority.AccessTokenLifetime = TimeSpan.FromSeconds(30); // inside the refresh margin: every call refreshes
         using var browser = NewBrowser();
-        using (await SignInAsync(browser, "alice")) { }
+        using (await authority.SignInAsync(browser, "alice")) { }
         for (var generation = 2; generation <= 3; generation++)
         {
             using var image = await browser.GetAsync($"/api/images/g{generation}");
@@ -139,7 +117,7 @@ public sealed partial class OidcSignInTests : IAsyncLifetime
     public async Task Signing_out_deletes_the_tokens_and_ends_the_session_at_the_authority()
     {
         using var browser = NewBrowser();
-        using (await SignInAsync(browser, "alice")) { }
+        using (await authority.SignInAsync(browser, "alice")) { }
         var page = await browser.GetStringAsync("/");
         var token = WebUtility.HtmlDecode(TestHost.TokenPattern().Match(page).Groups[1].Value);
         using var logout = await browser.PostAsync("/logout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
@@ -164,7 +142,7 @@ public sealed partial class OidcSignInTests : IAsyncLifetime
     public async Task A_sign_in_refused_at_the_authority_returns_to_the_login_page_with_a_plain_message()
     {
         using var browser = NewBrowser();
-        using var callback = await SignInAsync(browser, "alice", error: "access_denied");
+        using var callback = await authority.SignInAsync(browser, "alice", error: "access_denied");
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
         Assert.Equal($"/login?{WebUiOidc.FailedQuery}=1", callback.Headers.Location!.OriginalString);
         var html = await browser.GetStringAsync(callback.Headers.Location);

@@ -20,7 +20,7 @@ namespace TLoRA.WebUI.Tests.Host;
 /// a token endpoint (authorization code with PKCE and client secret; refresh tokens, rotated: a used one is void) and an
 /// end-session endpoint. Access tokens are JWTs for <see cref="Audience"/> with a "gen" claim that counts refreshes.
 /// </summary>
-public sealed class TestAuthority : IAsyncDisposable
+public sealed partial class TestAuthority : IAsyncDisposable
 {
     public const string ClientId = "tlora-webui";
     public const string ClientSecret = "test-client-secret";
@@ -127,6 +127,31 @@ public sealed class TestAuthority : IAsyncDisposable
             var back = request.Query["post_logout_redirect_uri"].ToString();
             return Results.Redirect($"{back}?state={Uri.EscapeDataString(request.Query["state"].ToString())}");
         });
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("action=\"([^\"]+)\"")]
+    private static partial System.Text.RegularExpressions.Regex FormAction();
+
+    [System.Text.RegularExpressions.GeneratedRegex("name=\"(code|state)\" value=\"([^\"]*)\"")]
+    private static partial System.Text.RegularExpressions.Regex FormField();
+
+    /// <summary>A browser's round trip through single sign-on, with <paramref name="user"/> signing in here: the WebUI's
+    /// /login/oidc → this authority's /authorize → its form_post back to the WebUI's /signin-oidc, whose answer is
+    /// returned. <paramref name="browser"/> keeps the WebUI's cookies and does not follow redirects. With
+    /// <paramref name="error"/> the authority answers that error instead of a code.</summary>
+    public async Task<HttpResponseMessage> SignInAsync(HttpClient browser, string user, string returnUrl = "/train", string? error = null)
+    {
+        NextUser = user;
+        using var challenge = await browser.GetAsync("/login/oidc?ReturnUrl=" + Uri.EscapeDataString(returnUrl));
+        Assert.Equal(HttpStatusCode.Redirect, challenge.StatusCode);
+        var authorize = challenge.Headers.Location!;
+        Assert.StartsWith($"{Issuer}/authorize?", authorize.AbsoluteUri);
+        Assert.Contains("code_challenge=", authorize.Query);
+        using var atAuthority = new HttpClient();
+        var page = await atAuthority.GetStringAsync(authorize);
+        var fields = FormField().Matches(page).ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
+        if (error is not null) fields = new() { ["error"] = error, ["state"] = fields["state"] };
+        return await browser.PostAsync(WebUtility.HtmlDecode(FormAction().Match(page).Groups[1].Value), new FormUrlEncodedContent(fields));
     }
 
     private IResult Tokens(string user, int generation, string? idToken)
