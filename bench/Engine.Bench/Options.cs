@@ -103,8 +103,9 @@ internal sealed class Options
           --no-train           skip the training cases
           --no-sample          skip the sampling cases
           --gradient-checkpointing off|on|both  training cases without, with, or both (rows "+ckpt"; section 5 compares)
-          --no-python          skip the PyTorch peer of the mid training step (bench/python/mid_train_step.py)
-          --python PATH        its interpreter (default /usr/bin/python3: Debian's python3-torch)
+          --no-python          skip the PyTorch peers of the mid and flux-mid training steps (bench/python/mid_train_step.py,
+                               flux_mid_train_step.py; CPU only)
+          --python PATH        their interpreter (default /usr/bin/python3: Debian's python3-torch)
           --load               only model loading: before (random init + copy) vs after (meta device), per component
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
           --device D           cpu, cuda or cuda:N: passed to the loaders (cuda needs a CUDA libtorch, see README)

@@ -89,7 +89,7 @@ var trainRuns = new List<TrainResult>();
 var sample = new List<SampleResult>();
 var failures = new List<string>();
 var python = new List<PythonMidResult>();
-string? pythonNote = null;
+var pythonNotes = new List<string>();
 var totalLoad = LoadMonitor.Start();
 var clock = Stopwatch.StartNew();
 Console.WriteLine("running (each case in a fresh process):");
@@ -103,18 +103,18 @@ foreach (var c in configs)
                         trainRuns.Add(r with { OtherCores = rOther });
     if (!options.NoSample && RunChild<SampleResult>(options.ChildArgs(c, null), $"{c} sampling (none, LoRA, T-LoRA)") is ({ } s, var sOther))
         sample.Add(s with { OtherCores = sOther });
-    if (c == "mid" && !options.NoTrain && !options.NoPython && options.Device.type == DeviceType.CPU)
+    if (PythonMid.ScriptName(c) is { } scriptName && !options.NoTrain && !options.NoPython && options.Device.type == DeviceType.CPU)
     {
-        if (PythonMid.FindScript() is not { } script) pythonNote = "bench/python/mid_train_step.py not found";
+        if (PythonMid.FindScript(scriptName) is not { } script) pythonNotes.Add($"{c}: bench/python/{scriptName} not found");
         else
             foreach (var m in Options.Methods)
             {
-                Console.Write($"  {$"mid {Label(m)} training, PyTorch",-40} ");
+                Console.Write($"  {$"{c} {Label(m)} training, PyTorch",-40} ");
                 var sw = Stopwatch.StartNew();
                 var (py, why) = PythonMid.Run(options.Python, script, m.ToString(), options.RankFor(c), options.StepsFor(c), options.WarmupFor(c), options.Threads);
                 Console.WriteLine(py is null ? $"not run ({why})" : $"{sw.Elapsed.TotalSeconds,5:0.0} s");
-                if (py is not null) python.Add(py);
-                else pythonNote = why;
+                if (py is not null) python.Add(py with { Config = c });
+                else pythonNotes.Add($"{c} {Label(m)}: {why}");
             }
     }
 }
@@ -294,22 +294,37 @@ if (overheadRows.Count > 1)
 }
 
 // ---- 4. PyTorch ----
-if (python.Count > 0 || pythonNote is not null)
+if (python.Count > 0 || pythonNotes.Count > 0)
 {
-    Console.WriteLine($"4. The mid training step in PyTorch {python.FirstOrDefault()?.Torch ?? "(not run)"} (Debian's python3-torch; the same UNet, adapters, step and");
-    Console.WriteLine($"   settings, bench/python/mid_train_step.py; BLAS: {(Directory.Exists(PythonMid.OpenBlasFolder) ? "OpenBLAS (pthreads) through LD_LIBRARY_PATH" : "the system's libblas.so.3")}; attention composed of matmuls: 1.13 has no SDPA).");
-    var rows = new List<string[]> { new[] { "method", "C# ms/step", "PyTorch ms/step", "C#/PyTorch", "loss fwd C# / Py", "backward C# / Py", "clip+AdamW C# / Py" } };
+    var peers = configs.Where(c => PythonMid.ScriptName(c) is not null).ToList();
+    Console.WriteLine($"4. The training step in PyTorch {python.FirstOrDefault()?.Torch ?? "(not run)"} (Debian's python3-torch; the same denoiser, adapters, step and");
+    Console.WriteLine($"   settings: {string.Join(", ", peers.Select(c => $"bench/python/{PythonMid.ScriptName(c)} for {c}"))}; BLAS: {(Directory.Exists(PythonMid.OpenBlasFolder) ? "OpenBLAS (pthreads) through LD_LIBRARY_PATH" : "the system's libblas.so.3")};");
+    Console.WriteLine("   attention composed of matmuls: 1.13 has no SDPA).");
+    var rows = new List<string[]> { new[] { "config", "method", "C# ms/step", "PyTorch ms/step", "C#/PyTorch", "loss fwd C# / Py", "backward C# / Py", "clip+AdamW C# / Py" } };
     foreach (var py in python)
     {
-        if (train.FirstOrDefault(r => r.Config == "mid" && r.Method == py.Method && !r.Checkpointing) is not { } cs) continue;
+        if (train.FirstOrDefault(r => r.Config == py.Config && r.Method == py.Method && !r.Checkpointing) is not { } cs) continue;
         var (c, p) = (Stats.Of(cs.StepMs).Median, Stats.Of(py.StepMs).Median);
-        rows.Add([Label(py.Method), Num(c), $"{Num(p)} [{Num(py.StepMs.Min())}–{Num(py.StepMs.Max())}]", $"{c / p:0.00}",
+        rows.Add([py.Config, Label(py.Method), Num(c), $"{Num(p)} [{Num(py.StepMs.Min())}–{Num(py.StepMs.Max())}]", $"{c / p:0.00}",
             $"{Num(Stats.Of(cs.LossMs).Median)} / {Num(Stats.Of(py.LossMs).Median)}", $"{Num(Stats.Of(cs.BackwardMs).Median)} / {Num(Stats.Of(py.BackwardMs).Median)}",
             $"{Num(Stats.Of(cs.OptimizerMs).Median)} / {Num(Stats.Of(py.OptimizerMs).Median)}"]);
     }
-    if (rows.Count > 1) PrintTable(rows, [false, true, true, true, true, true, true]);
-    if (pythonNote is not null) Console.WriteLine($"   PyTorch peer: {pythonNote}");
-    Console.WriteLine($"   {options.StepsFor("mid")} timed steps after {options.WarmupFor("mid")} warm-up, one process per method, {options.Threads} thread(s) (torch.set_num_threads).");
+    if (rows.Count > 1) PrintTable(rows, [false, false, true, true, true, true, true, true]);
+    // the two sides must build the same model and adapters: parameter counts, C# / PyTorch
+    foreach (var c in peers)
+    {
+        var runs = python.Where(py => py.Config == c).ToList();
+        if (runs.Count == 0 || train.FirstOrDefault(r => r.Config == c && !r.Checkpointing) is not { } first) continue;
+        var trainable = runs.Select(py => train.FirstOrDefault(r => r.Config == c && r.Method == py.Method && !r.Checkpointing) is { } cs
+            ? $"{Label(py.Method)} {cs.TrainableParameters:N0} / {py.TrainableParameters:N0}" : null).OfType<string>().ToList();
+        var same = runs.All(py => py.DenoiserParameters == first.UnetParameters) &&
+                   runs.All(py => train.FirstOrDefault(r => r.Config == c && r.Method == py.Method && !r.Checkpointing) is not { } cs || cs.TrainableParameters == py.TrainableParameters);
+        Console.WriteLine($"   {c}: {(c == "mid" ? "UNet" : "transformer")} parameters C# {first.UnetParameters:N0} / PyTorch {runs[0].DenoiserParameters:N0}; " +
+                          $"trainable {string.Join(", ", trainable)}: {(same ? "equal" : "DIFFERENT")}");
+    }
+    foreach (var note in pythonNotes.Distinct()) Console.WriteLine($"   PyTorch peer: {note}");
+    Console.WriteLine($"   {string.Join("; ", peers.Select(c => $"{c} {options.StepsFor(c)} timed steps after {options.WarmupFor(c)} warm-up"))}, " +
+                      $"one process per method, {options.Threads} thread(s) (torch.set_num_threads).");
     Console.WriteLine();
 }
 

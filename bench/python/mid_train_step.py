@@ -9,9 +9,8 @@ MidPipeline.TrainingLoss + AdapterTrainer's update: posterior sample, DDPM add_n
 r(t) (power schedule, alpha 1), the UNet with adapters on to_q/to_k/to_v/to_out.0 of all 140 attentions, MSE against
 the noise, backward, clip_grad_norm_(1), AdamW (lr 1e-4, betas 0.9/0.999, weight decay 1e-4), zero_grad, loss.item().
 
-Adapters, as the engine has them: LoRA = up(down(x) * mask), down ~ N(0, 1/r), up = 0 (Vanilla T-LoRA: with the
-mask, LoRA: without); T-LoRA = the engine's stacked form of p(q(x)*lambda*m) - p0(q0(x)*lambda0*m): one linear over
-[Q; Q0], a scale [lambda*m, -lambda0*m], one linear over [P, P0], SVD-initialised (last components).
+Adapters (LoRA, Vanilla T-LoRA, T-LoRA) and the rank schedule come from adapters.py, shared with
+flux_mid_train_step.py; see there.
 
 Debian 12's python3-torch is PyTorch 1.13: no fused scaled_dot_product_attention, so attention is
 softmax(q k^T / sqrt(d)) v composed of matmuls. Prints one JSON line (--json) or a summary.
@@ -28,70 +27,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from adapters import METHODS, Adapted, power_rank, set_mask, trainable
+
 WIDTHS = [40, 80, 160]
 HEADS = [5, 10, 20]
 DEPTHS = [1, 2, 10]
 CONTEXT, POOLED, TOKENS, TIME_ID_DIM = 256, 160, 77, 32
 GROUPS, LATENT, SCALING = 8, 32, 0.13025
 TEMB = 4 * WIDTHS[0]
-
-
-class LoRA(nn.Module):
-    def __init__(self, fin, fout, rank, masked):
-        super().__init__()
-        self.down = nn.Linear(fin, rank, bias=False)
-        self.up = nn.Linear(rank, fout, bias=False)
-        nn.init.normal_(self.down.weight, 0, 1.0 / rank)
-        nn.init.zeros_(self.up.weight)
-        self.masked = masked
-
-    def forward(self, x, mask):
-        h = self.down(x)
-        if self.masked:
-            h = h * mask[:, : h.shape[-1]].view(*([1] * (h.dim() - 1)), -1)
-        return self.up(h)
-
-
-class OrthoLoRA(nn.Module):
-    def __init__(self, fin, fout, rank):
-        super().__init__()
-        r = torch.randn(fout, fin) / rank
-        u, s, vh = torch.linalg.svd(r, full_matrices=False)
-        k = s.shape[0]
-        self.q = nn.Parameter(vh[k - rank:].clone())
-        self.p = nn.Parameter(u[:, k - rank:].clone())
-        self.lam = nn.Parameter(s[k - rank:].clone().unsqueeze(0))
-        self.register_buffer("q0", self.q.detach().clone())
-        self.register_buffer("p0", self.p.detach().clone())
-        self.register_buffer("lam0", self.lam.detach().clone())
-
-    def forward(self, x, mask):
-        r = self.q.shape[0]
-        m = mask[:, :r]
-        q = torch.cat([self.q, self.q0], 0)
-        p = torch.cat([self.p, self.p0], 1)
-        scale = torch.cat([self.lam, -self.lam0], 1) * torch.cat([m, m], 1)
-        z = F.linear(x, q) * scale.view(*([1] * (x.dim() - 1)), -1)
-        return F.linear(z, p)
-
-
-class Ctx:
-    """The rank mask shared by every adapter, set per step from the timestep."""
-    mask = None
-
-
-class Adapted(nn.Module):
-    """A frozen Linear plus an adapter delta."""
-
-    def __init__(self, base, method, rank):
-        super().__init__()
-        self.base = base
-        fin, fout = base.in_features, base.out_features
-        r = min(rank, fin, fout)
-        self.adapter = OrthoLoRA(fin, fout, r) if method == "TLoRA" else LoRA(fin, fout, r, method == "VanillaTLoRA")
-
-    def forward(self, x):
-        return self.base(x) + self.adapter(x, Ctx.mask)
 
 
 class Attention(nn.Module):
@@ -256,7 +199,7 @@ def attach(unet, method, rank):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--method", choices=["LoRA", "VanillaTLoRA", "TLoRA"], default="TLoRA")
+    ap.add_argument("--method", choices=METHODS, default="TLoRA")
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
@@ -269,9 +212,7 @@ def main():
     unet.requires_grad_(False)
     unet_params = sum(p.numel() for p in unet.parameters())
     attentions = attach(unet, a.method, a.rank)
-    params = [p for n, p in unet.named_parameters() if ".adapter." in n and p.requires_grad]
-    for p in params:
-        p.requires_grad_(True)
+    params = trainable(unet)
     opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-4)
     min_rank = max(1, a.rank // 2)
 
@@ -295,9 +236,7 @@ def main():
         t = torch.randint(0, 1000, (1,), generator=gen)
         ac = alphas_cumprod[t]
         noisy = ac.sqrt() * latents + (1 - ac).sqrt() * noise
-        r = math.floor(((1000 - t.item()) / 1000) ** 1.0 * (a.rank - min_rank)) + min_rank
-        Ctx.mask = torch.zeros(1, a.rank)
-        Ctx.mask[:, :r] = 1
+        set_mask(a.rank, power_rank(t.item(), a.rank, min_rank))
         loss = F.mse_loss(unet(noisy, t, context, pooled, time_ids), noise)
         t1 = time.perf_counter()
         loss.backward()
