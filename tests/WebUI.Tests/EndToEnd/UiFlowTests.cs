@@ -16,6 +16,7 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
     private IBrowserContext context = null!;
     private IPage page = null!;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> policyViolations = new();
 
     public async Task InitializeAsync()
     {
@@ -28,6 +29,11 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         });
         context.SetDefaultTimeout((float)Long.TotalMilliseconds);
         page = await context.NewPageAsync();
+        // the CSP (script-src 'self', connect-src 'self') is strict: anything it blocks is a page that does not work
+        page.Console += (_, m) =>
+        {
+            if (m.Text.Contains("Content Security Policy", StringComparison.Ordinal)) policyViolations.Enqueue($"{page.Url}: {m.Text}");
+        };
     }
 
     public async Task DisposeAsync() => await context.DisposeAsync();
@@ -240,6 +246,7 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await page.AssertAccessibleAsync("the sign-in page at 390 px");
         await page.GotoAsync("/jobs/" + jobId);
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login\\?ReturnUrl="));
+        Assert.Empty(policyViolations);
     }
 
     private async Task<string> AdapterOfAsync(string jobId)
