@@ -31,11 +31,14 @@ internal static class FluxMid
         };
     }
 
-    public static FluxPipeline Load(string folder, ScalarType dtype, Device? device)
+    /// <summary>The pipeline with the transformer's random weights drawn from a fixed seed, so every process of a row
+    /// trains the same model (before, each drew its own and the row's losses and adapters differed by process).</summary>
+    public static FluxPipeline Load(string folder, ScalarType dtype, Device? device, long seed = 0)
     {
         var config = Config(folder);
         return FluxPipeline.Load(folder, dtype, device, 32, () =>
         {
+            torch.manual_seed(seed); // the layers' default init draws from the global generator
             var model = new FluxTransformer2DModel(config, device: device, dtype: dtype);
             model.requires_grad_(false);
             return model;
