@@ -25,8 +25,7 @@ public sealed class UnheldScalarTests
     [Fact]
     public void No_engine_method_hands_libtorch_a_scalar_that_the_GC_may_free()
     {
-        var unheld = Methods(typeof(Tensor).Assembly).Where(m => MakesScalarWithoutDisposing(m) && !IsConversion(m))
-            .Select(Key).ToHashSet();
+        var unheld = UnheldClosure(typeof(Tensor).Assembly);
         Assert.Contains("TorchSharp.torch+Tensor.add(Tensor)", unheld); // the scan sees what it must
         Assert.Contains("TorchSharp.TensorExtensionMethods.ToDouble(Tensor)", unheld);
 
@@ -61,6 +60,25 @@ public sealed class UnheldScalarTests
             .SelectMany(m => Calls(m).Where(c => unheldReads.Contains(Key(c))).Select(c => $"{m.DeclaringType!.FullName}.{m.Name} calls {Key(c)}"))
             .Distinct().ToList();
         Assert.True(offenders.Count == 0, string.Join("\n", offenders));
+    }
+
+    /// <summary>Every method of <paramref name="assembly"/> that makes a Scalar and never disposes it, and every method
+    /// that calls one of those (a Scalar freed inside a callee is as freed): the transitive closure over its calls.</summary>
+    private static HashSet<string> UnheldClosure(Assembly assembly)
+    {
+        var methods = Methods(assembly).Where(m => !IsConversion(m)).ToList();
+        // overloads that differ only in generic arguments share a key: their calls are pooled
+        var calls = methods.GroupBy(Key, StringComparer.Ordinal).ToDictionary(g => g.Key,
+            g => g.SelectMany(m => Calls(m).Where(c => c.DeclaringType?.Assembly == assembly)).Select(Key).Distinct().ToList(),
+            StringComparer.Ordinal);
+        var unheld = methods.Where(MakesScalarWithoutDisposing).Select(Key).ToHashSet();
+        for (var grew = true; grew;)
+        {
+            grew = false;
+            foreach (var (key, callees) in calls)
+                if (!unheld.Contains(key) && callees.Any(unheld.Contains)) grew = unheld.Add(key) | true;
+        }
+        return unheld;
     }
 
     private static IEnumerable<MethodBase> Methods(Assembly assembly) =>
