@@ -77,8 +77,12 @@ public sealed class AdapterNetwork : IDisposable
         adapted.SelectMany(a => a.Processor.parameters()).Where(p => p.requires_grad).ToList();
 
     /// <summary>Sets the rank mask for the next model call from its timesteps (no mask for plain LoRA).</summary>
-    public void SetTimesteps(IReadOnlyList<double> timesteps) =>
-        Mask.Set(Spec.Method == AdapterMethod.LoRA ? null : Schedule.Mask(timesteps, Device));
+    public void SetTimesteps(IReadOnlyList<double> timesteps)
+    {
+        if (Spec.Method == AdapterMethod.LoRA) { Mask.Set(null); return; }
+        var ranks = timesteps.Select(Schedule.RankAt).Distinct().ToList();
+        Mask.Set(Schedule.Mask(timesteps, Device), ranks.Count == 1 ? ranks[0] : null);
+    }
 
     /// <summary>Sets an explicit mask (or none: all ranks).</summary>
     public void SetMask(Tensor? mask) => Mask.Set(mask);

@@ -39,6 +39,18 @@ public sealed class LoRALinearLayer : Module
         return up.call(h).to(x.dtype).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The delta under the shared mask of <paramref name="mask"/> (null: all ranks). When the mask keeps the same
+    /// leading k components in every row (<see cref="RankMaskContext.ActiveRank"/>), only the first k rows of down and
+    /// columns of up take part and nothing is multiplied by the mask: the same delta for less work.</summary>
+    public Tensor ForwardWith(Tensor x, RankMaskContext? mask)
+    {
+        if (mask?.ActiveRank is not int k) return forward(x, mask?.Current);
+        if (k >= rank) return forward(x, null);
+        using var scope = torch.NewDisposeScope();
+        var h = functional.linear(ToWeightType(x), down.weight.narrow(0, 0, k));
+        return functional.linear(h, up.weight.narrow(1, 0, k)).to(x.dtype).MoveToOuterDisposeScope();
+    }
+
     private Tensor ToWeightType(Tensor x) => x.dtype == down.weight.dtype ? x : x.to(down.weight.dtype);
 
     /// <summary>A [batch, rank] mask reshaped to multiply [batch, ..., r] activations. A layer whose rank was capped

@@ -86,20 +86,47 @@ public sealed class OrthogonalLoRALinearLayer : Module
 
     /// <summary>The delta for input x under the shared mask of <paramref name="mask"/> (null: all ranks); its
     /// doubled mask is built once per model call, not once per projection.</summary>
-    public Tensor ForwardWith(Tensor x, RankMaskContext? mask) =>
-        Delta(x, mask?.Doubled(rank, x.dim(), q_layer.weight.dtype));
+    /// <remarks>Under a mask that keeps the same leading k components in every row
+    /// (<see cref="RankMaskContext.ActiveRank"/>, every model call of training and sampling), or no mask (k = r), only
+    /// the first k components of each weight take part and nothing is multiplied by the mask: the same delta and
+    /// gradients (the masked components' are exact zeros either way), its activation path 2k wide instead of 2r. Any
+    /// other mask is multiplied in.</remarks>
+    public Tensor ForwardWith(Tensor x, RankMaskContext? mask)
+    {
+        if (mask?.Current is not null && mask.ActiveRank is null)
+            return Delta(x, mask.Doubled(rank, x.dim(), q_layer.weight.dtype));
+        var k = Math.Min(mask?.ActiveRank ?? rank, rank);
+        using var scope = torch.NewDisposeScope();
+        var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
+        var (wq, wp) = Weights(k);
+        var delta = functional.linear(functional.linear(h, wq), wp);
+        return (delta.dtype == x.dtype ? delta : delta.to(x.dtype)).MoveToOuterDisposeScope();
+    }
 
     // mm: [m, m] shaped like z (see RankMaskContext.DoubledMask) or null
     private Tensor Delta(Tensor x, Tensor? mm)
     {
         using var scope = torch.NewDisposeScope();
         var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
-        var q = torch.cat([q_layer.weight.sub(base_q.weight), base_q.weight], 0); // [2r, in]
-        var pl = p_layer.weight * lambda_layer; // P·diag(λ), [out, r]
-        var p = torch.cat([pl, pl.sub(base_p.weight * base_lambda)], 1); // [out, 2r]
+        var (q, p) = Weights(rank);
         var z = functional.linear(h, q); // [a, b]
         if (mm is not null) z = z * mm;
         var delta = functional.linear(z, p);
         return (delta.dtype == x.dtype ? delta : delta.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[Q − Q₀; Q₀] (2k × in) and [P·diag(λ), P·diag(λ) − P₀·diag(λ₀)] (out × 2k) over the first k components
+    /// (see <see cref="forward"/>).</summary>
+    private (Tensor Wq, Tensor Wp) Weights(int k)
+    {
+        Tensor q = q_layer.weight, q0 = base_q.weight, p = p_layer.weight, p0 = base_p.weight, l = lambda_layer, l0 = base_lambda;
+        if (k < rank)
+        {
+            (q, q0) = (q.narrow(0, 0, k), q0.narrow(0, 0, k));
+            (p, p0) = (p.narrow(1, 0, k), p0.narrow(1, 0, k));
+            (l, l0) = (l.narrow(1, 0, k), l0.narrow(1, 0, k));
+        }
+        var pl = p * l;
+        return (torch.cat([q.sub(q0), q0], 0), torch.cat([pl, pl.sub(p0 * l0)], 1));
     }
 }

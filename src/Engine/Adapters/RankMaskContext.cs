@@ -17,13 +17,43 @@ public sealed class RankMaskContext : IDisposable
 
     public Tensor? Current => mask;
 
-    /// <summary>Replaces the mask (taking ownership of <paramref name="value"/>); null lifts it.</summary>
-    public void Set(Tensor? value)
+    /// <summary>
+    /// When every row of the mask keeps the same leading k columns and none after them (a rank schedule's mask for one
+    /// timestep, as every model call of training and sampling has), k; otherwise null. Layers then use the first k
+    /// rank components of their weights instead of multiplying activations by the mask: the masked components
+    /// contribute exact zeros either way, so this is the same delta and the same gradients for less work.
+    /// </summary>
+    public int? ActiveRank { get; private set; }
+
+    /// <summary>Replaces the mask (taking ownership of <paramref name="value"/>); null lifts it. <paramref name="activeRank"/>
+    /// is the mask's uniform leading rank when the caller knows it (read from the mask otherwise).</summary>
+    public void Set(Tensor? value, int? activeRank = null)
     {
         foreach (var t in doubled.Values) t.Dispose();
         doubled.Clear();
         mask?.Dispose();
         mask = value?.DetachFromDisposeScope();
+        ActiveRank = mask is null ? null : activeRank ?? UniformPrefix(mask);
+    }
+
+    /// <summary>The k of a [batch, rank] 0/1 mask whose rows are all k ones then zeros (k ≥ 1); null for any other mask.</summary>
+    internal static int? UniformPrefix(Tensor mask)
+    {
+        if (mask.dim() != 2 || mask.size(0) == 0 || mask.size(1) == 0) return null;
+        using var scope = torch.NewDisposeScope();
+        var values = mask.detach().to(ScalarType.Float32, torch.CPU).contiguous().data<float>().ToArray();
+        var width = (int)mask.size(1);
+        int? k = null;
+        for (var row = 0; row < values.Length / width; row++)
+        {
+            var ones = 0;
+            while (ones < width && values[row * width + ones] == 1f) ones++;
+            for (var j = ones; j < width; j++)
+                if (values[row * width + j] != 0f) return null;
+            if (ones == 0 || (k is { } first && first != ones)) return null;
+            k = ones;
+        }
+        return k;
     }
 
     /// <summary>The current mask's first <paramref name="rank"/> columns twice, [m, m], shaped [batch, 1, …, 1, 2·rank]

@@ -49,7 +49,7 @@ public sealed class TLoRAAttentionProcessor : AttentionAdapter
         var d = layer switch
         {
             OrthogonalLoRALinearLayer o => o.ForwardWith(input, mask),
-            LoRALinearLayer l => l.forward(input, mask?.Current),
+            LoRALinearLayer l => l.ForwardWith(input, mask),
             _ => throw new InvalidOperationException(),
         };
         if (Scale == 1.0) return d;
