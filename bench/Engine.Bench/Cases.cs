@@ -135,6 +135,7 @@ internal static class Cases
             Steps = o.WarmupFor(config) + o.StepsFor(config), ValidationPrompts = [], CheckpointInterval = 0,
         }.Validate();
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
+        using var oneDnn = OneDnn.ForTraining(); // as AdapterTrainer.Run
         var network = AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device);
         var parameters = network.TrainableParameters;
         var optimizer = new AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);

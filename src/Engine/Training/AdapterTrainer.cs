@@ -31,6 +31,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
             throw new ArgumentException($"Resolution must be a multiple of {pipeline.ResolutionMultiple} for {pipeline.Name}, got {options.Resolution}", nameof(options));
         Directory.CreateDirectory(outputDirectory);
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
+        using var oneDnn = OneDnn.ForTraining(); // its CPU convolution backward returned NaN now and then
         using var network = AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device);
         using var checkpointing = new CheckpointingScope(pipeline.Denoiser, options.GradientCheckpointing);
         var parameters = network.TrainableParameters;
