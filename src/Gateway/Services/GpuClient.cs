@@ -78,8 +78,9 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
         while (true)
         {
             var from = next;
+            var deadline = StreamDeadline;
             var (call, e, renew) = await OpenAsync(jobId, c => c.WatchJob(new WatchJobRequest { JobId = jobId, FromSequence = from },
-                caller.Headers(), deadline: StreamDeadline, cancellationToken: ct), ct).ConfigureAwait(false);
+                caller.Headers(), deadline: deadline, cancellationToken: ct), ct, deadline).ConfigureAwait(false);
             using (call)
             {
                 while (e is not null)
@@ -87,7 +88,7 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
                     yield return e;
                     next = e.Sequence + 1;
                     if (JobEvents.IsTerminal(e)) yield break;
-                    (e, renew) = await NextAsync(call, ct).ConfigureAwait(false);
+                    (e, renew) = await NextAsync(call, deadline, ct).ConfigureAwait(false);
                 }
                 if (!renew) yield break;
             }
@@ -95,17 +96,25 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     }
 
     /// <summary>The next event; (null, true) when the stream reached its deadline and should be reopened.</summary>
-    private static async Task<(JobEvent? Event, bool Renew)> NextAsync(AsyncServerStreamingCall<JobEvent> call, CancellationToken ct)
+    private static async Task<(JobEvent? Event, bool Renew)> NextAsync(AsyncServerStreamingCall<JobEvent> call, DateTime deadline, CancellationToken ct)
     {
         try
         {
             return await call.ResponseStream.MoveNext(ct).ConfigureAwait(false) ? (call.ResponseStream.Current, false) : (null, false);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded && !ct.IsCancellationRequested)
+        catch (RpcException e) when (ReachedDeadline(e, deadline, ct))
         {
             return (null, true);
         }
     }
+
+    /// <summary>Whether a stream ended because its deadline passed. Grpc.Net.Client reports that as DEADLINE_EXCEEDED,
+    /// but when the deadline aborts the HTTP/2 request while a message is being read, the read fails first with
+    /// UNAVAILABLE "The request was aborted" (RenewalTests, 0.3 s deadlines, once in a CI run): past the deadline,
+    /// that is the deadline too.</summary>
+    private static bool ReachedDeadline(RpcException e, DateTime? deadline, CancellationToken ct) =>
+        !ct.IsCancellationRequested && (e.StatusCode == StatusCode.DeadlineExceeded ||
+                                        (e.StatusCode == StatusCode.Unavailable && deadline is { } d && DateTime.UtcNow >= d));
 
     /// <summary>Opens WatchJobs on <paramref name="endpoint"/> (every job's live events, no replay; its deadline a
     /// little after <see cref="GatewayOptions.WatchRenewMinutes"/>) and returns once the service is watching: its
@@ -217,7 +226,7 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
     /// <summary>Opens a server stream on the owner of <paramref name="id"/> and reads its first message; Expired when
     /// the stream's deadline came first (the caller decides whether that is a failure or a renewal).</summary>
     private Task<(AsyncServerStreamingCall<T> Call, T? First, bool Expired)> OpenAsync<T>(string id,
-        Func<Client, AsyncServerStreamingCall<T>> open, CancellationToken ct) where T : class =>
+        Func<Client, AsyncServerStreamingCall<T>> open, CancellationToken ct, DateTime? deadline = null) where T : class =>
         OnOwnerAsync(id, async c =>
         {
             var call = open(c);
@@ -226,7 +235,7 @@ public sealed partial class GpuClient(GpuServicePool pool, ServiceRouter router,
                 var any = await call.ResponseStream.MoveNext(ct).ConfigureAwait(false);
                 return (call, any ? call.ResponseStream.Current : null, false);
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded && !ct.IsCancellationRequested)
+            catch (RpcException e) when (ReachedDeadline(e, deadline, ct))
             {
                 return (call, null, true);
             }
