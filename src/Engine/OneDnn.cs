@@ -4,30 +4,39 @@ namespace TLoRA.Engine;
 
 /// <summary>
 /// libtorch's CPU use of oneDNN (mkldnn), which TorchSharp 0.107 has no switch for (PyTorch's
-/// torch.backends.mkldnn.enabled): set through the at::Context functions libtorch_cpu exports. The engine turns it off
-/// by default: its convolution backward on the CPU now and then returned NaN gradients from finite inputs
-/// (anomaly mode: "Function 'ConvolutionBackward0' returned nan values in its 0th output"), more often when the .NET
-/// collector freed tensors at other moments — the signature of a kernel reading memory it never wrote. Measured:
-/// MixedPrecisionTests failed in 8 of 12 runs with oneDNN and 0 of 11 without; bench/Engine.Bench/README.md has the
-/// numbers. Training therefore runs without it (<see cref="ForTraining"/>); sampling keeps it (no backward, and
-/// oneDNN's forward convolutions are ~1.7× faster here). <c>TLORA_ONEDNN=1</c> keeps it on in training too.
+/// torch.backends.mkldnn.enabled): set through the at::Context functions libtorch_cpu exports. Its convolution
+/// backward on the CPU now and then returned NaN gradients from finite inputs (anomaly mode: "Function
+/// 'ConvolutionBackward0' returned nan values in its 0th output"), more often when the .NET collector freed tensors at
+/// other moments — the signature of a kernel reading memory it never wrote. Measured on one machine: MixedPrecisionTests
+/// failed in 8 of 12 runs with oneDNN and 0 of 11 without (on another CPU it never reproduced); bench/Engine.Bench/README.md
+/// has the numbers. So every training backward runs without it (<see cref="Backward"/>), while forwards keep it:
+/// libtorch picks a convolution's backward kernel when the backward runs, not when its forward ran, and oneDNN's
+/// forward convolutions were ~1.7× faster on that machine.
+/// <c>TLORA_ONEDNN=1</c> keeps it on in backward too.
 /// </summary>
 public static class OneDnn
 {
     private const string Library = "libtorch_cpu.so";
 
     private static readonly object Gate = new();
-    private static int trainings;
+    private static int holders;
     private static bool? before;
 
-    /// <summary>Turns oneDNN off until the last training that asked has disposed its handle, then restores what was
-    /// set before (trainings may overlap: tests run in parallel). Nothing changes with <c>TLORA_ONEDNN=1</c>.</summary>
-    public static IDisposable ForTraining()
+    /// <summary>Backpropagates from <paramref name="loss"/> with oneDNN off (the one way a training backward runs: an
+    /// IL scan in the tests fails on any other caller of backward in the engine).</summary>
+    public static void Backward(TorchSharp.torch.Tensor loss)
+    {
+        using (Off()) loss.backward();
+    }
+
+    /// <summary>Turns oneDNN off until the last caller that asked has disposed its handle, then restores what was
+    /// set before (backwards may overlap: tests run in parallel). Nothing changes with <c>TLORA_ONEDNN=1</c>.</summary>
+    public static IDisposable Off()
     {
         if (Environment.GetEnvironmentVariable("TLORA_ONEDNN") == "1") return new Release(null);
         lock (Gate)
         {
-            if (trainings++ == 0)
+            if (holders++ == 0)
             {
                 before = Enabled;
                 Set(false);
@@ -40,7 +49,7 @@ public static class OneDnn
     {
         lock (Gate)
         {
-            if (--trainings == 0 && before is { } b) Set(b);
+            if (--holders == 0 && before is { } b) Set(b);
         }
     }
 

@@ -31,7 +31,6 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
             throw new ArgumentException($"Resolution must be a multiple of {pipeline.ResolutionMultiple} for {pipeline.Name}, got {options.Resolution}", nameof(options));
         Directory.CreateDirectory(outputDirectory);
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
-        using var oneDnn = OneDnn.ForTraining(); // its CPU convolution backward returned NaN now and then
         using var network = AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device);
         using var checkpointing = new CheckpointingScope(pipeline.Denoiser, options.GradientCheckpointing);
         var parameters = network.TrainableParameters;
@@ -52,7 +51,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
             {
                 var (l, t) = pipeline.TrainingLoss(example, network, generator);
                 timestep = t;
-                l.backward();
+                OneDnn.Backward(l); // oneDNN off: its CPU convolution backward returned NaN now and then
                 Common.GradientCheckpoint.ThrowIfFailed();
                 if (options.MaxGradNorm is { } max) torch.nn.utils.clip_grad_norm_(parameters, max);
                 optimizer.step();

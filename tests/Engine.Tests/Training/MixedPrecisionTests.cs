@@ -22,7 +22,6 @@ public sealed class MixedPrecisionTests
     [MemberData(nameof(Cases))]
     public void Bf16_weights_train_fp32_adapters_with_fp32_optimizer_state(string fixture, AdapterMethod method)
     {
-        using var oneDnn = OneDnn.ForTraining(); // as AdapterTrainer.Run: oneDNN's CPU convolution backward returned NaN now and then
         using var pipeline = PipelineLoader.Load(Path.Combine(FixturePaths.Root, fixture), ScalarType.BFloat16);
         var frozen = pipeline.Denoiser.parameters().ToList(); // before the adapters join the module tree
         Assert.All(frozen, p => Assert.Equal(ScalarType.BFloat16, p.dtype));
@@ -42,7 +41,7 @@ public sealed class MixedPrecisionTests
             using var scope = torch.NewDisposeScope();
             var (loss, _) = pipeline.TrainingLoss(example, network, generator);
             Assert.Equal(ScalarType.Float32, loss.dtype);
-            loss.backward();
+            OneDnn.Backward(loss);
             Assert.All(parameters, p => Assert.Equal(ScalarType.Float32, p.grad!.dtype));
             Assert.All(frozen, p => Assert.Null(p.grad));
             optimizer.step();

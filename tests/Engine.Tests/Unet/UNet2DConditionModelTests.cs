@@ -128,7 +128,6 @@ public sealed class UNet2DConditionModelTests(SdxlUnetFixture fixture, ITestOutp
     [Fact]
     public void Gradients_reach_adapters_through_the_frozen_unet()
     {
-        using var oneDnn = OneDnn.ForTraining(); // as AdapterTrainer.Run: oneDNN's CPU convolution backward returned NaN now and then
         var adapters = Unet.attention_layers().Select(a => (a.attention, adapter: new LoraAdapter(a.attention, 2))).ToList();
         Unet.requires_grad_(false);
         try
@@ -138,7 +137,7 @@ public sealed class UNet2DConditionModelTests(SdxlUnetFixture fixture, ITestOutp
             var prediction = Unet.forward(ReferenceOutputs.Read("unet.sample"), torch.tensor(new long[] { 700 }),
                 ReferenceOutputs.Read("text.prompt_embeds"), ReferenceOutputs.Read("text.pooled"), ReferenceOutputs.Read("unet.time_ids"));
             Assert.True(prediction.requires_grad);
-            prediction.square().mean().backward();
+            OneDnn.Backward(prediction.square().mean());
             foreach (var (name, p) in adapters.SelectMany(a => a.adapter.named_parameters()))
             {
                 Assert.True(p.grad is not null, $"{name} has no gradient");
