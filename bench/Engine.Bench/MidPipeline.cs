@@ -109,7 +109,7 @@ internal sealed class MidPipeline : IDiffusionPipeline
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
         var timestep = t.ItemDouble();
-        network.SetTimesteps([timestep]);
+        using var call = network.BeginCall([timestep]); // one model call: ends before backward
         var prediction = unet.forward(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);
         return (loss.MoveToOuterDisposeScope(), timestep);
@@ -140,7 +140,7 @@ internal sealed class MidPipeline : IDiffusionPipeline
         {
             using var step = torch.NewDisposeScope();
             var t = scheduler.Timesteps[i];
-            network?.SetTimesteps([t]);
+            using var call = network?.BeginCall([t]);
             var input = scheduler.ScaleModelInput(torch.cat([latents, latents], 0), t);
             var tt = torch.tensor(new[] { t }).to(Device);
             var prediction = unet.forward(input.to(dtype), tt, context, pooled, timeIds).to(ScalarType.Float32);

@@ -69,6 +69,8 @@ public sealed class AdapterNetwork : IDisposable
             list.Add((path, attention, processor));
         }
         if (list.Count == 0) throw new ArgumentException($"{model.GetType().Name} has no attention layer with projections {string.Join(", ", spec.TargetProjections)}");
+        if (spec.Method == AdapterMethod.TLoRA)
+            mask.Stacked = new StackedOrthogonalWeights(list.SelectMany(a => a.Item3.Layers.Values).OfType<OrthogonalLoRALinearLayer>());
         return new AdapterNetwork(spec, list, attentions, mask, dev);
     }
 
@@ -82,6 +84,25 @@ public sealed class AdapterNetwork : IDisposable
         if (Spec.Method == AdapterMethod.LoRA) { Mask.Set(null); return; }
         var ranks = timesteps.Select(Schedule.RankAt).Distinct().ToList();
         Mask.Set(Schedule.Mask(timesteps, Device), ranks.Count == 1 ? ranks[0] : null);
+    }
+
+    /// <summary>Starts one model call: sets its rank mask from its timesteps (as <see cref="SetTimesteps"/>) and, until the
+    /// returned scope is disposed, lets T-LoRA's projections take their weights from stacks built once for the call
+    /// (<see cref="StackedOrthogonalWeights"/>). Wrap exactly one forward of the model: nothing may change the adapters
+    /// inside it. Backward, gradient checkpointing's recomputation included, runs after it.</summary>
+    public IDisposable BeginCall(IReadOnlyList<double> timesteps)
+    {
+        SetTimesteps(timesteps);
+        var stacked = Mask.Stacked;
+        stacked?.Open();
+        return new CallScope(stacked);
+    }
+
+    private sealed class CallScope(StackedOrthogonalWeights? stacked) : IDisposable
+    {
+        private StackedOrthogonalWeights? stacked = stacked;
+
+        public void Dispose() => Interlocked.Exchange(ref stacked, null)?.Close();
     }
 
     /// <summary>Sets an explicit mask (or none: all ranks).</summary>

@@ -41,6 +41,8 @@ public sealed class OrthogonalLoRALinearLayer : Module
     }
 
     public int rank => (int)q_layer.out_features;
+    public long in_features => q_layer.in_features;
+    public long out_features => p_layer.out_features;
 
     private void Initialise(long inF, long outF, int rank, InitComponents init, Generator? generator)
     {
@@ -98,9 +100,19 @@ public sealed class OrthogonalLoRALinearLayer : Module
         var k = Math.Min(mask?.ActiveRank ?? rank, rank);
         using var scope = torch.NewDisposeScope();
         var h = x.dtype == q_layer.weight.dtype ? x : x.to(q_layer.weight.dtype);
-        var (wq, wp) = Weights(k);
-        var delta = functional.linear(functional.linear(h, wq), wp);
-        return (delta.dtype == x.dtype ? delta : delta.to(x.dtype)).MoveToOuterDisposeScope();
+        // inside a model call, from the batched stacks (see StackedOrthogonalWeights); they are then ours to free
+        var taken = mask?.Stacked?.Take(this, k);
+        try
+        {
+            var (wq, wp) = taken ?? Weights(k);
+            var delta = functional.linear(functional.linear(h, wq), wp);
+            return (delta.dtype == x.dtype ? delta : delta.to(x.dtype)).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            taken?.Wq.Dispose();
+            taken?.Wp.Dispose();
+        }
     }
 
     // mm: [m, m] shaped like z (see RankMaskContext.DoubledMask) or null

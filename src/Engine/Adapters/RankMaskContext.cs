@@ -17,6 +17,9 @@ public sealed class RankMaskContext : IDisposable
 
     public Tensor? Current => mask;
 
+    /// <summary>The T-LoRA projections' batched weights for the current model call (null for other methods).</summary>
+    internal StackedOrthogonalWeights? Stacked { get; set; }
+
     /// <summary>
     /// When every row of the mask keeps the same leading k columns and none after them (a rank schedule's mask for one
     /// timestep, as every model call of training and sampling has), k; otherwise null. Layers then use the first k
@@ -86,5 +89,9 @@ public sealed class RankMaskContext : IDisposable
         return torch.cat([m, m], 1).view(shape);
     }
 
-    public void Dispose() => Set(null);
+    public void Dispose()
+    {
+        Set(null);
+        Stacked?.Dispose();
+    }
 }

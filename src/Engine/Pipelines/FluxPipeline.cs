@@ -180,7 +180,7 @@ public sealed class FluxPipeline : IDiffusionPipeline
         ArgumentNullException.ThrowIfNull(x0);
         if (x0.dim() != 4) throw new ArgumentException($"x0 must be [B, C, H, W], not [{string.Join(", ", x0.shape)}]", nameof(x0));
         using var scope = torch.NewDisposeScope();
-        network?.SetTimesteps([timestep]);
+        using var call = network?.BeginCall([timestep]); // one model call: ends before backward
         long batch = x0.size(0), height = x0.size(2), width = x0.size(3);
         var noisy = FlowMatchEulerDiscreteScheduler.AddNoise(x0, noise, sigma);
         var packed = FluxLatents.Pack(noisy);

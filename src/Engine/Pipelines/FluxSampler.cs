@@ -76,7 +76,7 @@ internal sealed class FluxSampler(FluxPipeline pipeline)
             cancellation.ThrowIfCancellationRequested();
             using var step = torch.NewDisposeScope();
             var t = scheduler.Timesteps[i];
-            network?.SetTimesteps([t]);
+            using var call = network?.BeginCall([t]);
             var timestep = torch.full([batch], Sc(t), ScalarType.Float32, pipeline.Device) / Sc(1000.0); // t.expand(B) / 1000
             var prediction = pipeline.Predict(latents, timestep, guidance, embeds, imageIds);
             var next = scheduler.Step(prediction, t, latents).MoveToOuterDisposeScope();

@@ -114,7 +114,7 @@ public sealed class SdxlPipeline : IDiffusionPipeline
         var t = NoiseScheduler.SampleTimesteps(1, generator, Device);
         var noisy = NoiseScheduler.AddNoise(latents, noise, t);
         var timestep = t.ItemDouble();
-        network.SetTimesteps([timestep]);
+        using var call = network.BeginCall([timestep]); // one model call: ends before backward
         var prediction = Predict(noisy.to(UnetDtype), t, ex.PromptEmbeds, ex.Pooled, ex.TimeIds);
         var loss = torch.nn.functional.mse_loss(prediction.to(ScalarType.Float32), noise);
         return (loss.MoveToOuterDisposeScope(), timestep);

@@ -69,7 +69,7 @@ internal sealed class SdxlSampler(SdxlPipeline pipeline)
             cancellation.ThrowIfCancellationRequested();
             using var step = torch.NewDisposeScope();
             var t = scheduler.Timesteps[i];
-            network?.SetTimesteps([t]);
+            using var call = network?.BeginCall([t]);
             var input = guided ? torch.cat([latents, latents], 0) : latents;
             input = scheduler.ScaleModelInput(input, t);
             var tt = torch.tensor(new[] { t }).to(pipeline.Device);
