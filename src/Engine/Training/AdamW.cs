@@ -10,12 +10,21 @@ namespace TLoRA.Engine.Training;
 /// torch.optim.AdamW (decoupled weight decay, no amsgrad) with PyTorch 2.x's single-tensor numerics
 /// (<c>exp_avg.lerp_(g, 1 − β1)</c>; TorchSharp's own AdamW composes mul_/add_ there, which rounds differently), and a
 /// state that saves by parameter index ("{i}.exp_avg", "{i}.exp_avg_sq", "step") so a job resumes bit-exactly.
+/// <para>The moments of all parameters of one dtype and device live in one flat buffer each (every parameter's state is
+/// a view of it), and a step updates them with a handful of ops over the whole buffer, then each parameter with two
+/// (decay, addcdiv): ~3 small ops per parameter instead of 8. A T-LoRA adapter has ~1,700 parameter tensors on the
+/// bench's mid config (~4,000 on SD-XL), each a few KB, so the per-tensor form was dispatch: ~65 ms of a ~580 ms CPU
+/// step, and 8 kernel launches per tensor on a GPU. The same elementwise ops as PyTorch's single-tensor AdamW, in
+/// the same order; a step where some parameter has no gradient falls back to the per-parameter form for all.</para>
 /// </summary>
 public sealed class AdamW : IDisposable
 {
     private readonly Parameter[] parameters;
-    private readonly Tensor?[] expAvg;
-    private readonly Tensor?[] expAvgSq;
+    private readonly Tensor[] expAvg; // views of a flat buffer per group
+    private readonly Tensor[] expAvgSq;
+    private readonly Tensor[] denomView;
+    private readonly List<FlatGroup> groups = [];
+    private readonly bool[] hasState; // a parameter's state counts once it has stepped (PyTorch makes it lazily)
 
     public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weight_decay = 1e-2)
@@ -32,8 +41,57 @@ public sealed class AdamW : IDisposable
         this.beta2 = beta2;
         this.eps = eps;
         this.weight_decay = weight_decay;
-        expAvg = new Tensor?[this.parameters.Length];
-        expAvgSq = new Tensor?[this.parameters.Length];
+        expAvg = new Tensor[this.parameters.Length];
+        expAvgSq = new Tensor[this.parameters.Length];
+        denomView = new Tensor[this.parameters.Length];
+        hasState = new bool[this.parameters.Length];
+        foreach (var same in Enumerable.Range(0, this.parameters.Length)
+                     .GroupBy(i => (this.parameters[i].dtype, this.parameters[i].device.ToString())))
+            groups.Add(new FlatGroup(this, [.. same]));
+    }
+
+    /// <summary>Parameters of one dtype and device: their moments and the step's denominator as flat buffers, each
+    /// parameter's part a view.</summary>
+    private sealed class FlatGroup
+    {
+        public FlatGroup(AdamW owner, int[] indices)
+        {
+            Indices = indices;
+            var first = owner.parameters[indices[0]];
+            var total = indices.Sum(i => owner.parameters[i].numel());
+            // owned here, not by whatever dispose scope the optimiser is made in
+            ExpAvg = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
+            ExpAvgSq = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
+            Denom = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
+            long offset = 0;
+            foreach (var i in indices)
+            {
+                var p = owner.parameters[i];
+                var n = p.numel();
+                owner.expAvg[i] = View(ExpAvg, offset, p);
+                owner.expAvgSq[i] = View(ExpAvgSq, offset, p);
+                owner.denomView[i] = View(Denom, offset, p);
+                offset += n;
+            }
+        }
+
+        private static Tensor View(Tensor flat, long offset, Tensor p)
+        {
+            using var scope = torch.NewDisposeScope();
+            return flat.narrow(0, offset, p.numel()).view(p.shape).DetachFromDisposeScope();
+        }
+
+        public int[] Indices { get; }
+        public Tensor ExpAvg { get; }
+        public Tensor ExpAvgSq { get; }
+        public Tensor Denom { get; }
+
+        public void Dispose()
+        {
+            ExpAvg.Dispose();
+            ExpAvgSq.Dispose();
+            Denom.Dispose();
+        }
     }
 
     /// <summary>Learning rate used by the next step (a schedule may change it between steps).</summary>
@@ -57,22 +115,45 @@ public sealed class AdamW : IDisposable
         var bc2 = 1.0 - Math.Pow(beta2, step_count);
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        for (var i = 0; i < parameters.Length; i++)
+        foreach (var group in groups)
         {
-            var p = parameters[i];
-            var g = p.grad;
-            if (g is null) continue;
-            var m = expAvg[i] ??= NewState(p);
-            var v = expAvgSq[i] ??= NewState(p);
-            if (weight_decay != 0) p.mul_(Sc(1.0 - lr * weight_decay));
-            m.lerp_(g, 1.0 - beta1);
-            v.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
-            var denom = (v.sqrt() / Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
-            p.addcdiv_(m, denom, Sc(-lr / bc1));
+            if (group.Indices.All(i => parameters[i].grad is not null)) StepFlat(group, bc1, bc2);
+            else foreach (var i in group.Indices) StepOne(i, bc1, bc2);
         }
     }
 
-    private static Tensor NewState(Tensor p) => torch.zeros_like(p).DetachFromDisposeScope();
+    // PyTorch's single-tensor AdamW, its elementwise ops over the group's flat buffers
+    private void StepFlat(FlatGroup group, double bc1, double bc2)
+    {
+        var g = torch.cat(group.Indices.Select(i => parameters[i].grad!.reshape(-1)).ToList());
+        group.ExpAvg.lerp_(g, 1.0 - beta1);
+        group.ExpAvgSq.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
+        group.Denom.copy_(group.ExpAvgSq).sqrt_().div_(Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
+        var decay = Sc(1.0 - lr * weight_decay);
+        var rate = Sc(-lr / bc1);
+        foreach (var i in group.Indices)
+        {
+            var p = parameters[i];
+            if (weight_decay != 0) p.mul_(decay);
+            p.addcdiv_(expAvg[i], denomView[i], rate);
+            hasState[i] = true;
+        }
+    }
+
+    // the same for one parameter (a step where some parameter of its group has no gradient: it is skipped)
+    private void StepOne(int i, double bc1, double bc2)
+    {
+        var p = parameters[i];
+        if (p.grad is not { } g) return;
+        var m = expAvg[i];
+        var v = expAvgSq[i];
+        if (weight_decay != 0) p.mul_(Sc(1.0 - lr * weight_decay));
+        m.lerp_(g, 1.0 - beta1);
+        v.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
+        var denom = (v.sqrt() / Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
+        p.addcdiv_(m, denom, Sc(-lr / bc1));
+        hasState[i] = true;
+    }
 
     /// <summary>Drops every gradient (PyTorch's default set_to_none).</summary>
     public void zero_grad()
@@ -87,8 +168,9 @@ public sealed class AdamW : IDisposable
         var d = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["step"] = torch.tensor(step_count) };
         for (var i = 0; i < parameters.Length; i++)
         {
-            if (expAvg[i] is { } m) d[$"{i}.exp_avg"] = m.clone();
-            if (expAvgSq[i] is { } v) d[$"{i}.exp_avg_sq"] = v.clone();
+            if (!hasState[i]) continue;
+            d[$"{i}.exp_avg"] = expAvg[i].clone();
+            d[$"{i}.exp_avg_sq"] = expAvgSq[i].clone();
         }
         return d;
     }
@@ -108,16 +190,19 @@ public sealed class AdamW : IDisposable
                 if (!t.shape.SequenceEqual(parameters[i].shape))
                     throw new ArgumentException($"optimizer state {i}.{name} has shape [{string.Join(", ", t.shape)}], " +
                                                 $"parameter has [{string.Join(", ", parameters[i].shape)}]");
-            expAvg[i]?.Dispose();
-            expAvgSq[i]?.Dispose();
-            expAvg[i] = m!.to(parameters[i].dtype, parameters[i].device, copy: true).DetachFromDisposeScope();
-            expAvgSq[i] = v!.to(parameters[i].dtype, parameters[i].device, copy: true).DetachFromDisposeScope();
+            using (torch.no_grad())
+            {
+                expAvg[i].copy_(m!); // into the flat buffers (copy_ converts dtype and device)
+                expAvgSq[i].copy_(v!);
+            }
+            hasState[i] = true;
         }
         step_count = step.item<long>();
     }
 
     public void Dispose()
     {
-        foreach (var t in expAvg.Concat(expAvgSq)) t?.Dispose();
+        foreach (var t in expAvg.Concat(expAvgSq).Concat(denomView)) t?.Dispose();
+        foreach (var g in groups) g.Dispose();
     }
 }
