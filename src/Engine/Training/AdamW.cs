@@ -11,8 +11,9 @@ namespace TLoRA.Engine.Training;
 /// (<c>exp_avg.lerp_(g, 1 − β1)</c>; TorchSharp's own AdamW composes mul_/add_ there, which rounds differently), and a
 /// state that saves by parameter index ("{i}.exp_avg", "{i}.exp_avg_sq", "step") so a job resumes bit-exactly.
 /// <para>The moments of all parameters of one dtype and device live in one flat buffer each (every parameter's state is
-/// a view of it), and a step updates them with a handful of ops over the whole buffer, then each parameter with two
-/// (decay, addcdiv): ~3 small ops per parameter instead of 8. A T-LoRA adapter has ~1,700 parameter tensors on the
+/// a view of it), and a step copies the gradients into a third (which then holds the denominator), updates the moments
+/// with a handful of ops over the whole buffers, then each parameter with two (decay, addcdiv): 3 small ops per
+/// parameter instead of 8, for one more buffer the size of the parameters. A T-LoRA adapter has ~1,700 parameter tensors on the
 /// bench's mid config (~4,000 on SD-XL), each a few KB, so the per-tensor form was dispatch: ~65 ms of a ~580 ms CPU
 /// step, and 8 kernel launches per tensor on a GPU. The same elementwise ops as PyTorch's single-tensor AdamW, in
 /// the same order; a step where some parameter has no gradient falls back to the per-parameter form for all.</para>
@@ -22,7 +23,7 @@ public sealed class AdamW : IDisposable
     private readonly Parameter[] parameters;
     private readonly Tensor[] expAvg; // views of a flat buffer per group
     private readonly Tensor[] expAvgSq;
-    private readonly Tensor[] denomView;
+    private readonly Tensor[] workView; // a flat buffer per group: the gradients, then the step's denominator
     private readonly List<FlatGroup> groups = [];
     private readonly bool[] hasState; // a parameter's state counts once it has stepped (PyTorch makes it lazily)
 
@@ -43,15 +44,15 @@ public sealed class AdamW : IDisposable
         this.weight_decay = weight_decay;
         expAvg = new Tensor[this.parameters.Length];
         expAvgSq = new Tensor[this.parameters.Length];
-        denomView = new Tensor[this.parameters.Length];
+        workView = new Tensor[this.parameters.Length];
         hasState = new bool[this.parameters.Length];
         foreach (var same in Enumerable.Range(0, this.parameters.Length)
                      .GroupBy(i => (this.parameters[i].dtype, this.parameters[i].device.ToString())))
             groups.Add(new FlatGroup(this, [.. same]));
     }
 
-    /// <summary>Parameters of one dtype and device: their moments and the step's denominator as flat buffers, each
-    /// parameter's part a view.</summary>
+    /// <summary>Parameters of one dtype and device: their moments and a work buffer (the step's gradients, then its
+    /// denominator) as flat buffers, each parameter's part a view.</summary>
     private sealed class FlatGroup
     {
         public FlatGroup(AdamW owner, int[] indices)
@@ -62,7 +63,7 @@ public sealed class AdamW : IDisposable
             // owned here, not by whatever dispose scope the optimiser is made in
             ExpAvg = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
             ExpAvgSq = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
-            Denom = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
+            Work = torch.zeros(total, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
             long offset = 0;
             foreach (var i in indices)
             {
@@ -70,7 +71,7 @@ public sealed class AdamW : IDisposable
                 var n = p.numel();
                 owner.expAvg[i] = View(ExpAvg, offset, p);
                 owner.expAvgSq[i] = View(ExpAvgSq, offset, p);
-                owner.denomView[i] = View(Denom, offset, p);
+                owner.workView[i] = View(Work, offset, p);
                 offset += n;
             }
         }
@@ -84,13 +85,13 @@ public sealed class AdamW : IDisposable
         public int[] Indices { get; }
         public Tensor ExpAvg { get; }
         public Tensor ExpAvgSq { get; }
-        public Tensor Denom { get; }
+        public Tensor Work { get; }
 
         public void Dispose()
         {
             ExpAvg.Dispose();
             ExpAvgSq.Dispose();
-            Denom.Dispose();
+            Work.Dispose();
         }
     }
 
@@ -125,17 +126,18 @@ public sealed class AdamW : IDisposable
     // PyTorch's single-tensor AdamW, its elementwise ops over the group's flat buffers
     private void StepFlat(FlatGroup group, double bc1, double bc2)
     {
-        var g = torch.cat(group.Indices.Select(i => parameters[i].grad!.reshape(-1)).ToList());
+        foreach (var i in group.Indices) workView[i].copy_(parameters[i].grad!);
+        var g = group.Work;
         group.ExpAvg.lerp_(g, 1.0 - beta1);
         group.ExpAvgSq.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
-        group.Denom.copy_(group.ExpAvgSq).sqrt_().div_(Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
+        g.copy_(group.ExpAvgSq).sqrt_().div_(Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps)); // the denominator, over the used gradients
         var decay = Sc(1.0 - lr * weight_decay);
         var rate = Sc(-lr / bc1);
         foreach (var i in group.Indices)
         {
             var p = parameters[i];
             if (weight_decay != 0) p.mul_(decay);
-            p.addcdiv_(expAvg[i], denomView[i], rate);
+            p.addcdiv_(expAvg[i], workView[i], rate);
             hasState[i] = true;
         }
     }
@@ -202,7 +204,7 @@ public sealed class AdamW : IDisposable
 
     public void Dispose()
     {
-        foreach (var t in expAvg.Concat(expAvgSq).Concat(denomView)) t?.Dispose();
+        foreach (var t in expAvg.Concat(expAvgSq).Concat(workView)) t?.Dispose();
         foreach (var g in groups) g.Dispose();
     }
 }
