@@ -154,7 +154,9 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         Assert.Matches(new Regex("^\\d+ % · step \\d+/3000 · T-LoRA$"), await page.TitleAsync());
         await page.ReloadAsync();
         var afterReload = await WaitForStepAboveAsync(0);
-        Assert.True(await page.Locator("#loss-svg path[d^='M']").CountAsync() > 0, "the reloaded page lost the loss history");
+        // the step counter comes from the job's record, the chart from its history, which arrives a moment later (a
+        // count taken at once failed under load in CI): wait for the history's path
+        await Assertions.Expect(page.Locator("#loss-svg path[d^='M']").First).ToBeAttachedAsync(new() { Timeout = 15_000 });
         await WaitForStepAboveAsync(afterReload);
         await page.ShotAsync("job-running");
         await page.AssertAccessibleAsync("a running job's page");
