@@ -21,6 +21,11 @@ public sealed class WebUiOptions
 
     /// <summary>The largest concept image the form accepts; the gateway's own limit (Gateway:MaxUploadBytes) by default.</summary>
     public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Proxies in front of this host (the Ingress controller's pods: addresses or CIDR networks, e.g. 10.0.0.0/8)
+    /// whose X-Forwarded-For and X-Forwarded-Proto are believed (see <see cref="TLoRA.WebUI.TrustedProxies"/>). Empty:
+    /// the headers are ignored.</summary>
+    public string[] TrustedProxies { get; set; } = [];
 }
 
 /// <summary>
@@ -62,6 +67,8 @@ public static class WebUiHost
         builder.Services.AddMudServices();
 
         var app = builder.Build();
+        // first: everything after it (cookies' Secure flag, OIDC redirect URIs, the sign-in rate limit) sees the client
+        app.UseTrustedProxies(app.Configuration.GetSection(WebUiOptions.Section + ":" + nameof(WebUiOptions.TrustedProxies)).Get<string[]>() ?? []);
         app.UseSecurityHeaders(WebUiOidc.AuthorityOrigin(app.Services.GetRequiredService<IOptions<OidcOptions>>().Value));
         app.UseStatusCodePages();
         // every endpoint requires the signed-in admin (fallback policy) except those marked anonymous below and /login

@@ -262,6 +262,21 @@ public sealed class ChartSemanticsTests
     }
 
     [Fact]
+    public async Task Web_ui_trusted_proxies_reach_the_pod_and_the_schema_takes_only_addresses_and_networks()
+    {
+        var m = await Helm.RenderAsync(sets: ["webui.trustedProxies[0]=10.0.0.0/8", "webui.trustedProxies[1]=fd00::/8"]);
+        var env = Env(Container(m.One("Deployment", "webui")));
+        Assert.Equal("10.0.0.0/8", (string?)env["WebUI__TrustedProxies__0"]["value"]);
+        Assert.Equal("fd00::/8", (string?)env["WebUI__TrustedProxies__1"]["value"]);
+        // by default none: the web UI ignores forwarded headers
+        Assert.DoesNotContain(Env(Container((await Helm.RenderAsync()).One("Deployment", "webui"))).Keys,
+            k => k.StartsWith("WebUI__TrustedProxies", StringComparison.Ordinal));
+        var (code, _, errors) = await Helm.TemplateAsync(sets: ["webui.trustedProxies[0]=ingress-nginx"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("trustedProxies", errors);
+    }
+
+    [Fact]
     public async Task Disruption_budgets_cover_gpu_pods_and_replicated_deployments()
     {
         var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);
