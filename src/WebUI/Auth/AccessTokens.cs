@@ -11,8 +11,9 @@ public sealed class TokenServiceUnavailableException(string message, Exception? 
 
 /// <summary>
 /// A signed-in person's current access token for the gateway. A token that expires within <see cref="RefreshAhead"/> is
-/// renewed first with the session's refresh token at the authority's token endpoint (one refresh at a time per session:
-/// authorities rotate refresh tokens, so a second concurrent refresh would be refused). A refresh the authority refuses
+/// renewed first with the session's refresh token at the authority's token endpoint (one refresh at a time per session,
+/// across replicas too when they share their tokens in Redis: authorities rotate refresh tokens, so a second concurrent
+/// refresh would be refused and the person signed out). A refresh the authority refuses
 /// (revoked, expired, the person disabled) ends the session: its tokens are deleted and it is signed out, so every tab
 /// goes to /login.
 /// </summary>
@@ -20,6 +21,12 @@ public sealed partial class AccessTokens(SessionTokens store, SignedOutSessions 
     ILogger<AccessTokens> logger, TimeProvider? clock = null)
 {
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromSeconds(60);
+
+    // the cross-replica refresh lock: held at most this long (a refresh is one call to the authority), waited for at
+    // most this long (then the call fails as the authority being slow would), polled this often
+    private static readonly TimeSpan RefreshLockTtl = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RefreshLockWait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan RefreshLockPoll = TimeSpan.FromMilliseconds(50);
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> refreshing = new(StringComparer.Ordinal);
     private readonly TimeProvider time = clock ?? TimeProvider.System;
@@ -31,9 +38,21 @@ public sealed partial class AccessTokens(SessionTokens store, SignedOutSessions 
         if (Fresh(token)) return token.AccessToken;
         var gate = refreshing.GetOrAdd(session, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct).ConfigureAwait(false);
+        var holder = Guid.NewGuid().ToString("N");
+        var locked = false;
         try
         {
-            // another call may have refreshed while this one waited
+            // another replica may be refreshing this session (replicas sharing tokens in Redis): wait for its result
+            var waitUntil = time.GetUtcNow() + RefreshLockWait;
+            while (!(locked = store.TryLockRefresh(session, holder, RefreshLockTtl)))
+            {
+                if (store.Get(session) is not { } theirs) return null; // ended there
+                if (Fresh(theirs)) return theirs.AccessToken;
+                if (time.GetUtcNow() > waitUntil)
+                    throw new TokenServiceUnavailableException("The sign-in service did not answer; try again in a moment.");
+                await Task.Delay(RefreshLockPoll, ct).ConfigureAwait(false);
+            }
+            // another call, here or on another replica, may have refreshed while this one waited
             if (store.Get(session) is not { } current) return null;
             if (Fresh(current)) return current.AccessToken;
             if (current.RefreshToken is null)
@@ -54,6 +73,7 @@ public sealed partial class AccessTokens(SessionTokens store, SignedOutSessions 
         }
         finally
         {
+            if (locked) store.UnlockRefresh(session, holder);
             gate.Release();
         }
     }

@@ -58,5 +58,17 @@ public sealed class SessionTokens(IDataProtectionProvider protection, TimeProvid
         shared?.Invoke().KeyDelete(SharedKey(session));
     }
 
+    /// <summary>Takes the session's refresh lock for <paramref name="holder"/> until <see cref="UnlockRefresh"/> or
+    /// <paramref name="ttl"/> (a replica that dies while holding it cannot block the session for longer). Replicas that
+    /// share their tokens in Redis share this lock: authorities rotate refresh tokens, so two replicas refreshing one
+    /// session at once would see the second refused and the person signed out. In memory it is always taken (the
+    /// caller's per-process gate is the lock there).</summary>
+    public bool TryLockRefresh(string session, string holder, TimeSpan ttl) =>
+        shared is null || shared().LockTake(LockKey(session), holder, ttl);
+
+    public void UnlockRefresh(string session, string holder) => shared?.Invoke().LockRelease(LockKey(session), holder);
+
     private StackExchange.Redis.RedisKey SharedKey(string session) => $"{sharedPrefix}:{session}";
+
+    private StackExchange.Redis.RedisKey LockKey(string session) => $"{sharedPrefix}-refreshing:{session}";
 }

@@ -71,6 +71,32 @@ public sealed class SharedKeysTests
     }
 
     [Fact]
+    public async Task Two_replicas_refreshing_one_session_at_once_make_one_refresh_and_both_use_its_token()
+    {
+        var port = EndToEnd.Stack.FreePort();
+        using var redis = StartRedis(port);
+        await using var authority = await TestAuthority.StartAsync();
+        authority.RefreshDelay = TimeSpan.FromMilliseconds(400); // the second replica asks while the first refresh runs
+        string[] settings = [$"--WebUI:DataProtectionRedis=127.0.0.1:{port},abortConnect=false", $"--WebUI:DataProtectionRedisKey=test-{Guid.NewGuid():N}",
+            $"--WebUI:Oidc:Authority={authority.Issuer}", $"--WebUI:Oidc:ClientId={TestAuthority.ClientId}",
+            $"--WebUI:Oidc:ClientSecret={TestAuthority.ClientSecret}", "--WebUI:Oidc:RequireHttpsMetadata=false"];
+        await using var a = await TestHost.StartWithoutAdminAsync(settings);
+        await using var b = await TestHost.StartWithoutAdminAsync(settings);
+        // a session whose access token expires inside the refresh margin, with a refresh token the authority rotates
+        a.Services.GetRequiredService<SessionTokens>().Save("session-1", new SessionToken(authority.MintAccessToken("alice"),
+            authority.IssueRefreshToken("alice"), DateTimeOffset.UtcNow + AccessTokens.RefreshAhead / 2, null));
+
+        var tokens = await Task.WhenAll(a.Services.GetRequiredService<AccessTokens>().GetAsync("session-1", default),
+            b.Services.GetRequiredService<AccessTokens>().GetAsync("session-1", default));
+
+        Assert.Equal(1, authority.Refreshes);
+        Assert.All(tokens, Assert.NotNull);
+        Assert.Equal(tokens[0], tokens[1]); // the one refresh's token, on both
+        Assert.Equal(2, (await authority.ValidateAccessTokenAsync(tokens[0]!)).GetPayloadValue<int>("gen"));
+        Assert.False(b.Services.GetRequiredService<SignedOutSessions>().IsSignedOut("session-1"));
+    }
+
+    [Fact]
     public async Task Two_homes_for_the_keys_are_refused_naming_both_settings()
     {
         var e = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartAsync("--WebUI:DataProtectionRedis=127.0.0.1:1",

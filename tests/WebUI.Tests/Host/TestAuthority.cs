@@ -48,6 +48,17 @@ public sealed partial class TestAuthority : IAsyncDisposable
 
     public int Refreshes => Volatile.Read(ref refreshes);
 
+    /// <summary>How long a granted refresh takes to answer (a slow authority: replicas refreshing together overlap).</summary>
+    public TimeSpan RefreshDelay { get; set; }
+
+    /// <summary>A refresh token this authority honours once, as a sign-in of <paramref name="user"/> would have left.</summary>
+    public string IssueRefreshToken(string user)
+    {
+        var refresh = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        refreshTokens[refresh] = (user, 1);
+        return refresh;
+    }
+
     /// <summary>The ID token issued last, and the id_token_hint the end-session endpoint received last.</summary>
     public string? LastIdToken { get; private set; }
     public string? EndSessionHint { get; private set; }
@@ -116,6 +127,7 @@ public sealed partial class TestAuthority : IAsyncDisposable
                 case "refresh_token":
                     if (RefuseRefresh || !refreshTokens.TryRemove(form["refresh_token"].ToString(), out var held)) return Error("invalid_grant");
                     Interlocked.Increment(ref refreshes);
+                    if (RefreshDelay > TimeSpan.Zero) await Task.Delay(RefreshDelay);
                     return Tokens(held.User, held.Generation + 1, null);
                 default:
                     return Error("unsupported_grant_type");
