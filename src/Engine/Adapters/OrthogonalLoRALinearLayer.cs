@@ -129,16 +129,21 @@ public sealed class OrthogonalLoRALinearLayer : Module
 
     /// <summary>[Q − Q₀; Q₀] (2k × in) and [P·diag(λ), P·diag(λ) − P₀·diag(λ₀)] (out × 2k) over the first k components
     /// (see <see cref="forward"/>).</summary>
-    private (Tensor Wq, Tensor Wp) Weights(int k)
+    private (Tensor Wq, Tensor Wp) Weights(int k) =>
+        CombinedWeights(q_layer.weight, base_q.weight, p_layer.weight, base_p.weight, lambda_layer, base_lambda, k);
+
+    /// <summary>The combined weights of <see cref="Weights"/> from q, q₀ [.., r, in], p, p₀ [.., out, r] and λ, λ₀
+    /// [.., 1, r] over their first <paramref name="k"/> components: one layer's, or a stack of layers' (leading dims),
+    /// by the same ops, so both give the same numbers (<see cref="StackedOrthogonalWeights"/>).</summary>
+    internal static (Tensor Wq, Tensor Wp) CombinedWeights(Tensor q, Tensor q0, Tensor p, Tensor p0, Tensor l, Tensor l0, int k)
     {
-        Tensor q = q_layer.weight, q0 = base_q.weight, p = p_layer.weight, p0 = base_p.weight, l = lambda_layer, l0 = base_lambda;
-        if (k < rank)
+        if (k < q.size(-2))
         {
-            (q, q0) = (q.narrow(0, 0, k), q0.narrow(0, 0, k));
-            (p, p0) = (p.narrow(1, 0, k), p0.narrow(1, 0, k));
-            (l, l0) = (l.narrow(1, 0, k), l0.narrow(1, 0, k));
+            (q, q0) = (q.narrow(-2, 0, k), q0.narrow(-2, 0, k));
+            (p, p0) = (p.narrow(-1, 0, k), p0.narrow(-1, 0, k));
+            (l, l0) = (l.narrow(-1, 0, k), l0.narrow(-1, 0, k));
         }
         var pl = p * l;
-        return (torch.cat([q.sub(q0), q0], 0), torch.cat([pl, pl.sub(p0 * l0)], 1));
+        return (torch.cat([q.sub(q0), q0], -2), torch.cat([pl, pl.sub(p0 * l0)], -1));
     }
 }

@@ -13,7 +13,7 @@ namespace TLoRA.Engine.Adapters;
 /// cannot change in there, so nothing is ever stale. Each projection takes its weights once per scope; anything else
 /// (a second forward in the scope, gradient checkpointing's recomputation in backward, a forward outside any scope,
 /// a mask that is not a uniform prefix) computes them per projection as before. Same values bit for bit: the same
-/// elementwise ops on the same numbers (OrthogonalLoRALinearLayerTests, StackedOrthogonalWeightsTests).</para>
+/// elementwise ops on the same numbers (one function, OrthogonalLoRALinearLayer.CombinedWeights; StackedOrthogonalWeightsTests).</para>
 /// </summary>
 internal sealed class StackedOrthogonalWeights : IDisposable
 {
@@ -74,23 +74,15 @@ internal sealed class StackedOrthogonalWeights : IDisposable
         public Tensor?[] Wq { get; } = new Tensor?[layers.Count];
         public Tensor?[] Wp { get; } = new Tensor?[layers.Count];
 
-        // the same ops as OrthogonalLoRALinearLayer.Weights, on [L, …] stacks: elementwise, so the same numbers
+        // OrthogonalLoRALinearLayer's own combination, on [L, …] stacks: elementwise, so the same numbers
         public void Build(int k)
         {
             using var scope = torch.NewDisposeScope();
-            var rank = Layers[0].rank;
-            Tensor q = torch.stack(Layers.Select(l => (Tensor)l.q_layer.weight)), q0 = torch.stack(Layers.Select(l => (Tensor)l.base_q.weight));
-            Tensor p = torch.stack(Layers.Select(l => (Tensor)l.p_layer.weight)), p0 = torch.stack(Layers.Select(l => (Tensor)l.base_p.weight));
-            Tensor lam = torch.stack(Layers.Select(l => (Tensor)l.lambda_layer)), lam0 = torch.stack(Layers.Select(l => (Tensor)l.base_lambda));
-            if (k < rank)
-            {
-                (q, q0) = (q.narrow(1, 0, k), q0.narrow(1, 0, k));
-                (p, p0) = (p.narrow(2, 0, k), p0.narrow(2, 0, k));
-                (lam, lam0) = (lam.narrow(2, 0, k), lam0.narrow(2, 0, k));
-            }
-            var pl = p * lam;
-            var wq = torch.cat([q.sub(q0), q0], 1).unbind(0);
-            var wp = torch.cat([pl, pl.sub(p0 * lam0)], 2).unbind(0);
+            Tensor Stack(Func<OrthogonalLoRALinearLayer, Tensor> weight) => torch.stack(Layers.Select(weight));
+            var (stackedQ, stackedP) = OrthogonalLoRALinearLayer.CombinedWeights(Stack(l => l.q_layer.weight), Stack(l => l.base_q.weight),
+                Stack(l => l.p_layer.weight), Stack(l => l.base_p.weight), Stack(l => l.lambda_layer), Stack(l => l.base_lambda), k);
+            var wq = stackedQ.unbind(0);
+            var wp = stackedP.unbind(0);
             for (var i = 0; i < Layers.Count; i++)
             {
                 Wq[i] = wq[i].DetachFromDisposeScope();
