@@ -123,37 +123,38 @@ public sealed class AdamW : IDisposable
         }
     }
 
-    // PyTorch's single-tensor AdamW, its elementwise ops over the group's flat buffers
+    // over the group's flat buffers: the gradients go into the work buffer, which then takes the denominator
     private void StepFlat(FlatGroup group, double bc1, double bc2)
     {
         foreach (var i in group.Indices) workView[i].copy_(parameters[i].grad!);
-        var g = group.Work;
-        group.ExpAvg.lerp_(g, 1.0 - beta1);
-        group.ExpAvgSq.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
-        g.copy_(group.ExpAvgSq).sqrt_().div_(Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps)); // the denominator, over the used gradients
-        var decay = Sc(1.0 - lr * weight_decay);
-        var rate = Sc(-lr / bc1);
-        foreach (var i in group.Indices)
-        {
-            var p = parameters[i];
-            if (weight_decay != 0) p.mul_(decay);
-            p.addcdiv_(expAvg[i], workView[i], rate);
-            hasState[i] = true;
-        }
+        Moments(group.ExpAvg, group.ExpAvgSq, group.Work, group.Work, bc2);
+        var (decay, rate) = (Sc(1.0 - lr * weight_decay), Sc(-lr / bc1)); // made once, held: no Sc() in the loop
+        foreach (var i in group.Indices) Apply(i, decay, rate);
     }
 
-    // the same for one parameter (a step where some parameter of its group has no gradient: it is skipped)
+    // one parameter (a step where some parameter of its group has no gradient: that one is skipped)
     private void StepOne(int i, double bc1, double bc2)
     {
-        var p = parameters[i];
-        if (p.grad is not { } g) return;
-        var m = expAvg[i];
-        var v = expAvgSq[i];
-        if (weight_decay != 0) p.mul_(Sc(1.0 - lr * weight_decay));
+        if (parameters[i].grad is not { } g) return;
+        Moments(expAvg[i], expAvgSq[i], g, workView[i], bc2);
+        Apply(i, Sc(1.0 - lr * weight_decay), Sc(-lr / bc1));
+    }
+
+    // PyTorch's single-tensor AdamW: m = lerp(m, g, 1 − β1); v = β2·v + (1 − β2)·g²; denom = √v / √bc2 + ε (into
+    // denom, which may be g's own storage: g is not read after v's update)
+    private void Moments(Tensor m, Tensor v, Tensor g, Tensor denom, double bc2)
+    {
         m.lerp_(g, 1.0 - beta1);
         v.mul_(Sc(beta2)).addcmul_(g, g, Sc(1.0 - beta2));
-        var denom = (v.sqrt() / Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
-        p.addcdiv_(m, denom, Sc(-lr / bc1));
+        denom.copy_(v).sqrt_().div_(Sc(Math.Sqrt(bc2))).PlusInPlace(Sc(eps));
+    }
+
+    // p ·= 1 − lr·wd; p −= lr/bc1 · m / denom (the denominator in the parameter's part of the work buffer)
+    private void Apply(int i, Scalar decay, Scalar rate)
+    {
+        var p = parameters[i];
+        if (weight_decay != 0) p.mul_(decay);
+        p.addcdiv_(expAvg[i], workView[i], rate);
         hasState[i] = true;
     }
 
