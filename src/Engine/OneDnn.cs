@@ -18,6 +18,7 @@ public static class OneDnn
 {
     private const string Library = "libtorch_cpu.so";
 
+    private static readonly bool OptedIn = Environment.GetEnvironmentVariable("TLORA_ONEDNN") == "1";
     private static readonly object Gate = new();
     private static int holders;
     private static bool? before;
@@ -33,7 +34,7 @@ public static class OneDnn
     /// set before (backwards may overlap: tests run in parallel). Nothing changes with <c>TLORA_ONEDNN=1</c>.</summary>
     public static IDisposable Off()
     {
-        if (Environment.GetEnvironmentVariable("TLORA_ONEDNN") == "1") return new Release(null);
+        if (OptedIn) return new Release(null);
         lock (Gate)
         {
             if (holders++ == 0)

@@ -68,7 +68,7 @@ public static class WebUiHost
 
         var app = builder.Build();
         // first: everything after it (cookies' Secure flag, OIDC redirect URIs, the sign-in rate limit) sees the client
-        app.UseTrustedProxies(app.Configuration.GetSection(WebUiOptions.Section + ":" + nameof(WebUiOptions.TrustedProxies)).Get<string[]>() ?? []);
+        app.UseTrustedProxies(app.Configuration.GetSection(WebUiOptions.Section).Get<WebUiOptions>()?.TrustedProxies ?? []);
         app.UseSecurityHeaders(WebUiOidc.AuthorityOrigin(app.Services.GetRequiredService<IOptions<OidcOptions>>().Value));
         app.UseStatusCodePages();
         // every endpoint requires the signed-in admin (fallback policy) except those marked anonymous below and /login
