@@ -29,8 +29,8 @@ public sealed class Downsample2D : Module<Tensor, Tensor>
     /// <summary>Halves the spatial size of <paramref name="input"/> (B, C, H, W).</summary>
     public override Tensor forward(Tensor input)
     {
-        if (padding != 0) return conv.call(input);
+        if (padding != 0) return conv.Convolve(input);
         using var scope = torch.NewDisposeScope();
-        return conv.call(functional.pad(input, [0, 1, 0, 1])).MoveToOuterDisposeScope();
+        return conv.Convolve(functional.pad(input, [0, 1, 0, 1])).MoveToOuterDisposeScope();
     }
 }

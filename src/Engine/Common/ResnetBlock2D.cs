@@ -75,7 +75,7 @@ public sealed class ResnetBlock2D : Module, ICheckpointable
     {
         using var scope = torch.NewDisposeScope();
         var h = Activations.Apply(non_linearity, norm1.call(input_tensor));
-        h = conv1.call(h);
+        h = conv1.Convolve(h);
         if (time_emb_proj is not null)
         {
             if (temb is null) throw new ArgumentNullException(nameof(temb), "this ResnetBlock2D needs a time embedding");
@@ -83,8 +83,8 @@ public sealed class ResnetBlock2D : Module, ICheckpointable
             h = h.Plus(time_emb_proj.call(t).unsqueeze(-1).unsqueeze(-1));
         }
         h = Activations.Apply(non_linearity, norm2.call(h));
-        h = conv2.call(dropout.call(h));
-        var shortcut = conv_shortcut is null ? input_tensor : conv_shortcut.call(input_tensor);
+        h = conv2.Convolve(dropout.call(h));
+        var shortcut = conv_shortcut is null ? input_tensor : conv_shortcut.Convolve(input_tensor);
         var output = shortcut.Plus(h);
         if (output_scale_factor != 1.0) output = output / Sc(output_scale_factor);
         return output.MoveToOuterDisposeScope();

@@ -34,6 +34,6 @@ public sealed class Upsample2D : Module<Tensor, Tensor>
         var x = dtype == ScalarType.BFloat16 ? input.to(ScalarType.Float32) : input;
         x = output_size is { } size ? functional.interpolate(x, size: [size.h, size.w]) : functional.interpolate(x, scale_factor: [2.0, 2.0]);
         if (dtype == ScalarType.BFloat16) x = x.to(dtype);
-        return conv.call(x).MoveToOuterDisposeScope();
+        return conv.Convolve(x).MoveToOuterDisposeScope();
     }
 }

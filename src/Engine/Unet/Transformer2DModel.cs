@@ -70,7 +70,7 @@ public sealed class Transformer2DModel : Module
         long inner;
         if (!use_linear_projection)
         {
-            h = proj_in.call(h);
+            h = ((Conv2d)proj_in).Convolve(h);
             inner = h.size(1);
             h = h.permute(0, 2, 3, 1).reshape(batch, height * width, inner);
         }
@@ -85,7 +85,7 @@ public sealed class Transformer2DModel : Module
         if (!use_linear_projection)
         {
             h = h.reshape(batch, height, width, inner).permute(0, 3, 1, 2).contiguous();
-            h = proj_out.call(h);
+            h = ((Conv2d)proj_out).Convolve(h);
         }
         else
         {

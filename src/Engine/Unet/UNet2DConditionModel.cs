@@ -140,7 +140,7 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
         if (config.time_embedding_act_fn is { } embAct) emb = Activations.Apply(embAct, emb);
         var context = input.encoder_hidden_states;
 
-        var h = conv_in.call(sample);
+        var h = conv_in.Convolve(sample);
         var skips = new List<Tensor> { h };
         foreach (var block in down_blocks)
         {
@@ -160,7 +160,7 @@ public sealed class UNet2DConditionModel : Module<UNet2DConditionInput, Tensor>
         }
 
         if (conv_norm_out is not null) h = Activations.Apply(config.act_fn, conv_norm_out.call(h));
-        return conv_out.call(h).MoveToOuterDisposeScope();
+        return conv_out.Convolve(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>diffusers' get_time_embed: timesteps broadcast to the batch, embedded in float32, cast to the sample's dtype.</summary>

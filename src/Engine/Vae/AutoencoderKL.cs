@@ -55,7 +55,7 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
         using (torch.NewDisposeScope())
         {
             var h = encoder.call(x.dtype == dtype ? x : x.to(dtype));
-            if (quant_conv is not null) h = quant_conv.call(h);
+            if (quant_conv is not null) h = quant_conv.Convolve(h);
             moments = h.MoveToOuterDisposeScope();
         }
         using (moments) return new DiagonalGaussianDistribution(moments);
@@ -66,7 +66,7 @@ public sealed class AutoencoderKL : Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var h = z.dtype == dtype ? z : z.to(dtype);
-        if (post_quant_conv is not null) h = post_quant_conv.call(h);
+        if (post_quant_conv is not null) h = post_quant_conv.Convolve(h);
         return decoder.call(h).MoveToOuterDisposeScope();
     }
 

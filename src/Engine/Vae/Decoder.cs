@@ -43,13 +43,13 @@ public sealed class Decoder : Module<Tensor, Tensor>
     public override Tensor forward(Tensor z)
     {
         using var scope = torch.NewDisposeScope();
-        var h = conv_in.call(z);
+        var h = conv_in.Convolve(z);
         h = mid_block.forward(h);
         // diffusers casts to the up blocks' dtype here (they may differ after partial upcasting).
         var upDtype = up_blocks[0].resnets[0].conv1.weight.dtype;
         if (h.dtype != upDtype) h = h.to(upDtype);
         foreach (var block in up_blocks) h = block.call(h);
         h = Activations.Apply(act_fn, conv_norm_out.call(h));
-        return conv_out.call(h).MoveToOuterDisposeScope();
+        return conv_out.Convolve(h).MoveToOuterDisposeScope();
     }
 }

@@ -42,10 +42,10 @@ public sealed class Encoder : Module<Tensor, Tensor>
     public override Tensor forward(Tensor sample)
     {
         using var scope = torch.NewDisposeScope();
-        var h = conv_in.call(sample);
+        var h = conv_in.Convolve(sample);
         foreach (var block in down_blocks) h = block.call(h);
         h = mid_block.forward(h);
         h = Activations.Apply(act_fn, conv_norm_out.call(h));
-        return conv_out.call(h).MoveToOuterDisposeScope();
+        return conv_out.Convolve(h).MoveToOuterDisposeScope();
     }
 }
