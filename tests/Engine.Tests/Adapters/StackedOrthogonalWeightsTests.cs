@@ -16,11 +16,8 @@ public sealed class StackedOrthogonalWeightsTests
     public void A_call_takes_every_projection_from_the_stacks_with_the_same_output_and_gradients(double t)
     {
         using var scope = torch.NewDisposeScope();
-        using var model = new ToyModel(); // two projection shapes: two groups
-        model.requires_grad_(false);
-        using var network = AdapterNetwork.Attach(model, Spec, new Generator(3));
-        Perturb(network);
-        var x = torch.randn([2, 3, 16], generator: new Generator(4));
+        using var toy = new Toy();
+        var (model, network, x) = (toy.Model, toy.Network, toy.X);
 
         network.SetTimesteps([t]); // no call scope: per projection
         var plain = model.call(x);
@@ -43,11 +40,8 @@ public sealed class StackedOrthogonalWeightsTests
     public void A_second_forward_in_one_call_and_a_forward_after_it_compute_their_own_weights()
     {
         using var scope = torch.NewDisposeScope();
-        using var model = new ToyModel();
-        model.requires_grad_(false);
-        using var network = AdapterNetwork.Attach(model, Spec, new Generator(3));
-        Perturb(network);
-        var x = torch.randn([2, 3, 16], generator: new Generator(4));
+        using var toy = new Toy();
+        var (model, network, x) = (toy.Model, toy.Network, toy.X);
         Tensor first, second;
         using (network.BeginCall([500.0]))
         {
@@ -61,6 +55,55 @@ public sealed class StackedOrthogonalWeightsTests
         var after = model.call(x); // outside any call: the new weights, never the stacks of the call that ended
         Assert.Equal(0, network.Mask.Stacked!.Taken - Projections(network)); // nothing more was taken
         Assert.NotEqual(first.ToArray<float>(), after.ToArray<float>());
+    }
+
+    /// <summary>Sampling (and a checkpointed block's first pass) runs without autograd: there the stacks only cost, so
+    /// nothing is taken from them, and a forward with autograd later in the same call still gets weights with a graph.</summary>
+    [Fact]
+    public void Forwards_without_autograd_compute_their_own_weights_and_leave_the_stacks_to_forwards_with_it()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var toy = new Toy();
+        var (model, network, x) = (toy.Model, toy.Network, toy.X);
+        network.SetTimesteps([500.0]);
+        var plain = model.call(x);
+        var plainGrads = Gradients(network, plain);
+
+        Tensor inference, trained;
+        using (network.BeginCall([500.0]))
+        {
+            using (torch.no_grad()) inference = model.call(x);
+            Assert.Equal(0, network.Mask.Stacked!.Taken);
+            trained = model.call(x);
+            Assert.Equal(Projections(network), network.Mask.Stacked!.Taken);
+        }
+        var trainedGrads = Gradients(network, trained);
+        Assert.Equal(plain.ToArray<float>(), inference.ToArray<float>());
+        Assert.Equal(plain.ToArray<float>(), trained.ToArray<float>());
+        Assert.Equal(plainGrads.Count, trainedGrads.Count);
+        for (var i = 0; i < plainGrads.Count; i++) Assert.Equal(plainGrads[i].ToArray<float>(), trainedGrads[i].ToArray<float>());
+    }
+
+    /// <summary>A toy model with two projection shapes (two groups), T-LoRA attached, trained weights off their
+    /// initialisation, and an input.</summary>
+    private sealed class Toy : IDisposable
+    {
+        public Toy()
+        {
+            Model.requires_grad_(false);
+            Network = AdapterNetwork.Attach(Model, Spec, new Generator(3));
+            Perturb(Network);
+        }
+
+        public ToyModel Model { get; } = new();
+        public AdapterNetwork Network { get; }
+        public Tensor X { get; } = torch.randn([2, 3, 16], generator: new Generator(4));
+
+        public void Dispose()
+        {
+            Network.Dispose();
+            Model.Dispose();
+        }
     }
 
     private static int Projections(AdapterNetwork network) =>
