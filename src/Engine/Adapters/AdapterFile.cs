@@ -43,7 +43,7 @@ public static class AdapterFile
     {
         using var file = ShardedCheckpoint.Open(path);
         var spec = ReadSpec(file, defaultMinRank, defaultAlpha);
-        var network = AdapterNetwork.Attach(model, spec, new Generator(0), device);
+        var network = AdapterNetwork.AttachForLoading(model, spec, device);
         try
         {
             network.LoadWeights(file);
@@ -75,7 +75,7 @@ public static class AdapterFile
                     var prefix = $"{group.Key}{marker}{key}.";
                     if (!file.Contains(prefix + (spec.Method == AdapterMethod.TLoRA ? "q_layer.weight" : "down.weight"))) continue;
                     layers[projection] = spec.Method == AdapterMethod.TLoRA
-                        ? Build(file, prefix, "q_layer.weight", "p_layer.weight", (i, o, r) => new OrthogonalLoRALinearLayer(i, o, r))
+                        ? Build(file, prefix, "q_layer.weight", "p_layer.weight", (i, o, r) => OrthogonalLoRALinearLayer.ForLoading(i, o, r))
                         : Build(file, prefix, "down.weight", "up.weight", (i, o, r) => new LoRALinearLayer(i, o, r));
                 }
                 result.Add((group.Key, new TLoRAAttentionProcessor(layers, null)));

@@ -37,7 +37,17 @@ public sealed class AdapterNetwork : IDisposable
     public IReadOnlyList<(string Path, IAdaptableAttention Attention, TLoRAAttentionProcessor Processor)> Layers => adapted;
 
     /// <summary>Builds adapters for every adaptable attention of <paramref name="model"/> and attaches them.</summary>
-    public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null)
+    public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null) =>
+        Attach(model, spec, generator, device, initialise: true);
+
+    /// <summary>As <see cref="Attach(Module, AdapterSpec, Generator?, Device?)"/> for adapters whose every weight
+    /// <see cref="LoadWeights"/> fills next (an adapter file, a resumed job): T-LoRA layers skip their initialisation's
+    /// SVD (<see cref="OrthogonalLoRALinearLayer.ForLoading"/>), which would all be overwritten. Until that load the
+    /// adapters hold no meaningful weights; a failed load must dispose the network.</summary>
+    public static AdapterNetwork AttachForLoading(Module model, AdapterSpec spec, Device? device = null) =>
+        Attach(model, spec, new Generator(0), device, initialise: false);
+
+    private static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator, Device? device, bool initialise)
     {
         spec.RankSchedule(); // validates ranks and alpha
         var largest = model.named_modules().Select(m => m.module).OfType<IAdaptableAttention>()
@@ -59,9 +69,11 @@ public sealed class AdapterNetwork : IDisposable
             {
                 if (!attention.AdaptableProjections.TryGetValue(name, out var dims)) continue;
                 var rank = (int)Math.Min(spec.Rank, Math.Min(dims.In, dims.Out));
-                layers[name] = spec.Method == AdapterMethod.TLoRA
-                    ? new OrthogonalLoRALinearLayer(dims.In, dims.Out, rank, spec.Init, generator, ScalarType.Float32, dev)
-                    : new LoRALinearLayer(dims.In, dims.Out, rank, generator, ScalarType.Float32, dev);
+                layers[name] = spec.Method != AdapterMethod.TLoRA
+                    ? new LoRALinearLayer(dims.In, dims.Out, rank, generator, ScalarType.Float32, dev) // a normal_ fill: cheap
+                    : initialise
+                        ? new OrthogonalLoRALinearLayer(dims.In, dims.Out, rank, spec.Init, generator, ScalarType.Float32, dev)
+                        : OrthogonalLoRALinearLayer.ForLoading(dims.In, dims.Out, rank, ScalarType.Float32, dev);
             }
             if (layers.Count == 0) continue;
             var processor = new TLoRAAttentionProcessor(layers, spec.Method == AdapterMethod.LoRA ? null : mask);

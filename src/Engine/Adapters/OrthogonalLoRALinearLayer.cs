@@ -24,7 +24,25 @@ public sealed class OrthogonalLoRALinearLayer : Module
     public readonly Parameter base_lambda;
 
     public OrthogonalLoRALinearLayer(long in_features, long out_features, int rank, InitComponents init = InitComponents.Last,
-        Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(OrthogonalLoRALinearLayer))
+        Generator? generator = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        : this(in_features, out_features, rank, (InitComponents?)init, generator, dtype, device)
+    {
+    }
+
+    /// <summary>A layer whose every weight a checkpoint fills next (an adapter file being loaded, a job resuming): its
+    /// tensors are allocated but not initialised, because the initialisation's SVD of a random out × in matrix is the
+    /// dearest thing in building a layer (1280 × 2048 on one CPU thread: ~1.1 s; a whole SD-XL adapter: minutes) and a
+    /// load would overwrite all of it. Use only where a strict load of every key follows
+    /// (<see cref="AdapterNetwork.LoadWeights"/>).</summary>
+    public static OrthogonalLoRALinearLayer ForLoading(long in_features, long out_features, int rank,
+        ScalarType dtype = ScalarType.Float32, Device? device = null) =>
+        new(in_features, out_features, rank, null, null, dtype, device);
+
+    /// <summary>Layers initialised from an SVD on this thread since it started: lets tests see that loading skips it.</summary>
+    [ThreadStatic] internal static int SvdInitialisations;
+
+    private OrthogonalLoRALinearLayer(long in_features, long out_features, int rank, InitComponents? init, Generator? generator,
+        ScalarType dtype, Device? device) : base(nameof(OrthogonalLoRALinearLayer))
     {
         if (rank > Math.Min(in_features, out_features))
             throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank {rank} exceeds the layer's dims {out_features}×{in_features}");
@@ -34,7 +52,7 @@ public sealed class OrthogonalLoRALinearLayer : Module
         base_p = Linear(rank, out_features, hasBias: false, device: device, dtype: dtype);
         lambda_layer = new Parameter(torch.ones([1, rank], device: device, dtype: dtype));
         base_lambda = new Parameter(torch.ones([1, rank], device: device, dtype: dtype), requires_grad: false);
-        Initialise(in_features, out_features, rank, init, generator);
+        if (init is { } components) Initialise(in_features, out_features, rank, components, generator);
         base_q.requires_grad_(false);
         base_p.requires_grad_(false);
         RegisterComponents();
@@ -46,6 +64,7 @@ public sealed class OrthogonalLoRALinearLayer : Module
 
     private void Initialise(long inF, long outF, int rank, InitComponents init, Generator? generator)
     {
+        SvdInitialisations++;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var r = torch.randn([outF, inF], dtype: ScalarType.Float32, generator: generator) * Sc(1.0 / rank);

@@ -31,7 +31,9 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
             throw new ArgumentException($"Resolution must be a multiple of {pipeline.ResolutionMultiple} for {pipeline.Name}, got {options.Resolution}", nameof(options));
         Directory.CreateDirectory(outputDirectory);
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
-        using var network = AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device);
+        using var network = resumeFrom is null
+            ? AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device)
+            : AdapterNetwork.AttachForLoading(pipeline.Denoiser, spec, pipeline.Device); // Resume fills every weight
         using var checkpointing = new CheckpointingScope(pipeline.Denoiser, options.GradientCheckpointing);
         var parameters = network.TrainableParameters;
         using var optimizer = new AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);

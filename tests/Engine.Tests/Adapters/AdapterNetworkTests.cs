@@ -72,6 +72,53 @@ public class AdapterNetworkTests
         Assert.True((model.call(x) - expected).abs().amax().ItemDouble() < 1e-6);
     }
 
+    /// <summary>Loading an adapter (sampling, inspecting) overwrites every weight, so T-LoRA's initialisation, an SVD per
+    /// projection that takes minutes on a whole SD-XL adapter, is skipped there; training still initialises.</summary>
+    [Fact]
+    public void Loading_a_tlora_file_skips_the_initialisation_and_restores_every_tensor_exactly()
+    {
+        using var dir = new TempDir();
+        using var scope = torch.NewDisposeScope();
+        using var model = new ToyModel();
+        var path = dir.File("adapter.safetensors");
+        var x = torch.randn([1, 3, 16], generator: new Generator(4));
+        Dictionary<string, float[]> saved;
+        Tensor expected;
+        var svds = OrthogonalLoRALinearLayer.SvdInitialisations;
+        using (var net = AdapterNetwork.Attach(model, TLoRA4, new Generator(5)))
+        {
+            var projections = net.Layers.Sum(l => l.Processor.Layers.Count);
+            Assert.Equal(svds + projections, OrthogonalLoRALinearLayer.SvdInitialisations); // training initialises each
+            using (torch.no_grad())
+                foreach (var p in net.TrainableParameters) p.add_(torch.randn(p.shape, generator: new Generator(6)) * 0.1);
+            net.SetTimesteps([100]);
+            expected = model.call(x);
+            saved = net.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+            net.Save(path, new AdapterMetadata());
+        }
+
+        svds = OrthogonalLoRALinearLayer.SvdInitialisations;
+        using (var loaded = AdapterFile.Load(model, path))
+        {
+            Assert.Equal(saved.Keys.Order(), loaded.StateDict().Keys.Order());
+            foreach (var (key, t) in loaded.StateDict()) Assert.Equal(saved[key], t.ToArray<float>());
+            loaded.SetTimesteps([100]);
+            Assert.Equal(expected.ToArray<float>(), model.call(x).ToArray<float>());
+        }
+        var processors = AdapterFile.ReadProcessors(path);
+        try
+        {
+            foreach (var (attention, processor) in processors)
+                foreach (var (key, t) in processor.state_dict())
+                    Assert.Equal(saved[$"{attention}.processor.{key}"], t.ToArray<float>());
+        }
+        finally
+        {
+            foreach (var (_, p) in processors) p.Dispose();
+        }
+        Assert.Equal(svds, OrthogonalLoRALinearLayer.SvdInitialisations);
+    }
+
     [Fact]
     public void Official_fixture_adapters_are_recognised_from_their_keys()
     {
