@@ -180,11 +180,11 @@ internal static class LoadBench
         }
     }
 
-    private static double Median(List<double> v)
+    internal static double Median(List<double> v)
     {
         var s = v.Order().ToList();
         return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 
-    private static string Cell(List<double> v) => $"{Median(v):0.0} [{v.Min():0.0}–{v.Max():0.0}]";
+    internal static string Cell(List<double> v) => $"{Median(v):0.0} [{v.Min():0.0}–{v.Max():0.0}]";
 }

@@ -28,6 +28,8 @@ internal sealed class Options
     public bool NoSample { get; private set; }
     public bool NoTrain { get; private set; }
     public bool LoadOnly { get; private set; }
+    /// <summary><c>--adapters mid|sdxl</c>: only making and loading a T-LoRA adapter (<see cref="AdapterBench"/>).</summary>
+    public string? AdapterConfig { get; private set; }
     public bool NoPython { get; private set; }
     public string Python { get; private set; } = "/usr/bin/python3";
     /// <summary>Gradient checkpointing for the training cases: "off", "on" or "both" (each case with and without).</summary>
@@ -107,6 +109,7 @@ internal sealed class Options
                                flux_mid_train_step.py; CPU only)
           --python PATH        their interpreter (default /usr/bin/python3: Debian's python3-torch)
           --load               only model loading: before (random init + copy) vs after (meta device), per component
+          --adapters mid|sdxl  only making and loading a T-LoRA adapter of the mid or SD-XL UNet's shapes (sdxl: minutes)
           --rank N             adapter rank for every config (default: tiny 4, mid 16; r_min = rank/2)
           --device D           cpu, cuda or cuda:N: passed to the loaders (cuda needs a CUDA libtorch, see README)
           --dtype T            frozen weights' dtype: float32, bfloat16 or float16 (adapters train in float32)
@@ -154,6 +157,9 @@ internal sealed class Options
                     case "--no-train": o.NoTrain = true; break;
                     case "--no-sample": o.NoSample = true; break;
                     case "--load": o.LoadOnly = true; break;
+                    case "--adapters":
+                        o.AdapterConfig = Value() is ("mid" or "sdxl") and var a ? a : throw new FormatException("--adapters: mid or sdxl");
+                        break;
                     case "--no-python": o.NoPython = true; break;
                     case "--python": o.Python = Value(); break;
                     case "--gradient-checkpointing":

@@ -34,6 +34,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 
 // ---- --load: model loading before/after, in this process ----
 if (options.LoadOnly) return LoadBench.Run(options);
+if (options.AdapterConfig is not null) return AdapterBench.Run(options);
 
 // ---- child: one case, one JSON line ----
 if (options.IsChild)

@@ -45,6 +45,11 @@ public static class TorchRuntime
     /// <summary>The intra-op thread count in force after <see cref="Configure"/>.</summary>
     public static int Threads => torch.get_num_threads();
 
+    /// <summary>T-LoRA initialisation SVDs run at once (<see cref="Adapters.OrthogonalInitialisation"/>): one per core the
+    /// process may use (.NET counts a container's CPU limit), each on <see cref="Threads"/> intra-op threads. They are
+    /// a job's start, nothing else runs beside them, and the adapter's weights do not depend on their number.</summary>
+    public static int InitialisationWorkers => Math.Max(1, Environment.ProcessorCount / Math.Max(1, Threads));
+
 #pragma warning disable CA2255 // the engine's own libtorch must be configured before any tensor exists
     [ModuleInitializer]
 #pragma warning restore CA2255

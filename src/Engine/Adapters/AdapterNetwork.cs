@@ -59,6 +59,7 @@ public sealed class AdapterNetwork : IDisposable
         var mask = new RankMaskContext();
         var list = new List<(string, IAdaptableAttention, TLoRAAttentionProcessor)>();
         var attentions = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        var created = new List<OrthogonalLoRALinearLayer>();
         foreach (var (path, module) in model.named_modules())
         {
             if (module is not IAdaptableAttention attention) continue;
@@ -69,11 +70,14 @@ public sealed class AdapterNetwork : IDisposable
             {
                 if (!attention.AdaptableProjections.TryGetValue(name, out var dims)) continue;
                 var rank = (int)Math.Min(spec.Rank, Math.Min(dims.In, dims.Out));
-                layers[name] = spec.Method != AdapterMethod.TLoRA
-                    ? new LoRALinearLayer(dims.In, dims.Out, rank, generator, ScalarType.Float32, dev) // a normal_ fill: cheap
-                    : initialise
-                        ? new OrthogonalLoRALinearLayer(dims.In, dims.Out, rank, spec.Init, generator, ScalarType.Float32, dev)
-                        : OrthogonalLoRALinearLayer.ForLoading(dims.In, dims.Out, rank, ScalarType.Float32, dev);
+                if (spec.Method != AdapterMethod.TLoRA)
+                {
+                    layers[name] = new LoRALinearLayer(dims.In, dims.Out, rank, generator, ScalarType.Float32, dev); // a normal_ fill: cheap
+                    continue;
+                }
+                var orthogonal = OrthogonalLoRALinearLayer.ForLoading(dims.In, dims.Out, rank, ScalarType.Float32, dev);
+                created.Add(orthogonal); // initialised below, all together, in this order
+                layers[name] = orthogonal;
             }
             if (layers.Count == 0) continue;
             var processor = new TLoRAAttentionProcessor(layers, spec.Method == AdapterMethod.LoRA ? null : mask);
@@ -81,9 +85,20 @@ public sealed class AdapterNetwork : IDisposable
             list.Add((path, attention, processor));
         }
         if (list.Count == 0) throw new ArgumentException($"{model.GetType().Name} has no attention layer with projections {string.Join(", ", spec.TargetProjections)}");
-        if (spec.Method == AdapterMethod.TLoRA)
-            mask.Stacked = new StackedOrthogonalWeights(list.SelectMany(a => a.Item3.Layers.Values).OfType<OrthogonalLoRALinearLayer>());
-        return new AdapterNetwork(spec, list, attentions, mask, dev);
+        var network = new AdapterNetwork(spec, list, attentions, mask, dev);
+        if (spec.Method != AdapterMethod.TLoRA) return network;
+        try
+        {
+            // the generator's draws in the order the layers were made, as when each constructor drew its own
+            if (initialise) OrthogonalInitialisation.Run(created, spec.Init, generator, TorchRuntime.InitialisationWorkers);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        mask.Stacked = new StackedOrthogonalWeights(list.SelectMany(a => a.Item3.Layers.Values).OfType<OrthogonalLoRALinearLayer>());
+        return network;
     }
 
     /// <summary>Parameters the optimiser trains (frozen base copies excluded).</summary>

@@ -64,10 +64,28 @@ public sealed class OrthogonalLoRALinearLayer : Module
 
     private void Initialise(long inF, long outF, int rank, InitComponents init, Generator? generator)
     {
+        using var r = RandomMatrix(inF, outF, rank, generator);
+        InitialiseFrom(r, init);
+    }
+
+    /// <summary>The initialisation's random matrix R ~ N(0, (1/r)²), out × in, from <paramref name="generator"/> (the
+    /// official code's draw); the caller disposes it. Counted in <see cref="SvdInitialisations"/>.</summary>
+    internal static Tensor RandomMatrix(long in_features, long out_features, int rank, Generator? generator)
+    {
         SvdInitialisations++;
         using var scope = torch.NewDisposeScope();
+        return (torch.randn([out_features, in_features], dtype: ScalarType.Float32, generator: generator) * Sc(1.0 / rank))
+            .MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Sets q, p, λ and their frozen copies from the SVD of <paramref name="r"/> (<see cref="RandomMatrix"/>):
+    /// q = rows of Vh, p = columns of U, λ = singular values, over the components <paramref name="init"/> names. Touches
+    /// only this layer and makes and frees its own tensors, so layers may be initialised on several threads at once
+    /// (<see cref="OrthogonalInitialisation"/>).</summary>
+    internal void InitialiseFrom(Tensor r, InitComponents init)
+    {
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var r = torch.randn([outF, inF], dtype: ScalarType.Float32, generator: generator) * Sc(1.0 / rank);
         var (u, s, vh) = torch.linalg.svd(r, fullMatrices: false);
         var k = s.size(0);
         var start = init switch

@@ -1,0 +1,84 @@
+using TLoRA.Engine.Adapters;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TLoRA.Engine.Tests.Adapters;
+
+/// <summary>T-LoRA's SVD initialisations run several at once; the weights must stay those of initialising the layers
+/// one by one with the job's generator, in the order they were made.</summary>
+public sealed class OrthogonalInitialisationTests
+{
+    // shapes (in, out, rank) that differ, so a draw taken out of order gives other numbers or another shape
+    private static readonly (long In, long Out, int Rank)[] Shapes = [(16, 8, 4), (8, 16, 4), (24, 12, 3), (12, 24, 5), (16, 16, 2), (9, 20, 4)];
+
+    [Theory]
+    [InlineData(1, InitComponents.Last)]
+    [InlineData(2, InitComponents.Last)]
+    [InlineData(4, InitComponents.Middle)]
+    [InlineData(16, InitComponents.Principal)]
+    public void Any_number_of_workers_gives_the_weights_of_one_by_one_construction(int workers, InitComponents init)
+    {
+        var baseline = LiveTensors.Count;
+        var expected = new List<OrthogonalLoRALinearLayer>();
+        var actual = new List<OrthogonalLoRALinearLayer>();
+        try
+        {
+            var one = new Generator(11);
+            foreach (var (i, o, r) in Shapes) expected.Add(new OrthogonalLoRALinearLayer(i, o, r, init, one));
+            foreach (var (i, o, r) in Shapes) actual.Add(OrthogonalLoRALinearLayer.ForLoading(i, o, r));
+            OrthogonalInitialisation.Run(actual, init, new Generator(11), workers);
+            for (var n = 0; n < Shapes.Length; n++) AssertSameWeights(expected[n], actual[n]);
+        }
+        finally
+        {
+            foreach (var l in expected.Concat(actual)) l.Dispose();
+        }
+        Assert.Equal(baseline, LiveTensors.Count); // the random matrices and every SVD's tensors were freed
+    }
+
+    [Fact]
+    public void A_failing_svd_surfaces_its_error_and_frees_every_random_matrix()
+    {
+        var baseline = LiveTensors.Count;
+        var layers = Shapes.Select(s => OrthogonalLoRALinearLayer.ForLoading(s.In, s.Out, s.Rank)).ToList();
+        try
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => OrthogonalInitialisation.Run(layers, (InitComponents)99, new Generator(1), 3));
+        }
+        finally
+        {
+            foreach (var l in layers) l.Dispose();
+        }
+        Assert.Equal(baseline, LiveTensors.Count);
+    }
+
+    /// <summary>Attach draws in the order it makes the layers (attention by attention, the spec's projections in the
+    /// spec's order), not in the adapter keys' order.</summary>
+    [Fact]
+    public void Attach_initialises_in_the_order_it_makes_the_layers()
+    {
+        using var model = new ToyModel();
+        var spec = new AdapterSpec(AdapterMethod.TLoRA, 4, 2, Projections: ["to_out", "to_v", "to_q", "to_k"]);
+        using var network = AdapterNetwork.Attach(model, spec, new Generator(5));
+        var one = new Generator(5);
+        foreach (var (_, attention, processor) in network.Layers)
+            foreach (var name in spec.TargetProjections)
+            {
+                var (i, o) = attention.AdaptableProjections[name];
+                using var expected = new OrthogonalLoRALinearLayer(i, o, spec.Rank, spec.Init, one);
+                AssertSameWeights(expected, (OrthogonalLoRALinearLayer)processor.Layers[name]);
+            }
+    }
+
+    private static void AssertSameWeights(OrthogonalLoRALinearLayer expected, OrthogonalLoRALinearLayer actual)
+    {
+        var e = expected.state_dict();
+        var a = actual.state_dict();
+        Assert.Equal(e.Keys, a.Keys);
+        foreach (var (key, t) in e)
+        {
+            Assert.Equal(t.shape, a[key].shape);
+            Assert.Equal(t.ToArray<float>(), a[key].ToArray<float>());
+        }
+    }
+}
