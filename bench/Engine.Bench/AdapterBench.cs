@@ -11,7 +11,7 @@ namespace TLoRA.Engine.Bench;
 /// adapters are real CPU tensors; the UNet only gives their shapes). mid = the bench's mid UNet (rank 16); sdxl = SD-XL
 /// base 1.0's UNet config (rank 64, 560 projections up to 1280 × 2048): minutes per column on one thread, so one
 /// repetition. Columns: each projection initialised by its own constructor, one after another (how
-/// <see cref="AdapterNetwork.Attach(nn.Module, AdapterSpec, Generator?, Device?)"/> did it until 2026-12-06);
+/// <see cref="AdapterNetwork.Attach(nn.Module, AdapterSpec, Generator?, Device?, CancellationToken)"/> did it until 2026-12-06);
 /// Attach as now (the same random draws in order, the SVDs on several threads); <see cref="AdapterFile.Load"/> (no
 /// initialisation since 2026-12-06: before, a load cost an Attach plus the copy); <see cref="AdapterFile.ReadProcessors"/>
 /// (InspectAdapter).

@@ -36,18 +36,22 @@ public sealed class AdapterNetwork : IDisposable
     public Device Device { get; }
     public IReadOnlyList<(string Path, IAdaptableAttention Attention, TLoRAAttentionProcessor Processor)> Layers => adapted;
 
-    /// <summary>Builds adapters for every adaptable attention of <paramref name="model"/> and attaches them.</summary>
-    public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null) =>
-        Attach(model, spec, generator, device, initialise: true);
+    /// <summary>Builds adapters for every adaptable attention of <paramref name="model"/> and attaches them. T-LoRA's
+    /// initialisation takes minutes on large models; <paramref name="cancellation"/> stops it between projections
+    /// (OperationCanceledException; nothing stays attached).</summary>
+    public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null,
+        CancellationToken cancellation = default) =>
+        Attach(model, spec, generator, device, initialise: true, cancellation);
 
-    /// <summary>As <see cref="Attach(Module, AdapterSpec, Generator?, Device?)"/> for adapters whose every weight
+    /// <summary>As <see cref="Attach(Module, AdapterSpec, Generator?, Device?, CancellationToken)"/> for adapters whose every weight
     /// <see cref="LoadWeights"/> fills next (an adapter file, a resumed job): T-LoRA layers skip their initialisation's
     /// SVD (<see cref="OrthogonalLoRALinearLayer.ForLoading"/>), which would all be overwritten. Until that load the
     /// adapters hold no meaningful weights; a failed load must dispose the network.</summary>
     public static AdapterNetwork AttachForLoading(Module model, AdapterSpec spec, Device? device = null) =>
-        Attach(model, spec, new Generator(0), device, initialise: false);
+        Attach(model, spec, new Generator(0), device, initialise: false, CancellationToken.None);
 
-    private static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator, Device? device, bool initialise)
+    private static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator, Device? device, bool initialise,
+        CancellationToken cancellation)
     {
         spec.RankSchedule(); // validates ranks and alpha
         var largest = model.named_modules().Select(m => m.module).OfType<IAdaptableAttention>()
@@ -90,7 +94,7 @@ public sealed class AdapterNetwork : IDisposable
         try
         {
             // the generator's draws in the order the layers were made, as when each constructor drew its own
-            if (initialise) OrthogonalInitialisation.Run(created, spec.Init, generator, TorchRuntime.InitialisationWorkers);
+            if (initialise) OrthogonalInitialisation.Run(created, spec.Init, generator, TorchRuntime.InitialisationWorkers, cancellation);
         }
         catch
         {

@@ -16,8 +16,10 @@ internal static class OrthogonalInitialisation
 {
     /// <summary>Initialises <paramref name="layers"/> (made with <see cref="OrthogonalLoRALinearLayer.ForLoading"/>) as
     /// their constructor would with <paramref name="generator"/>, in this order, with up to <paramref name="workers"/>
-    /// SVDs at once.</summary>
-    public static void Run(IReadOnlyList<OrthogonalLoRALinearLayer> layers, InitComponents init, Generator? generator, int workers)
+    /// SVDs at once. <paramref name="cancellation"/> is looked at before each layer: a cancel waits only for the SVDs
+    /// already running, then throws OperationCanceledException.</summary>
+    public static void Run(IReadOnlyList<OrthogonalLoRALinearLayer> layers, InitComponents init, Generator? generator, int workers,
+        CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         // each random matrix is made and freed on this thread (TorchSharp counts live tensors per thread); a worker makes
@@ -45,7 +47,7 @@ internal static class OrthogonalInitialisation
         {
             foreach (var layer in layers)
             {
-                if (failure is not null) break;
+                if (failure is not null || cancellation.IsCancellationRequested) break;
                 if (running.Count >= workers) Finish();
                 var r = OrthogonalLoRALinearLayer.RandomMatrix(layer.in_features, layer.out_features, layer.rank, generator);
                 if (workers == 1)
@@ -61,5 +63,6 @@ internal static class OrthogonalInitialisation
             while (running.Count > 0) Finish();
         }
         failure?.Throw();
+        cancellation.ThrowIfCancellationRequested();
     }
 }

@@ -32,7 +32,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
         Directory.CreateDirectory(outputDirectory);
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
         using var network = resumeFrom is null
-            ? AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device)
+            ? AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device, cancellation)
             : AdapterNetwork.AttachForLoading(pipeline.Denoiser, spec, pipeline.Device); // Resume fills every weight
         using var checkpointing = new CheckpointingScope(pipeline.Denoiser, options.GradientCheckpointing);
         var parameters = network.TrainableParameters;

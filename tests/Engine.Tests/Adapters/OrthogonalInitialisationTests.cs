@@ -52,6 +52,41 @@ public sealed class OrthogonalInitialisationTests
         Assert.Equal(baseline, LiveTensors.Count);
     }
 
+    /// <summary>The initialisation of a large model takes minutes: a cancelled job must not wait for it.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void A_cancelled_initialisation_stops_before_the_next_layer_and_frees_everything(int workers)
+    {
+        var baseline = LiveTensors.Count;
+        var layers = Shapes.Select(s => OrthogonalLoRALinearLayer.ForLoading(s.In, s.Out, s.Rank)).ToList();
+        var draws = OrthogonalLoRALinearLayer.SvdInitialisations;
+        try
+        {
+            Assert.Throws<OperationCanceledException>(() =>
+                OrthogonalInitialisation.Run(layers, InitComponents.Last, new Generator(1), workers, new CancellationToken(canceled: true)));
+        }
+        finally
+        {
+            foreach (var l in layers) l.Dispose();
+        }
+        Assert.Equal(draws, OrthogonalLoRALinearLayer.SvdInitialisations); // not one random matrix drawn
+        Assert.Equal(baseline, LiveTensors.Count);
+    }
+
+    [Fact]
+    public void A_cancelled_attach_leaves_the_model_without_adapters()
+    {
+        var baseline = LiveTensors.Count;
+        using (var model = new ToyModel())
+        {
+            Assert.Throws<OperationCanceledException>(() =>
+                AdapterNetwork.Attach(model, new AdapterSpec(AdapterMethod.TLoRA, 4, 2), new Generator(5), cancellation: new CancellationToken(canceled: true)));
+            Assert.All(model.blocks, b => Assert.Null(b.processor));
+        }
+        Assert.Equal(baseline, LiveTensors.Count);
+    }
+
     /// <summary>Attach draws in the order it makes the layers (attention by attention, the spec's projections in the
     /// spec's order), not in the adapter keys' order.</summary>
     [Fact]

@@ -152,6 +152,22 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         Assert.Null(fixture.Pipeline.unet.attention_layers().First().attention.processor);
     }
 
+    /// <summary>T-LoRA's initialisation is minutes of a large model's job: a cancel that comes during it stops it.</summary>
+    [Fact]
+    public void Cancelling_before_the_first_step_stops_the_initialisation_too()
+    {
+        using var dir = new TempDir();
+        var baseline = LiveTensors.Count;
+        var draws = OrthogonalLoRALinearLayer.SvdInitialisations;
+        using (var image = ConceptImage.Load(ConceptPath, 64))
+            Assert.Throws<OperationCanceledException>(() =>
+                new AdapterTrainer(fixture.Pipeline, Tiny() with { ValidationPrompts = [] }, dir.Path)
+                    .Run(image, null, new CancellationToken(canceled: true)).ToList());
+        Assert.Equal(draws, OrthogonalLoRALinearLayer.SvdInitialisations);
+        Assert.Equal(baseline, LiveTensors.Count);
+        Assert.Null(fixture.Pipeline.unet.attention_layers().First().attention.processor);
+    }
+
     [Theory]
     [InlineData(nameof(TrainingOptions.Rank), 0, 8, 10)]
     [InlineData(nameof(TrainingOptions.MinRank), 4, 8, 10)]
