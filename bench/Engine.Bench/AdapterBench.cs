@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TLoRA.Engine.Adapters;
 using TLoRA.Engine.Unet;
 using TorchSharp;
@@ -53,26 +52,26 @@ internal static class AdapterBench
             var inspect = new List<double>();
             for (var i = 0; i < reps; i++)
             {
-                oneByOne.Add(Time(() =>
+                oneByOne.Add(LoadBench.Time(() =>
                 {
                     var generator = new Generator(0);
                     foreach (var (inF, outF) in projections)
                         new OrthogonalLoRALinearLayer(inF, outF, (int)Math.Min(rank, Math.Min(inF, outF)), spec.Init, generator).Dispose();
                 }));
-                attach.Add(Time(() =>
+                attach.Add(LoadBench.Time(() =>
                 {
                     using var network = AdapterNetwork.Attach(unet, spec, new Generator(0));
                     if (!File.Exists(file)) network.Save(file, new AdapterMetadata("bench"));
                 }));
-                load.Add(Time(() => AdapterFile.Load(unet, file).Dispose()));
-                inspect.Add(Time(() =>
+                load.Add(LoadBench.Time(() => AdapterFile.Load(unet, file).Dispose()));
+                inspect.Add(LoadBench.Time(() =>
                 {
                     foreach (var (_, p) in AdapterFile.ReadProcessors(file)) p.Dispose();
                 }));
             }
             Console.WriteLine($"  file {new FileInfo(file).Length / 1048576.0:0.0} MiB");
             Console.WriteLine($"  initialise one by one (before)            {LoadBench.Cell(oneByOne)}");
-            Console.WriteLine($"  Attach, SVDs on {TorchRuntime.InitialisationWorkers} thread(s) (now)          {LoadBench.Cell(attach)}   ({LoadBench.Median(oneByOne) / LoadBench.Median(attach):0.00}× faster)");
+            Console.WriteLine($"  Attach, SVDs on {TorchRuntime.InitialisationWorkers} thread(s) (now)          {LoadBench.Cell(attach)}   (one by one / Attach: {LoadBench.Median(oneByOne) / LoadBench.Median(attach):0.00}×)");
             Console.WriteLine($"  AdapterFile.Load, no initialisation (now) {LoadBench.Cell(load)}   (before: an Attach one by one + this)");
             Console.WriteLine($"  AdapterFile.ReadProcessors (now)          {LoadBench.Cell(inspect)}");
             return 0;
@@ -82,12 +81,4 @@ internal static class AdapterBench
             Directory.Delete(temp, recursive: true);
         }
     }
-
-    private static double Time(Action a)
-    {
-        var sw = Stopwatch.StartNew();
-        a();
-        return sw.Elapsed.TotalMilliseconds;
-    }
-
 }

@@ -72,7 +72,7 @@ internal static class LoadBench
         }
     }
 
-    private static double Time(Action action)
+    internal static double Time(Action action)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
