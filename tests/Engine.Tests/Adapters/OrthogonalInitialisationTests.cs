@@ -12,11 +12,12 @@ public sealed class OrthogonalInitialisationTests
     private static readonly (long In, long Out, int Rank)[] Shapes = [(16, 8, 4), (8, 16, 4), (24, 12, 3), (12, 24, 5), (16, 16, 2), (9, 20, 4)];
 
     [Theory]
-    [InlineData(1, InitComponents.Last)]
-    [InlineData(2, InitComponents.Last)]
-    [InlineData(4, InitComponents.Middle)]
-    [InlineData(16, InitComponents.Principal)]
-    public void Any_number_of_workers_gives_the_weights_of_one_by_one_construction(int workers, InitComponents init)
+    [InlineData(1, InitComponents.Last, 0)]
+    [InlineData(2, InitComponents.Last, 0)]
+    [InlineData(4, InitComponents.Middle, 0)]
+    [InlineData(16, InitComponents.Principal, 0)]
+    [InlineData(2, InitComponents.Last, 200)] // the small shapes on this thread, the larger ones on workers
+    public void Any_number_of_workers_gives_the_weights_of_one_by_one_construction(int workers, InitComponents init, long parallelFrom)
     {
         var baseline = LiveTensors.Count;
         var expected = new List<OrthogonalLoRALinearLayer>();
@@ -26,7 +27,7 @@ public sealed class OrthogonalInitialisationTests
             var one = new Generator(11);
             foreach (var (i, o, r) in Shapes) expected.Add(new OrthogonalLoRALinearLayer(i, o, r, init, one));
             foreach (var (i, o, r) in Shapes) actual.Add(OrthogonalLoRALinearLayer.ForLoading(i, o, r));
-            OrthogonalInitialisation.Run(actual, init, new Generator(11), workers);
+            OrthogonalInitialisation.Run(actual, init, new Generator(11), workers, parallelFromElements: parallelFrom);
             for (var n = 0; n < Shapes.Length; n++) AssertSameWeights(expected[n], actual[n]);
         }
         finally
@@ -43,7 +44,7 @@ public sealed class OrthogonalInitialisationTests
         var layers = Shapes.Select(s => OrthogonalLoRALinearLayer.ForLoading(s.In, s.Out, s.Rank)).ToList();
         try
         {
-            Assert.Throws<ArgumentOutOfRangeException>(() => OrthogonalInitialisation.Run(layers, (InitComponents)99, new Generator(1), 3));
+            Assert.Throws<ArgumentOutOfRangeException>(() => OrthogonalInitialisation.Run(layers, (InitComponents)99, new Generator(1), 3, parallelFromElements: 0));
         }
         finally
         {
@@ -64,7 +65,7 @@ public sealed class OrthogonalInitialisationTests
         try
         {
             Assert.Throws<OperationCanceledException>(() =>
-                OrthogonalInitialisation.Run(layers, InitComponents.Last, new Generator(1), workers, new CancellationToken(canceled: true)));
+                OrthogonalInitialisation.Run(layers, InitComponents.Last, new Generator(1), workers, new CancellationToken(canceled: true), 0));
         }
         finally
         {
