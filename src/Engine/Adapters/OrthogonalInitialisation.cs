@@ -9,7 +9,8 @@ namespace TLoRA.Engine.Adapters;
 /// SVD. The SVDs are nearly all of it and grow with the cube of the width (one CPU thread: 640² 0.1 s, 1280² 0.65 s,
 /// 1280 × 2048 1.1 s, 3072² 9.7 s; a whole SD-XL adapter measured 286 s; FLUX's 247 projections of 3072² about 40 min by that rate), so they run on several
 /// threads at once. The random matrices are still drawn one after another on the calling thread, in the order the
-/// layers were made, and each SVD is the same single call as before, so the weights are bit for bit those of
+/// layers were made, and each SVD is the same single call as before, with the calling thread's intra-op thread count
+/// (its last bits depend on it), so the weights are bit for bit those of
 /// initialising the layers one by one (the job's seed keeps meaning the same adapter).
 /// </summary>
 internal static class OrthogonalInitialisation
@@ -31,6 +32,12 @@ internal static class OrthogonalInitialisation
         // each random matrix is made and freed on this thread (TorchSharp counts live tensors per thread); a worker makes
         // and frees only its own SVD's tensors
         var running = new Queue<(Tensor R, Task Svd)>();
+        // An SVD's last bits depend on its intra-op thread count, and a thread libtorch has not set up decomposes with
+        // OpenMP's and MKL's defaults (the core count), which made 2 workers' weights differ from one-by-one
+        // construction's in CI. So each SVD runs on a thread of its own (LongRunning: not a pool thread, which would
+        // keep the setting for whatever runs on it next) set to this thread's count. A thread costs well under a
+        // millisecond; an SVD given to a worker takes tens of milliseconds or more (ParallelFromElements).
+        var threads = torch.get_num_threads();
         ExceptionDispatchInfo? failure = null;
         void Finish()
         {
@@ -61,7 +68,11 @@ internal static class OrthogonalInitialisation
                     using (r) layer.InitialiseFrom(r, init);
                     continue;
                 }
-                running.Enqueue((r, Task.Run(() => layer.InitialiseFrom(r, init))));
+                running.Enqueue((r, Task.Factory.StartNew(() =>
+                {
+                    torch.set_num_threads(threads);
+                    layer.InitialiseFrom(r, init);
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
             }
         }
         finally

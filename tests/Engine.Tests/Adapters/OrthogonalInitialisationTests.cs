@@ -37,6 +37,26 @@ public sealed class OrthogonalInitialisationTests
         Assert.Equal(baseline, LiveTensors.Count); // the random matrices and every SVD's tensors were freed
     }
 
+    /// <summary>An SVD's last bits depend on how many intra-op threads run it (here 20 × 9 and 24 × 12 already differ
+    /// between 1, 2 and 3), and a thread libtorch has not set up runs LAPACK with OpenMP's and MKL's defaults (the
+    /// core count), not with the process's setting. So the workers must take the calling thread's count: with the
+    /// caller at one more thread than the machine has cores, neither a fresh thread's default nor a stale thread's 1
+    /// gives its numbers.</summary>
+    [Fact]
+    public void Workers_decompose_with_the_calling_threads_intra_op_thread_count()
+    {
+        var before = torch.get_num_threads();
+        torch.set_num_threads(Environment.ProcessorCount + 1);
+        try
+        {
+            Any_number_of_workers_gives_the_weights_of_one_by_one_construction(2, InitComponents.Last, 0);
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+
     [Fact]
     public void A_failing_svd_surfaces_its_error_and_frees_every_random_matrix()
     {
