@@ -38,20 +38,21 @@ public sealed class AdapterNetwork : IDisposable
 
     /// <summary>Builds adapters for every adaptable attention of <paramref name="model"/> and attaches them. T-LoRA's
     /// initialisation takes minutes on large models; <paramref name="cancellation"/> stops it between projections
-    /// (OperationCanceledException; nothing stays attached).</summary>
+    /// (OperationCanceledException; nothing stays attached), and <paramref name="progress"/> hears how far it is (T-LoRA
+    /// only; the other methods' initialisation is a random fill).</summary>
     public static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator = null, Device? device = null,
-        CancellationToken cancellation = default) =>
-        Attach(model, spec, generator, device, initialise: true, cancellation);
+        CancellationToken cancellation = default, IProgress<InitialisationProgress>? progress = null) =>
+        Attach(model, spec, generator, device, initialise: true, cancellation, progress);
 
-    /// <summary>As <see cref="Attach(Module, AdapterSpec, Generator?, Device?, CancellationToken)"/> for adapters whose every weight
+    /// <summary>As <see cref="Attach(Module, AdapterSpec, Generator?, Device?, CancellationToken, IProgress{InitialisationProgress}?)"/> for adapters whose every weight
     /// <see cref="LoadWeights"/> fills next (an adapter file, a resumed job): T-LoRA layers skip their initialisation's
     /// SVD (<see cref="OrthogonalLoRALinearLayer.ForLoading"/>), which would all be overwritten. Until that load the
     /// adapters hold no meaningful weights; a failed load must dispose the network.</summary>
     public static AdapterNetwork AttachForLoading(Module model, AdapterSpec spec, Device? device = null) =>
-        Attach(model, spec, new Generator(0), device, initialise: false, CancellationToken.None);
+        Attach(model, spec, new Generator(0), device, initialise: false, CancellationToken.None, null);
 
     private static AdapterNetwork Attach(Module model, AdapterSpec spec, Generator? generator, Device? device, bool initialise,
-        CancellationToken cancellation)
+        CancellationToken cancellation, IProgress<InitialisationProgress>? progress)
     {
         spec.RankSchedule(); // validates ranks and alpha
         var largest = model.named_modules().Select(m => m.module).OfType<IAdaptableAttention>()
@@ -94,7 +95,8 @@ public sealed class AdapterNetwork : IDisposable
         try
         {
             // the generator's draws in the order the layers were made, as when each constructor drew its own
-            if (initialise) OrthogonalInitialisation.Run(created, spec.Init, generator, TorchRuntime.InitialisationWorkers, cancellation);
+            if (initialise) OrthogonalInitialisation.Run(created, spec.Init, generator, TorchRuntime.InitialisationWorkers, cancellation,
+                progress: progress);
         }
         catch
         {

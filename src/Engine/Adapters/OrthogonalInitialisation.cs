@@ -24,9 +24,10 @@ internal static class OrthogonalInitialisation
     /// <summary>Initialises <paramref name="layers"/> (made with <see cref="OrthogonalLoRALinearLayer.ForLoading"/>) as
     /// their constructor would with <paramref name="generator"/>, in this order, with up to <paramref name="workers"/>
     /// SVDs at once (each from <paramref name="parallelFromElements"/> elements on). <paramref name="cancellation"/> is looked at before each layer: a cancel waits only for the SVDs
-    /// already running, then throws OperationCanceledException.</summary>
+    /// already running, then throws OperationCanceledException. <paramref name="progress"/> hears (0, n) first, then each
+    /// layer as it is done, in order, on this thread.</summary>
     public static void Run(IReadOnlyList<OrthogonalLoRALinearLayer> layers, InitComponents init, Generator? generator, int workers,
-        CancellationToken cancellation = default, long parallelFromElements = ParallelFromElements)
+        CancellationToken cancellation = default, long parallelFromElements = ParallelFromElements, IProgress<InitialisationProgress>? progress = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         // each random matrix is made and freed on this thread (TorchSharp counts live tensors per thread); a worker makes
@@ -39,12 +40,15 @@ internal static class OrthogonalInitialisation
         // millisecond; an SVD given to a worker takes tens of milliseconds or more (ParallelFromElements).
         var threads = torch.get_num_threads();
         ExceptionDispatchInfo? failure = null;
+        var done = 0;
+        void Done() => progress?.Report(new InitialisationProgress(++done, layers.Count));
         void Finish()
         {
             var (r, svd) = running.Dequeue();
             try
             {
                 svd.GetAwaiter().GetResult();
+                if (failure is null) Done();
             }
             catch (Exception e)
             {
@@ -56,6 +60,7 @@ internal static class OrthogonalInitialisation
             }
         }
 
+        progress?.Report(new InitialisationProgress(0, layers.Count));
         try
         {
             foreach (var layer in layers)
@@ -66,6 +71,7 @@ internal static class OrthogonalInitialisation
                 if (workers == 1 || layer.in_features * layer.out_features < parallelFromElements)
                 {
                     using (r) layer.InitialiseFrom(r, init);
+                    Done();
                     continue;
                 }
                 running.Enqueue((r, Task.Factory.StartNew(() =>

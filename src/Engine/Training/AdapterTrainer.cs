@@ -22,9 +22,11 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
     public const string StateFileName = "state.json";
 
     /// <summary>Trains, yielding events as they happen. <paramref name="previewProgress"/> hears the denoising steps of
-    /// the previews rendered at each checkpoint (between the checkpoint's step event and its checkpoint event).</summary>
+    /// the previews rendered at each checkpoint (between the checkpoint's step event and its checkpoint event);
+    /// <paramref name="initialisation"/> hears T-LoRA's initialisation of the adapter, before TrainStarted (not on a
+    /// resume, which loads the adapter instead).</summary>
     public IEnumerable<TrainEvent> Run(ConceptImage image, string? resumeFrom = null, CancellationToken cancellation = default,
-        IProgress<SampleProgress>? previewProgress = null)
+        IProgress<SampleProgress>? previewProgress = null, IProgress<InitialisationProgress>? initialisation = null)
     {
         options.Validate();
         if (options.Resolution % pipeline.ResolutionMultiple != 0)
@@ -32,7 +34,7 @@ public sealed class AdapterTrainer(IDiffusionPipeline pipeline, TrainingOptions 
         Directory.CreateDirectory(outputDirectory);
         var spec = options.ToSpec(pipeline.ScheduleKind, pipeline.AdapterProjections);
         using var network = resumeFrom is null
-            ? AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device, cancellation)
+            ? AdapterNetwork.Attach(pipeline.Denoiser, spec, new Generator(options.Seed), pipeline.Device, cancellation, initialisation)
             : AdapterNetwork.AttachForLoading(pipeline.Denoiser, spec, pipeline.Device); // Resume fills every weight
         using var checkpointing = new CheckpointingScope(pipeline.Denoiser, options.GradientCheckpointing);
         var parameters = network.TrainableParameters;

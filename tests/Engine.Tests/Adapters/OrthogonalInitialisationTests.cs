@@ -57,6 +57,29 @@ public sealed class OrthogonalInitialisationTests
         }
     }
 
+    /// <summary>A service shows how far a large model's initialisation is: (0, n) first, then every layer once, in order,
+    /// on the calling thread, whichever thread decomposed it.</summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(3, 0)]
+    [InlineData(2, 200)]
+    public void Progress_counts_every_layer_in_order_on_the_calling_thread(int workers, long parallelFrom)
+    {
+        var layers = Shapes.Select(s => OrthogonalLoRALinearLayer.ForLoading(s.In, s.Out, s.Rank)).ToList();
+        var reports = new List<(InitialisationProgress Progress, int Thread)>();
+        try
+        {
+            OrthogonalInitialisation.Run(layers, InitComponents.Last, new Generator(3), workers, parallelFromElements: parallelFrom,
+                progress: new SyncProgress<InitialisationProgress>(p => reports.Add((p, Environment.CurrentManagedThreadId))));
+        }
+        finally
+        {
+            foreach (var l in layers) l.Dispose();
+        }
+        Assert.Equal(Enumerable.Range(0, layers.Count + 1).Select(d => new InitialisationProgress(d, layers.Count)), reports.Select(r => r.Progress));
+        Assert.All(reports, r => Assert.Equal(Environment.CurrentManagedThreadId, r.Thread));
+    }
+
     [Fact]
     public void A_failing_svd_surfaces_its_error_and_frees_every_random_matrix()
     {

@@ -50,7 +50,7 @@ public sealed class FluxPipelineTests(FluxPipelineFixture fixture) : IClassFixtu
         var baseline = LiveTensors.Count;
         var liveAtSteps = new List<long>();
         P.Sample(new SampleOptions(["a dog"], GuidanceScale: 3.5, Steps: 3, Seed: 3, Width: size, Height: size),
-            null, new StepProgress(_ => liveAtSteps.Add(LiveTensors.Count)), default).Dispose();
+            null, new SyncProgress<SampleProgress>(_ => liveAtSteps.Add(LiveTensors.Count)), default).Dispose();
         Assert.Equal(3, liveAtSteps.Count);
         Assert.All(liveAtSteps, n => Assert.Equal(liveAtSteps[0], n)); // flat from step to step
         Assert.Equal(baseline, LiveTensors.Count); // a sampling run leaves nothing behind
@@ -117,10 +117,5 @@ public sealed class FluxPipelineTests(FluxPipelineFixture fixture) : IClassFixtu
         Assert.All(P.transformer.attention_layers(), a => Assert.Null(a.attention.processor));
         using var loaded = AdapterFile.Load(P.transformer, done.AdapterPath);
         Assert.Empty(loaded.IgnoredKeys);
-    }
-
-    private sealed class StepProgress(Action<SampleProgress> report) : IProgress<SampleProgress>
-    {
-        public void Report(SampleProgress value) => report(value);
     }
 }

@@ -73,6 +73,43 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         Assert.Null(fixture.Pipeline.unet.attention_layers().First().attention.processor); // detached afterwards
     }
 
+    /// <summary>T-LoRA's initialisation is most of a large job's start: the trainer reports it, every projection it
+    /// adapts once, before TrainStarted; LoRA (a random fill) and a resume (the checkpoint fills every weight) report
+    /// nothing.</summary>
+    [Fact]
+    public void A_tlora_run_reports_its_initialisation_before_it_starts()
+    {
+        var projections = fixture.Pipeline.unet.attention_layers()
+            .Sum(a => fixture.Pipeline.AdapterProjections.Count(a.attention.AdaptableProjections.ContainsKey));
+        using var dir = new TempDir();
+        var log = Record(dir.Path, Tiny(steps: 2));
+        var initialisation = log.TakeWhile(x => x is InitialisationProgress).Cast<InitialisationProgress>().ToList();
+        Assert.Equal(Enumerable.Range(0, projections + 1).Select(d => new InitialisationProgress(d, projections)), initialisation);
+        Assert.IsType<TrainStarted>(log[initialisation.Count]);
+        Assert.Equal(initialisation.Count, log.OfType<InitialisationProgress>().Count());
+
+        using var resumed = new TempDir();
+        var resumedLog = Record(resumed.Path, Tiny(steps: 2) with { ValidationPrompts = [] }, Path.Combine(dir.Path, "checkpoints", "step-000002"));
+        Assert.IsType<TrainStarted>(resumedLog[0]);
+        Assert.Empty(resumedLog.OfType<InitialisationProgress>());
+
+        using var lora = new TempDir();
+        var loraLog = Record(lora.Path, Tiny(steps: 1, interval: 1) with { Method = AdapterMethod.LoRA, ValidationPrompts = [] });
+        Assert.IsType<TrainStarted>(loraLog[0]);
+        Assert.Empty(loraLog.OfType<InitialisationProgress>());
+    }
+
+    /// <summary>The run's initialisation reports and events, in the order they came.</summary>
+    private List<object> Record(string dir, TrainingOptions options, string? resume = null)
+    {
+        var log = new List<object>();
+        using var image = ConceptImage.Load(ConceptPath, options.Resolution);
+        foreach (var e in new AdapterTrainer(fixture.Pipeline, options, dir)
+                     .Run(image, resume, default, null, new SyncProgress<InitialisationProgress>(p => log.Add(p))))
+            log.Add(e);
+        return log;
+    }
+
     [Fact]
     public void Resuming_from_a_checkpoint_ends_exactly_where_an_uninterrupted_run_does()
     {
@@ -194,7 +231,7 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         var options = new SampleOptions(["a photo of sks robot"], null, 5.0, 3, 11, 64, 64);
         var baseline = LiveTensors.Count;
         var liveAtSteps = new List<long>();
-        var progress = new SyncProgress(_ => liveAtSteps.Add(LiveTensors.Count));
+        var progress = new SyncProgress<SampleProgress>(_ => liveAtSteps.Add(LiveTensors.Count));
         fixture.Pipeline.Sample(options, null, progress, default).Dispose();
         Assert.Equal(options.Steps, liveAtSteps.Count);
         Assert.All(liveAtSteps, n => Assert.Equal(liveAtSteps[0], n)); // flat from step to step
@@ -207,10 +244,5 @@ public sealed class AdapterTrainerTests(SdxlPipelineFixture fixture) : IClassFix
         Assert.True((adapted - plain).abs().amax().ItemDouble() > 1e-4);
         Parity.AssertClose(plain, off, "scale 0", rel: 0, abs: 1e-6);
         Assert.Equal(1.0, network.Scale); // restored after sampling
-    }
-
-    private sealed class SyncProgress(Action<SampleProgress> report) : IProgress<SampleProgress>
-    {
-        public void Report(SampleProgress value) => report(value);
     }
 }
