@@ -12,7 +12,7 @@ internal static class TrainCommand
     public static Command Create(IAnsiConsole console)
     {
         var common = new CommonOptions();
-        var image = new Option<FileInfo>("--image") { Description = "the concept image (PNG or JPEG)", Required = true };
+        var image = new Option<FileInfo>("--image") { Description = "the concept image (PNG, JPEG or WebP)", Required = true };
         var output = new Option<DirectoryInfo>("--output") { Description = "where adapters, checkpoints and previews go", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"))) };
         var method = new Option<AdapterMethod>("--method") { Description = "TLoRA, VanillaTLoRA or LoRA", DefaultValueFactory = _ => AdapterMethod.TLoRA };
         var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 64 };
@@ -76,9 +76,11 @@ internal static class TrainCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("preparing", maxValue: options.Steps);
-                    var previews = new Progress(p => task.Description =
+                    var initialisation = new CallerProgress<InitialisationProgress>(p => task.Description =
+                        Markup.Escape($"initialising the T-LoRA adapter: {p.Done}/{p.Total} projections"));
+                    var previews = new CallerProgress<SampleProgress>(p => task.Description =
                         Markup.Escape($"step {task.Value}/{options.Steps}: rendering preview {p.Image + 1} of {p.Images}, {p.Step}/{p.Steps}"));
-                    foreach (var e in new AdapterTrainer(pipeline, options, output).Run(image, resume, cts.Token, previews))
+                    foreach (var e in new AdapterTrainer(pipeline, options, output).Run(image, resume, cts.Token, previews, initialisation))
                     {
                         switch (e)
                         {
@@ -114,8 +116,8 @@ internal static class TrainCommand
     }
 
     /// <summary>Reports on the calling thread (the trainer's), unlike <see cref="Progress{T}"/>.</summary>
-    private sealed class Progress(Action<SampleProgress> report) : IProgress<SampleProgress>
+    private sealed class CallerProgress<T>(Action<T> report) : IProgress<T>
     {
-        public void Report(SampleProgress value) => report(value);
+        public void Report(T value) => report(value);
     }
 }

@@ -18,7 +18,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
     public SampleCompleted Run(JobRecord job, CancellationToken cancellation)
     {
         var request = jobs.Store.GetRequest(job.JobId, SampleRequest.Parser);
-        var pipeline = catalog.Get(request.ModelId);
+        var pipeline = new JobPreparation(jobs.Bus, job.JobId).LoadModel(catalog, request.ModelId);
         var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
         var clock = Stopwatch.StartNew();
         Publish(job, new JobEvent { SampleStarted = new SampleStarted { Images = options.Prompts.Count * options.ImagesPerPrompt, Steps = options.Steps, Prompts = options.Prompts.Count } });

@@ -16,7 +16,8 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
     public Contracts.V1.TrainCompleted Run(JobRecord job, bool resume, CancellationToken cancellation)
     {
         var request = jobs.Store.GetRequest(job.JobId, TrainRequest.Parser);
-        var pipeline = catalog.Get(request.ModelId);
+        var preparation = new JobPreparation(jobs.Bus, job.JobId);
+        var pipeline = preparation.LoadModel(catalog, request.ModelId);
         var options = RequestMapping.ToOptions(request, PipelineLoader.DefaultResolution(pipeline));
         using var image = ConceptImage.Decode(request.Image.Span, "image", options.Resolution, cancellation);
         var resumeFrom = resume ? paths.LatestCheckpoint(job.JobId) : null;
@@ -29,7 +30,7 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                 Step = job.Step, Index = p.Image + 1, Count = p.Images, DenoisingStep = p.Step, DenoisingSteps = p.Steps,
             },
         }));
-        foreach (var e in trainer.Run(image, resumeFrom, cancellation, previews))
+        foreach (var e in trainer.Run(image, resumeFrom, cancellation, previews, preparation))
         {
             if (resume && e is Engine.Training.TrainStarted s)
                 jobs.Bus.Publish(job.JobId, new JobEvent { Resumed = new Resumed { FromStep = s.StartStep, InterruptedStep = job.Step } });

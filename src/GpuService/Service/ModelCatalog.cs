@@ -57,6 +57,9 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
         !string.IsNullOrEmpty(modelId) && modelId.IndexOfAny(['/', '\\']) < 0 && modelId is not ("." or "..")
         && File.Exists(Path.Combine(options.ModelsDirectory, modelId, "model_index.json"));
 
+    /// <summary>Whether <paramref name="modelId"/> is the model in memory (<see cref="Get"/> returns it at once).</summary>
+    public bool IsLoaded(string modelId) => loaded is { } l && l.Id == modelId;
+
     /// <summary>The pipeline of <paramref name="modelId"/>, loading it (and freeing any other) when needed.</summary>
     public IDiffusionPipeline Get(string modelId)
     {

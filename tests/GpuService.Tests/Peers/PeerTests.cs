@@ -40,7 +40,8 @@ public abstract class PeerTests<TRun>(TRun run) where TRun : PeerRun
         AssertCode(StatusCode.OK, line);
         var kinds = Strings(line, "kinds");
         Assert.Equal("queued", kinds[0]);
-        Assert.Equal("train_started", kinds[1]);
+        Assert.Contains("preparing", kinds); // T-LoRA's initialisation at least: the peer's stubs know the event
+        Assert.Equal("train_started", kinds.Skip(1).SkipWhile(k => k == "preparing").First());
         Assert.Equal("train_completed", kinds[^1]);
         Assert.Equal(2, kinds.Count(k => k == "train_step"));
         Assert.Equal(Enumerable.Range(1, kinds.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), Strings(line, "sequences"));
