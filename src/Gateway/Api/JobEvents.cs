@@ -9,7 +9,7 @@ public static class JobEvents
         TrainPreviews = JobEventTypes.TrainPreviews, TrainCheckpoint = JobEventTypes.TrainCheckpoint, TrainCompleted = JobEventTypes.TrainCompleted,
         SampleStarted = JobEventTypes.SampleStarted, SampleStep = JobEventTypes.SampleStep, SampleImage = JobEventTypes.SampleImage,
         SampleCompleted = JobEventTypes.SampleCompleted, Failed = JobEventTypes.Failed, Cancelled = JobEventTypes.Cancelled,
-        Interrupted = JobEventTypes.Interrupted, Resumed = JobEventTypes.Resumed;
+        Interrupted = JobEventTypes.Interrupted, Resumed = JobEventTypes.Resumed, Preparing = JobEventTypes.Preparing;
 
     public static bool IsTerminal(JobEvent e) => e.EventCase is JobEvent.EventOneofCase.TrainCompleted or JobEvent.EventOneofCase.SampleCompleted
         or JobEvent.EventOneofCase.Failed or JobEvent.EventOneofCase.Cancelled;
@@ -31,6 +31,7 @@ public static class JobEvents
         JobEvent.EventOneofCase.Cancelled => Cancelled,
         JobEvent.EventOneofCase.Interrupted => Interrupted,
         JobEvent.EventOneofCase.Resumed => Resumed,
+        JobEvent.EventOneofCase.Preparing => Preparing,
         _ => "unknown",
     };
 
@@ -79,6 +80,9 @@ public static class JobEvents
                 return new InterruptedData(e.Interrupted.Step, NullIfEmpty(e.Interrupted.LastAdapterId));
             case JobEvent.EventOneofCase.Resumed:
                 return new ResumedData(e.Resumed.FromStep, e.Resumed.InterruptedStep);
+            case JobEvent.EventOneofCase.Preparing:
+                var r = e.Preparing;
+                return new PreparingData(Stage(r.Stage), r.Done, r.Total);
             default:
                 return new FailedData(2, "an event of a kind this gateway does not know");
         }
@@ -96,6 +100,13 @@ public static class JobEvents
         AdapterMethod.Tlora => Methods.TLoRA,
         AdapterMethod.VanillaTlora => Methods.VanillaTLoRA,
         AdapterMethod.Lora => Methods.LoRA,
+        _ => null,
+    };
+
+    private static string? Stage(PreparingStage s) => s switch
+    {
+        PreparingStage.LoadingModel => PreparingStages.LoadingModel,
+        PreparingStage.InitialisingAdapter => PreparingStages.InitialisingAdapter,
         _ => null,
     };
 

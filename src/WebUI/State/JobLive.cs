@@ -70,6 +70,9 @@ public sealed class JobLive(string jobId)
     public int CheckpointInterval { get; set; }
     /// <summary>While a checkpoint's previews are rendered: which one and how far; null otherwise.</summary>
     public PreviewProgress? Previews { get; private set; }
+    /// <summary>While the service gets the job ready (loading its model, initialising a T-LoRA adapter): which stage and
+    /// how far; null once anything else happens.</summary>
+    public PreparingData? Preparation { get; private set; }
     /// <summary>When the newest applied event left the GPU service.</summary>
     public DateTimeOffset? LastEventTime { get; private set; }
 
@@ -157,8 +160,15 @@ public sealed class JobLive(string jobId)
 
     private void ApplyLocked(JobEventDto e)
     {
+        if (e.Type != Preparing) Preparation = null; // the job moved on: started, failed, cancelled, queued again
         switch (e.Type)
         {
+            case Preparing:
+                // the service took the job off the queue: it runs, though no step is done yet
+                State = JobStates.Running;
+                QueuePosition = 0;
+                Preparation = e.As<PreparingData>();
+                break;
             case Queued:
                 State = JobStates.Queued;
                 QueuePosition = e.As<QueuedData>().Position;

@@ -111,6 +111,26 @@ public sealed class ComponentTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Preparing_a_job_is_announced_with_its_stage_and_progress()
+    {
+        var events = new Events(Id);
+        var job = new JobLive(Id);
+        job.Apply(events.Preparing(PreparingStages.LoadingModel));
+        var stats = ctx.Render<JobStats>(p => p.Add(c => c.Job, job));
+        Assert.Equal("Loading the model into memory…", stats.Find("#preparation-progress").TextContent.Trim());
+        Assert.Single(stats.FindAll("[aria-label='preparation']"));
+        job.Apply(events.Preparing(PreparingStages.InitialisingAdapter, 140, 560));
+        stats.Render();
+        Assert.Equal("Initialising the T-LoRA adapter: 140 / 560 projections (25 %)", stats.Find("#preparation-progress").TextContent.Trim());
+        Assert.Equal("polite", stats.Find("#progress-text").GetAttribute("aria-live"));
+        job.Apply(events.Started(10));
+        stats.Render();
+        Assert.Empty(stats.FindAll("#preparation-progress"));
+        Assert.Empty(stats.FindAll("[aria-label='preparation']"));
+        Assert.Single(stats.FindAll("[aria-label='progress']"));
+    }
+
+    [Fact]
     public void Cancel_is_offered_while_running_and_resume_only_when_interrupted()
     {
         var running = ctx.Render<JobView>(p => p.Add(c => c.Job, Running(Methods.TLoRA, 1)));

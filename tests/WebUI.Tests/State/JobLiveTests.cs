@@ -31,6 +31,35 @@ public sealed class JobLiveTests
         Assert.Equal(0.4, job.Progress, 12);
     }
 
+    /// <summary>Between leaving the queue and its first step a large job loads its model and initialises its T-LoRA
+    /// adapter for minutes: the page must say so, not "Queued: position 1".</summary>
+    [Fact]
+    public void A_job_being_prepared_is_running_with_its_stage_until_it_starts()
+    {
+        var events = new Events(Id);
+        var job = new JobLive(Id);
+        job.Seed(Record(JobStates.Queued));
+        job.Apply(events.Queued(1));
+        Assert.Equal((JobStates.Queued, 1), (job.State, job.QueuePosition));
+        job.Apply(events.Preparing(PreparingStages.LoadingModel));
+        Assert.Equal((JobStates.Running, 0), (job.State, job.QueuePosition));
+        Assert.Equal(new PreparingData(PreparingStages.LoadingModel, 0, 0), job.Preparation);
+        job.Apply(events.Preparing(PreparingStages.InitialisingAdapter, 120, 560));
+        Assert.Equal(new PreparingData(PreparingStages.InitialisingAdapter, 120, 560), job.Preparation);
+        Assert.Equal(0, job.Progress); // no step yet: the preparation is not training progress
+        job.Apply(events.Started(10));
+        Assert.Null(job.Preparation);
+        Assert.Equal(JobStates.Running, job.State);
+
+        // a job that fails while it is prepared (an unreadable checkpoint, out of memory) leaves no stage behind
+        var failing = new JobLive(Id);
+        var more = new Events(Id);
+        failing.Apply(more.Preparing(PreparingStages.LoadingModel));
+        failing.Apply(more.Next(JobEventTypes.Failed, new FailedData(9, "broken checkpoint")));
+        Assert.Null(failing.Preparation);
+        Assert.Equal(JobStates.Failed, failing.State);
+    }
+
     [Fact]
     public void An_older_sequence_arriving_late_is_ignored_and_another_jobs_event_too()
     {

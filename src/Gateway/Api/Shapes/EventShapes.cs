@@ -9,6 +9,10 @@ namespace TLoRA.Gateway.Api;
 public sealed record JobEventDto(string JobId, long Sequence, DateTimeOffset? Time, string Type, bool Final, object Data);
 
 public sealed record QueuedData(int Position);
+/// <summary>The service took the job and is getting it ready: <c>Stage</c> is one of <see cref="PreparingStages"/>
+/// (null for a stage this gateway does not know); <c>Done</c> of <c>Total</c> units (0 of 0: no count), for
+/// initialisingAdapter the projections whose T-LoRA weights are initialised.</summary>
+public sealed record PreparingData(string? Stage, int Done, int Total);
 public sealed record TrainStartedData(int TotalSteps, int StartStep, string? Method, int Rank, int MinRank, double Alpha, string? Prompt,
     int AdaptedLayers, long TrainableParameters);
 public sealed record TrainStepData(int Step, int TotalSteps, double Loss, double Timestep, int Rank, double LearningRate, double StepsPerSecond,
@@ -36,13 +40,19 @@ public sealed record ResumedData(int FromStep, int InterruptedStep);
 /// for a dashboard to show all jobs live and fetch details when it needs them.</summary>
 public sealed record JobActivityDto(string JobId, long Sequence, DateTimeOffset? Time, string Type, bool Final);
 
+/// <summary>The stages of a <see cref="JobEventTypes.Preparing"/> event, in the order a job goes through them.</summary>
+public static class PreparingStages
+{
+    public const string LoadingModel = "loadingModel", InitialisingAdapter = "initialisingAdapter";
+}
+
 /// <summary>The event types (<see cref="JobEventDto.Type"/>) and the hub's names.</summary>
 public static class JobEventTypes
 {
     public const string Queued = "queued", TrainStarted = "trainStarted", TrainStep = "trainStep", TrainPreviews = "trainPreviews",
         TrainCheckpoint = "trainCheckpoint", TrainCompleted = "trainCompleted", SampleStarted = "sampleStarted", SampleStep = "sampleStep",
         SampleImage = "sampleImage", SampleCompleted = "sampleCompleted", Failed = "failed", Cancelled = "cancelled",
-        Interrupted = "interrupted", Resumed = "resumed";
+        Interrupted = "interrupted", Resumed = "resumed", Preparing = "preparing";
 
     /// <summary>The types a job's events end with.</summary>
     public static readonly IReadOnlySet<string> FinalTypes = new HashSet<string> { TrainCompleted, SampleCompleted, Failed, Cancelled };
