@@ -10,7 +10,8 @@ namespace TLoRA.GpuService.Jobs;
 /// (when another or none is loaded) and T-LoRA's initialisation of the adapter, which on SD-XL or FLUX takes minutes on
 /// a CPU and was silent. The initialisation's progress is thinned to its first and last report and, between them, one
 /// per <see cref="MinSeconds"/> and per 1/<see cref="MaxUpdates"/> of the projections at most: every event is stored
-/// and replayed to each watcher, so a FLUX job on a CPU (40 minutes) sends ~100 of them, not thousands.
+/// and replayed to each watcher, so an SD-XL job sends at most ~100 of them instead of one per projection (560), and
+/// one on a fast GPU host fewer still (at most two a second).
 /// </summary>
 internal sealed class JobPreparation(JobEventBus bus, string jobId, TimeProvider? time = null) : IProgress<InitialisationProgress>
 {
