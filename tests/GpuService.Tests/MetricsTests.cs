@@ -57,6 +57,9 @@ public class MetricsTests
         Assert.True(text.Value("tlora_train_step_duration_seconds_count") >= intervals, "step intervals of the first job");
         Assert.Equal(checkpointsWithPreviews, text.Value("tlora_train_preview_duration_seconds_count"));
         Assert.True(text.Value("tlora_train_preview_duration_seconds_sum") > 0);
+        // both started jobs were T-LoRA: each initialised its adapter (the first loaded the model too) before it started
+        Assert.Equal(2, text.Value("tlora_jobs_preparation_duration_seconds_count", ("kind", "train")));
+        Assert.True(text.Value("tlora_jobs_preparation_duration_seconds_sum") > 0);
         Assert.Equal(0, text.Value("tlora_queue_length"));
         Assert.Equal(0, text.Value("tlora_jobs_running"));
         // the gauges name the service they describe

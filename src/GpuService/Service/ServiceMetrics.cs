@@ -10,7 +10,8 @@ namespace TLoRA.GpuService.Service;
 /// The service's metrics (meter <see cref="MeterName"/>, scraped at /metrics), read from the job events as the bus
 /// publishes them (<see cref="JobEventBus.Published"/>: every event passes there once, so nothing is counted twice or missed): jobs queued, started and finished by kind and
 /// state; training steps, the time between consecutive steps and the steps/s the engine reports; how long a
-/// checkpoint's previews take; sampling steps. Gauges: the queue length, whether a job runs, and the GPU's memory in
+/// checkpoint's previews take; how long jobs took to get ready (their preparing events: model load, T-LoRA
+/// initialisation); sampling steps. Gauges: the queue length, whether a job runs, and the GPU's memory in
 /// use on CUDA (<see cref="GpuMemory"/>). Step and preview times come from the events' own timestamps, so they measure
 /// the engine, not how late this observer saw the event.
 /// </summary>
@@ -20,7 +21,7 @@ public sealed class ServiceMetrics : IHostedService
 
     private readonly JobEventBus bus;
     private readonly Counter<long> queued, started, finished, trainSteps, sampleSteps;
-    private readonly Histogram<double> stepTime, previewTime;
+    private readonly Histogram<double> stepTime, previewTime, preparationTime;
     private readonly ConcurrentDictionary<string, JobTiming> timings = new();
     private double stepsPerSecond;
 
@@ -37,6 +38,8 @@ public sealed class ServiceMetrics : IHostedService
         stepTime = meter.CreateHistogram<double>("tlora.train.step.duration", "s",
             "Time between consecutive training steps (intervals with checkpoint previews left out)");
         previewTime = meter.CreateHistogram<double>("tlora.train.preview.duration", "s", "Time to render one checkpoint's previews");
+        preparationTime = meter.CreateHistogram<double>("tlora.jobs.preparation.duration", "s",
+            "Time from a job's first preparing event (loading its model, initialising a T-LoRA adapter) to its start; jobs with none are left out");
         meter.CreateObservableGauge("tlora.train.steps_per_second", () => Volatile.Read(ref stepsPerSecond), "{step}/s",
             "Training speed the engine reported with its last step");
         meter.CreateObservableGauge("tlora.queue.length", () => new Measurement<int>(jobs.Queue.Count, service), "{job}",
@@ -75,8 +78,13 @@ public sealed class ServiceMetrics : IHostedService
             case JobEvent.EventOneofCase.Queued:
                 queued.Add(1, kind);
                 break;
+            case JobEvent.EventOneofCase.Preparing:
+                timings.GetOrAdd(e.JobId, _ => new JobTiming()).PreparingFrom ??= time;
+                break;
             case JobEvent.EventOneofCase.TrainStarted or JobEvent.EventOneofCase.SampleStarted:
                 started.Add(1, kind);
+                if (timings.TryGetValue(e.JobId, out var prepared) && prepared.PreparingFrom is { } preparingFrom)
+                    preparationTime.Record(Math.Max(0, (time - preparingFrom).TotalSeconds), kind);
                 timings[e.JobId] = new JobTiming();
                 break;
             case JobEvent.EventOneofCase.TrainStep:
@@ -130,5 +138,6 @@ public sealed class ServiceMetrics : IHostedService
     {
         public DateTimeOffset? LastStep { get; set; }
         public DateTimeOffset? PreviewsFrom { get; set; }
+        public DateTimeOffset? PreparingFrom { get; set; }
     }
 }
