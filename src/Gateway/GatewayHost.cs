@@ -60,6 +60,10 @@ public static class GatewayHost
 
         var app = builder.Build();
         GatewayAuth.LogAuthMode(app);
+        // first: the rate limits (and the logs) must see the client's address, not the Ingress's; a bad entry is
+        // reported by the options' validation at start
+        if (TrustedProxies.TryParse(gateway.TrustedProxies, GatewayOptionsValidator.TrustedProxiesSetting, out _, out _))
+            app.UseTrustedProxies(gateway.TrustedProxies, GatewayOptionsValidator.TrustedProxiesSetting);
         app.UseSecurityHeaders();
         app.UseProblemErrors();
         app.UseStatusCodePages();

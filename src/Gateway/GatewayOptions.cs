@@ -46,6 +46,12 @@ public sealed class GatewayOptions
     /// changes from; empty (the default): none, only this site.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary>Proxies (addresses or CIDR networks) whose X-Forwarded-For the gateway believes: the Ingress
+    /// controller's pods. Without them every caller behind the Ingress has its address, so the rate limit on
+    /// unauthenticated callers (per address) is one bucket for everybody. Empty (the default): the header is ignored.
+    /// See <see cref="Security.TrustedProxies"/>.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
     /// <summary>Largest message accepted from a service (a sample image event carries a PNG); default 64 MiB.</summary>
     public int MaxReceiveMessageSize { get; set; } = 64 * 1024 * 1024;
 }
@@ -53,6 +59,8 @@ public sealed class GatewayOptions
 /// <summary>Rejects a configuration the gateway cannot run with, at start.</summary>
 public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
+    public const string TrustedProxiesSetting = GatewayOptions.Section + ":" + nameof(GatewayOptions.TrustedProxies);
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
@@ -78,6 +86,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             if (!Uri.TryCreate(o, UriKind.Absolute, out var origin) || origin.AbsolutePath != "/" || o.EndsWith('/') || origin.Scheme is not ("http" or "https"))
                 errors.Add($"Gateway:AllowedOrigins entry '{o}' is not an origin (scheme://host[:port], no path)");
         }
+        if (!Security.TrustedProxies.TryParse(options.TrustedProxies, TrustedProxiesSetting, out _, out var proxyError)) errors.Add(proxyError!);
         if (options.MaxReceiveMessageSize < 1024 * 1024) errors.Add("Gateway:MaxReceiveMessageSize must be at least 1 MiB");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

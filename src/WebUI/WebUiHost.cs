@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using TLoRA.Gateway.Security;
 using TLoRA.WebUI.Auth;
 using TLoRA.WebUI.Gateway;
 
@@ -23,7 +24,7 @@ public sealed class WebUiOptions
     public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
 
     /// <summary>Proxies in front of this host (the Ingress controller's pods: addresses or CIDR networks, e.g. 10.0.0.0/8)
-    /// whose X-Forwarded-For and X-Forwarded-Proto are believed (see <see cref="TLoRA.WebUI.TrustedProxies"/>). Empty:
+    /// whose X-Forwarded-For and X-Forwarded-Proto are believed (see <see cref="TLoRA.Gateway.Security.TrustedProxies"/>). Empty:
     /// the headers are ignored.</summary>
     public string[] TrustedProxies { get; set; } = [];
 }
@@ -68,7 +69,8 @@ public static class WebUiHost
 
         var app = builder.Build();
         // first: everything after it (cookies' Secure flag, OIDC redirect URIs, the sign-in rate limit) sees the client
-        app.UseTrustedProxies(app.Configuration.GetSection(WebUiOptions.Section).Get<WebUiOptions>()?.TrustedProxies ?? []);
+        app.UseTrustedProxies(
+            app.Configuration.GetSection(WebUiOptions.Section).Get<WebUiOptions>()?.TrustedProxies ?? [], $"{WebUiOptions.Section}:TrustedProxies");
         app.UseSecurityHeaders(WebUiOidc.AuthorityOrigin(app.Services.GetRequiredService<IOptions<OidcOptions>>().Value));
         app.UseStatusCodePages();
         // every endpoint requires the signed-in admin (fallback policy) except those marked anonymous below and /login

@@ -277,6 +277,32 @@ public sealed class ChartSemanticsTests
     }
 
     [Fact]
+    public async Task Gateway_trusted_proxies_reach_the_pod_and_the_notes_warn_when_its_ingress_has_none()
+    {
+        var m = await Helm.RenderAsync(sets: ["gateway.trustedProxies[0]=10.0.0.0/8", "gateway.trustedProxies[1]=fd00::/8"]);
+        var env = Env(Container(m.One("Deployment", "gateway")));
+        Assert.Equal("10.0.0.0/8", (string?)env["Gateway__TrustedProxies__0"]["value"]);
+        Assert.Equal("fd00::/8", (string?)env["Gateway__TrustedProxies__1"]["value"]);
+        Assert.DoesNotContain(Env(Container((await Helm.RenderAsync()).One("Deployment", "gateway"))).Keys,
+            k => k.StartsWith("Gateway__TrustedProxies", StringComparison.Ordinal));
+        var (bad, _, errors) = await Helm.TemplateAsync(sets: ["gateway.trustedProxies[0]=ingress-nginx"]);
+        Assert.NotEqual(0, bad);
+        Assert.Contains("trustedProxies", errors);
+
+        async Task<string> NotesAsync(params string[] sets)
+        {
+            var (code, output, stderr) = await Tool.RunAsync(Helm.Binary,
+                ["install", "t", Repo.Chart, "--dry-run=client", "--namespace", "tlora", .. Helm.ValueArgs(null, sets)]);
+            Assert.True(code == 0, stderr);
+            return output[output.IndexOf("NOTES:", StringComparison.Ordinal)..];
+        }
+        const string warning = "WARNING: gateway.trustedProxies is empty";
+        Assert.Contains(warning, await NotesAsync("gateway.ingress.enabled=true"));
+        Assert.DoesNotContain(warning, await NotesAsync("gateway.ingress.enabled=true", "gateway.trustedProxies[0]=10.0.0.0/8"));
+        Assert.DoesNotContain(warning, await NotesAsync()); // no gateway Ingress: nothing forwards to it
+    }
+
+    [Fact]
     public async Task Disruption_budgets_cover_gpu_pods_and_replicated_deployments()
     {
         var m = await Helm.RenderAsync([Scenario("four-gpus-values.yaml")]);

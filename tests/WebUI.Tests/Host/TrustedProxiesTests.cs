@@ -1,4 +1,5 @@
 using System.Net;
+using TLoRA.Gateway.Security;
 using TLoRA.WebUI.Auth;
 
 namespace TLoRA.WebUI.Tests.Host;
@@ -66,7 +67,7 @@ public sealed class TrustedProxiesTests
     [InlineData("ingress-nginx", false)]
     public void Entries_are_addresses_or_networks_and_a_bad_one_is_named(string entry, bool valid)
     {
-        Assert.Equal(valid, TrustedProxies.TryParse([entry], out var networks, out var error));
+        Assert.Equal(valid, TrustedProxies.TryParse([entry], "WebUI:TrustedProxies", out var networks, out var error));
         if (valid) Assert.Single(networks);
         else Assert.Contains($"'{entry}'", error);
     }
