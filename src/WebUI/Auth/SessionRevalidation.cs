@@ -16,13 +16,13 @@ public sealed class SessionRevalidation(ILoggerFactory loggers, SignedOutSession
 {
     protected override TimeSpan RevalidationInterval => TimeSpan.FromSeconds(options.Value.RevalidateSeconds);
 
-    protected override Task<bool> ValidateAuthenticationStateAsync(AuthenticationState authenticationState, CancellationToken cancellationToken)
+    protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState authenticationState, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(authenticationState);
         var user = authenticationState.User;
         // only a cookie sign-in can be signed out (Development's anonymous user has no session)
         if (user.Identity is not { IsAuthenticated: true, AuthenticationType: CookieAuthenticationDefaults.AuthenticationScheme })
-            return Task.FromResult(true);
-        return Task.FromResult(user.FindFirst(WebUiAuth.SessionClaim)?.Value is { } session && !sessions.IsSignedOut(session));
+            return true;
+        return user.FindFirst(WebUiAuth.SessionClaim)?.Value is { } session && !await sessions.IsSignedOutAsync(session).ConfigureAwait(false);
     }
 }

@@ -144,11 +144,12 @@ public static partial class WebUiAuth
                 return Task.CompletedTask;
             };
             // a signed-out session's cookie is refused even when replayed (until the cookie would have expired anyway)
-            o.Events.OnValidatePrincipal = context =>
+            o.Events.OnValidatePrincipal = async context =>
             {
                 var sessions = context.HttpContext.RequestServices.GetRequiredService<SignedOutSessions>();
-                if (context.Principal?.FindFirst(SessionClaim)?.Value is not { } session || sessions.IsSignedOut(session)) context.RejectPrincipal();
-                return Task.CompletedTask;
+                if (context.Principal?.FindFirst(SessionClaim)?.Value is not { } session
+                    || await sessions.IsSignedOutAsync(session).ConfigureAwait(false))
+                    context.RejectPrincipal();
             };
             o.Events.OnRedirectToAccessDenied = context =>
             {
@@ -269,8 +270,11 @@ public sealed class SignedOutSessions(TimeProvider? clock = null, Func<StackExch
         shared?.Invoke().StringSet(SharedKey(session), "1", keepUntil - now);
     }
 
-    public bool IsSignedOut(string session) =>
-        until.ContainsKey(session) || (shared is not null && shared().KeyExists(SharedKey(session)));
+    /// <summary>Whether <paramref name="session"/> was signed out here or, with Redis, on any replica. Asked on every
+    /// request a cookie signs in and at each circuit's revalidation: the Redis look-up is awaited, not blocking a
+    /// thread-pool thread per request.</summary>
+    public async ValueTask<bool> IsSignedOutAsync(string session) =>
+        until.ContainsKey(session) || (shared is not null && await shared().KeyExistsAsync(SharedKey(session)).ConfigureAwait(false));
 
     private StackExchange.Redis.RedisKey SharedKey(string session) => $"{sharedPrefix}:{session}";
 }

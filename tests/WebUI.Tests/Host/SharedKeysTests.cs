@@ -93,7 +93,7 @@ public sealed class SharedKeysTests
         Assert.All(tokens, Assert.NotNull);
         Assert.Equal(tokens[0], tokens[1]); // the one refresh's token, on both
         Assert.Equal(2, (await authority.ValidateAccessTokenAsync(tokens[0]!)).GetPayloadValue<int>("gen"));
-        Assert.False(b.Services.GetRequiredService<SignedOutSessions>().IsSignedOut("session-1"));
+        Assert.False(await b.Services.GetRequiredService<SignedOutSessions>().IsSignedOutAsync("session-1"));
     }
 
     [Fact]
