@@ -2,6 +2,7 @@ using TLoRA.Engine.Tests;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using TLoRA.Gateway.Api;
 
 namespace TLoRA.Gateway.Tests;
 
@@ -105,6 +106,27 @@ public sealed class ApiTests(GatewayFixture fx)
         using var form = GatewayFixture.TinyForm("not an image at all"u8.ToArray(), "robot.jpg");
         using var response = await fx.Http.PostAsync("/api/jobs", form);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "image");
+    }
+
+    /// <summary>The GPU service decodes WebP, so the gateway's form takes it too, and serves it back as WebP.</summary>
+    [Fact]
+    public async Task A_webp_concept_image_is_taken_and_served_back_as_webp()
+    {
+        byte[] webp;
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(Path.Combine(FixturePaths.Root, "concept", "toy-robot.jpg")))
+        using (var pixels = bitmap.PeekPixels())
+        using (var data = pixels.Encode(new SkiaSharp.SKWebpEncoderOptions(SkiaSharp.SKWebpEncoderCompression.Lossy, 90)))
+            webp = data!.ToArray();
+        Assert.Equal("image/webp", ImageTypes.MediaType(webp));
+        using var form = GatewayFixture.TinyForm(webp, "toy-robot.webp", steps: 1);
+        using var response = await fx.Http.PostAsync("/api/jobs", form);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString()!;
+        var events = await fx.EventsUntilEndAsync(id, TimeSpan.FromMinutes(3));
+        Assert.Equal("trainCompleted", events[^1].GetProperty("type").GetString());
+        using var concept = await fx.Http.GetAsync($"/api/jobs/{id}/image");
+        Assert.Equal("image/webp", concept.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(webp, await concept.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

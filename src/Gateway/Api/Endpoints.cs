@@ -52,7 +52,7 @@ public static class Endpoints
             StreamAsync(context, client, id, adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404).RequireAuthorization(Scopes.Read);
         api.MapGet("/jobs/{id}/image", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, $"{id}-concept", adapter: false, ct)).Produces(200, contentType: "image/png").ProducesProblem(404)
-            .WithSummary("A training job's concept image, as it was uploaded (PNG or JPEG); also served as /api/images/{id}-concept")
+            .WithSummary("A training job's concept image, as it was uploaded (PNG, JPEG or WebP); also served as /api/images/{id}-concept")
             .RequireAuthorization(Scopes.Read);
         api.MapGet("/adapters/{id}", (string id, HttpContext context, GpuClient client, CancellationToken ct) =>
             StreamAsync(context, client, id, adapter: true, ct)).Produces(200, contentType: "application/octet-stream").ProducesProblem(404).RequireAuthorization(Scopes.Read);
@@ -84,7 +84,7 @@ public static class Endpoints
         if (download.First is { } first)
         {
             // previews are PNGs; a concept image is kept as uploaded
-            if (!adapter && first.Data.Span is [0xFF, 0xD8, ..]) response.ContentType = "image/jpeg";
+            if (!adapter && ImageTypes.MediaType(first.Data.Span) is { } type) response.ContentType = type;
             response.ContentLength = first.TotalSize;
             if (adapter)
             {

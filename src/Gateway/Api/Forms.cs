@@ -21,10 +21,10 @@ public static class Forms
         {
             throw new ApiException(StatusCodes.Status413PayloadTooLarge, "image", e.Message);
         }
-        var file = form.Files.GetFile("image") ?? throw ApiException.Invalid("image", "required: a PNG or JPEG file");
+        var file = form.Files.GetFile("image") ?? throw ApiException.Invalid("image", $"required: a {ImageTypes.Accepted} file");
         var bytes = new byte[file.Length];
         await using (var s = file.OpenReadStream()) await s.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-        if (!IsPng(bytes) && !IsJpeg(bytes)) throw ApiException.Invalid("image", $"'{file.FileName}' is not a PNG or JPEG file");
+        if (ImageTypes.MediaType(bytes) is null) throw ApiException.Invalid("image", $"'{file.FileName}' is not a {ImageTypes.Accepted} file");
         var r = new TrainRequest
         {
             ModelId = Text(form, "modelId") ?? throw ApiException.Invalid("modelId", "required"),
@@ -69,9 +69,6 @@ public static class Forms
         _ => throw ApiException.Invalid("init", $"'{value}' is not one of last, middle, principal"),
     };
 
-    private static bool IsPng(byte[] b) => b.Length > 8 && b[0] == 0x89 && b[1] == 0x50 && b[2] == 0x4E && b[3] == 0x47;
-
-    private static bool IsJpeg(byte[] b) => b.Length > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
 
     private static string? Text(IFormCollection form, string name) =>
         form.TryGetValue(name, out StringValues v) && !StringValues.IsNullOrEmpty(v) && !string.IsNullOrWhiteSpace(v[^1]) ? v[^1]!.Trim() : null;

@@ -43,7 +43,7 @@ public sealed class JobManager(JobStore store, JobEventBus bus, JobQueue queue, 
     /// <summary>The id of a training job's concept image (an "image" artifact: DownloadImage serves it to the job's owner).</summary>
     public static string ConceptImageId(string jobId) => $"{jobId}-concept";
 
-    /// <summary>Keeps the concept image as the client sent it (checked: a PNG or JPEG within MaxImageBytes) in the job's
+    /// <summary>Keeps the concept image as the client sent it (checked: a PNG, JPEG or WebP within MaxImageBytes) in the job's
     /// folder, so it outlives the stored request (which drops it once the job has ended) and goes with the job.</summary>
     private void KeepConceptImage(string jobId, ReadOnlySpan<byte> image)
     {

@@ -43,7 +43,7 @@ public static class RequestValidation
         var model = CheckModel(r.ModelId, catalog, mustTrain: true, problems);
         if (model is not null) r.ModelId = model.ModelId;
         ImageHeader? header = null;
-        if (r.Image.IsEmpty) problems.Add(new FieldProblem("image", "required (PNG or JPEG bytes)"));
+        if (r.Image.IsEmpty) problems.Add(new FieldProblem("image", "required (PNG, JPEG or WebP bytes)"));
         else if (r.Image.Length > options.MaxImageBytes)
             problems.Add(new FieldProblem("image", $"{r.Image.Length} bytes is over the limit of {options.MaxImageBytes}"));
         else if (CheckImage(r.Image.Span, options, out header) is { } imageProblem) problems.Add(new FieldProblem("image", imageProblem));
@@ -154,7 +154,7 @@ public static class RequestValidation
             : null;
     }
 
-    /// <summary>A subject mask: a PNG or JPEG no larger than the image limit, of the concept image's size.</summary>
+    /// <summary>A subject mask: an image (PNG, JPEG or WebP) no larger than the image limit, of the concept image's size.</summary>
     private static void CheckMask(ReadOnlySpan<byte> mask, ImageHeader? image, GpuServiceOptions options, List<FieldProblem> problems)
     {
         if (mask.Length > options.MaxImageBytes)

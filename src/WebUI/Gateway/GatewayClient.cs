@@ -50,7 +50,7 @@ public sealed class GatewayClient(HttpClient http, GatewayCredentials credential
     {
         var form = new MultipartFormDataContent();
         var file = new ByteArrayContent(image);
-        file.Headers.ContentType = new MediaTypeHeaderValue(imageName.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg");
+        file.Headers.ContentType = new MediaTypeHeaderValue(ImageTypes.MediaType(image) ?? "application/octet-stream"); // the gateway refuses the latter, naming the types
         form.Add(file, "image", imageName);
         foreach (var (name, value) in fields) form.Add(new StringContent(value), name);
         return SendAsync<JobDto>(HttpMethod.Post, "/api/jobs", form, ct);

@@ -44,7 +44,16 @@ public static class Display
     public static string When(DateTimeOffset? t) => t is { } v ? v.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "—";
 
     /// <summary>done / total in [0, 1]; 0 when there is no total.</summary>
-    public static double Fraction(int done, int total) => total <= 0 ? 0 : Math.Clamp((double)done / total, 0, 1);
+    public static double Fraction(long done, long total) => total <= 0 ? 0 : Math.Clamp((double)done / total, 0, 1);
+
+    /// <summary>A size in bytes as people read it: "812 bytes", "3.4 KiB", "20 MiB", "9.8 GiB".</summary>
+    public static string Bytes(long bytes) =>
+        bytes >= 1L << 30 ? Scaled(bytes, 1L << 30, "GiB")
+        : bytes >= 1L << 20 ? Scaled(bytes, 1L << 20, "MiB")
+        : bytes >= 1L << 10 ? Scaled(bytes, 1L << 10, "KiB")
+        : $"{bytes} bytes";
+
+    private static string Scaled(long bytes, long unit, string name) => $"{((double)bytes / unit).ToString("0.#", CultureInfo.InvariantCulture)} {name}";
 
     public static string Percent(double fraction) => (fraction * 100).ToString("0", CultureInfo.InvariantCulture) + " %";
 }

@@ -107,7 +107,7 @@ public sealed class TrainForm
     {
         ImageName = name;
         Image = null;
-        ImageError = size > MaxImageBytes ? $"'{name}' is {Size(size)}; the limit is {Size(MaxImageBytes)}" : size == 0 ? $"'{name}' is empty" : null;
+        ImageError = size > MaxImageBytes ? $"'{name}' is {Display.Bytes(size)}; the limit is {Display.Bytes(MaxImageBytes)}" : size == 0 ? $"'{name}' is empty" : null;
         return ImageError is null;
     }
 
@@ -116,11 +116,11 @@ public sealed class TrainForm
         ImageName = name;
         Image = null;
         if (!AcceptSize(name, bytes.LongLength)) return;
-        if (!IsPng(bytes) && !IsJpeg(bytes)) ImageError = $"'{name}' is not a PNG or JPEG file";
+        if (ImageTypes.MediaType(bytes) is null) ImageError = $"'{name}' is not a {ImageTypes.Accepted} file";
         else Image = bytes;
     }
 
-    public string? ImageDataUrl => Image is null ? null : $"data:{(IsPng(Image) ? "image/png" : "image/jpeg")};base64,{Convert.ToBase64String(Image)}";
+    public string? ImageDataUrl => Image is null ? null : $"data:{ImageTypes.MediaType(Image)};base64,{Convert.ToBase64String(Image)}";
 
     /// <summary>Every problem, keyed by REST field name; empty when the form can be sent.</summary>
     public Dictionary<string, string> Validate()
@@ -132,7 +132,7 @@ public sealed class TrainForm
         }
         Check(ModelId.Length > 0, "modelId", "choose a model");
         if (ImageError is not null) errors["image"] = ImageError;
-        Check(Image is { Length: > 0 }, "image", "choose a PNG or JPEG image of the concept");
+        Check(Image is { Length: > 0 }, "image", $"choose a {ImageTypes.Accepted} image of the concept");
         Check(Trigger.Trim().Length > 0 && !Trigger.Trim().Contains(' ', StringComparison.Ordinal), "trigger", "one word, e.g. sks");
         Check(ClassWord.Trim().Length > 0, "classWord", "the concept's class, e.g. dog");
         Check(Rank is null or >= 1, "rank", "must be at least 1");
@@ -189,10 +189,6 @@ public sealed class TrainForm
         return f;
     }
 
-    public static string Size(long bytes) => bytes >= 1024 * 1024 ? $"{(bytes / (1024.0 * 1024.0)).ToString("0.#", CultureInfo.InvariantCulture)} MiB"
-        : bytes >= 1024 ? $"{(bytes / 1024.0).ToString("0.#", CultureInfo.InvariantCulture)} KiB" : $"{bytes} bytes";
 
-    private static bool IsPng(byte[] b) => b.Length > 8 && b[0] == 0x89 && b[1] == 0x50 && b[2] == 0x4E && b[3] == 0x47;
 
-    private static bool IsJpeg(byte[] b) => b.Length > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
 }

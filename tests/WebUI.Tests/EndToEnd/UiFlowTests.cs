@@ -113,10 +113,10 @@ public sealed partial class UiFlowTests(EndToEndFixture fx) : IAsyncLifetime
         await page.FillFieldAsync("Class", "robot");
         await page.FillFieldAsync("Rank r", "999");
         await page.Locator("#start-training").ClickAsync();
-        await Assertions.Expect(page.Locator("#image-error")).ToContainTextAsync("choose a PNG or JPEG");
+        await Assertions.Expect(page.Locator("#image-error")).ToContainTextAsync("choose a PNG, JPEG or WebP");
         await Assertions.Expect(page.GetByText(new Regex("at most \\d+ for this model \\(its attention dims\\)"))).ToBeVisibleAsync();
         await page.Locator("#image-upload input[type=file]").SetInputFilesAsync(new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = "not an image"u8.ToArray() });
-        await Assertions.Expect(page.Locator("#image-error")).ToContainTextAsync("'notes.txt' is not a PNG or JPEG file");
+        await Assertions.Expect(page.Locator("#image-error")).ToContainTextAsync("'notes.txt' is not a PNG, JPEG or WebP file");
         await Assertions.Expect(page.GetByLabel("Class", new() { Exact = true })).ToHaveValueAsync("robot");
         await page.ShotAsync("train-form-errors");
         await page.AssertAccessibleAsync("the training form with errors");

@@ -34,7 +34,21 @@ public sealed class TrainFormTests
     {
         var f = Valid();
         f.SetImage("notes.txt", "not an image"u8.ToArray());
-        Assert.Equal("'notes.txt' is not a PNG or JPEG file", f.Validate()["image"]);
+        Assert.Equal("'notes.txt' is not a PNG, JPEG or WebP file", f.Validate()["image"]);
+    }
+
+    /// <summary>The service decodes WebP too: the form takes it by its signature and previews it as image/webp.</summary>
+    [Fact]
+    public void A_webp_image_is_taken_and_previewed_as_webp()
+    {
+        var f = Valid();
+        byte[] webp = [.. "RIFF"u8, 30, 0, 0, 0, .. "WEBPVP8L"u8, 17, 0, 0, 0, 0x2F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        f.SetImage("robot.webp", webp);
+        Assert.Null(f.ImageError);
+        Assert.StartsWith("data:image/webp;base64,", f.ImageDataUrl, StringComparison.Ordinal);
+        // a RIFF file that is not WebP (a WAV) is not an image
+        f.SetImage("sound.wav", [.. "RIFF"u8, 30, 0, 0, 0, .. "WAVEfmt "u8, 16, 0, 0, 0]);
+        Assert.Equal("'sound.wav' is not a PNG, JPEG or WebP file", f.ImageError);
     }
 
     [Fact]
