@@ -44,8 +44,12 @@ public sealed class JobPreparationTests
         var first = preparation.LoadModel(sys.Catalog, "sdxl-tiny");
         Assert.Same(first, preparation.LoadModel(sys.Catalog, "sdxl-tiny"));
         Assert.Throws<KeyNotFoundException>(() => preparation.LoadModel(sys.Catalog, "no-such-model"));
-        var sent = sys.Store.Events(job.JobId).Where(e => e.EventCase == JobEvent.EventOneofCase.Preparing).Select(e => e.Preparing);
-        Assert.Equal([new Preparing { Stage = PreparingStage.LoadingModel }], sent);
+        // the load's first and last report (and, were it slow, some between), once
+        var weights = Engine.Pipelines.PipelineLoader.WeightBytes(Path.Combine(FixturePaths.Root, "sdxl-tiny"));
+        var sent = sys.Store.Events(job.JobId).Where(e => e.EventCase == JobEvent.EventOneofCase.Preparing).Select(e => e.Preparing).ToList();
+        Assert.All(sent, p => Assert.Equal((PreparingStage.LoadingModel, weights), (p.Stage, p.Total)));
+        Assert.Equal((0L, weights), (sent[0].Done, sent[^1].Done));
+        Assert.True(sent.Zip(sent.Skip(1)).All(x => x.First.Done < x.Second.Done));
     }
 
     private sealed class ManualClock : TimeProvider

@@ -19,11 +19,15 @@ public class JobSystemTests
         var job = sys.Manager.SubmitTrain(JobSystem.TinyTrain());
         var events = await sys.WaitForEndAsync(job.JobId);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
-        // leaving the queue: the model loads (this system's first job), then T-LoRA's initialisation counts up to every
-        // projection it adapts (thinned: its first and last report, and more only when it takes long)
+        // leaving the queue: the model loads (this system's first job: bytes of its weights read), then T-LoRA's
+        // initialisation counts up to every projection it adapts (each thinned: its first and last report, and more
+        // only when it takes long)
         var preparing = events.Skip(1).TakeWhile(e => e.EventCase == JobEvent.EventOneofCase.Preparing).Select(e => e.Preparing).ToList();
-        Assert.Equal(new Preparing { Stage = PreparingStage.LoadingModel }, preparing[0]);
-        var initialising = preparing.Skip(1).ToList();
+        var loading = preparing.TakeWhile(p => p.Stage == PreparingStage.LoadingModel).ToList();
+        var weights = Engine.Pipelines.PipelineLoader.WeightBytes(Path.Combine(Engine.Tests.FixturePaths.Root, "sdxl-tiny"));
+        Assert.All(loading, p => Assert.Equal(weights, p.Total));
+        Assert.Equal((0L, weights), (loading[0].Done, loading[^1].Done));
+        var initialising = preparing.Skip(loading.Count).ToList();
         Assert.All(initialising, p => Assert.Equal(PreparingStage.InitialisingAdapter, p.Stage));
         var adapted = events.First(e => e.EventCase == JobEvent.EventOneofCase.TrainStarted).TrainStarted.AdaptedLayers;
         var projections = adapted * Engine.Adapters.AdapterSpec.AttentionProjections.Count; // SD-XL adapts all four of every attention

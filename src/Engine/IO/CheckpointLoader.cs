@@ -37,6 +37,7 @@ public static class CheckpointLoader
             if (ParameterSlots.IsMeta(target)) Materialise(modules!, name, target, checkpoint.Read(name), device ?? torch.CPU);
             else using (var source = checkpoint.Read(name)) target.copy_(source);
             progress?.Report(++done);
+            LoadMeter.Add(checkpoint.Entry(name).ByteLength);
         }
         var left = ParameterSlots.Unmaterialised(module);
         if (left.Count > 0)

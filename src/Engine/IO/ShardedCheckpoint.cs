@@ -46,6 +46,11 @@ public sealed class ShardedCheckpoint : IDisposable
         return new ShardedCheckpoint(path, false, [file], map, file.Metadata);
     }
 
+    /// <summary>Whether <paramref name="folder"/> holds one of the weight files <see cref="OpenComponent"/> opens
+    /// (a tokenizer's or scheduler's folder does not).</summary>
+    public static bool HasComponentWeights(string folder) =>
+        ComponentFiles.Any(f => File.Exists(System.IO.Path.Combine(folder, string.Format(System.Globalization.CultureInfo.InvariantCulture, f, ""))));
+
     /// <summary>Opens the weights of a diffusers component folder (e.g. <c>unet/</c>): the first of
     /// <c>diffusion_pytorch_model.safetensors</c>, <c>model.safetensors</c> and their <c>.index.json</c> that exists.</summary>
     /// <param name="folder">The component folder.</param>

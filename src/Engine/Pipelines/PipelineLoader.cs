@@ -8,17 +8,35 @@ namespace TLoRA.Engine.Pipelines;
 public static class PipelineLoader
 {
     /// <summary>Loads <paramref name="folder"/> as an <see cref="SdxlPipeline"/> (StableDiffusionXLPipeline) or a
-    /// <see cref="FluxPipeline"/> (FluxPipeline, T5 max_sequence_length 512); any other class is refused.</summary>
-    public static IDiffusionPipeline Load(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    /// <see cref="FluxPipeline"/> (FluxPipeline, T5 max_sequence_length 512); any other class is refused.
+    /// <paramref name="progress"/> hears the bytes read of <see cref="WeightBytes"/> (tens of GB for FLUX).</summary>
+    public static IDiffusionPipeline Load(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null,
+        IProgress<LoadProgress>? progress = null)
     {
         var index = ModelIndex.Load(folder);
-        return index.ClassName switch
+        if (index.ClassName is not (SdxlPipeline.ClassName or FluxPipeline.ClassName))
+            throw new NotSupportedException($"'{folder}' holds a {index.ClassName}; supported: {SdxlPipeline.ClassName}, {FluxPipeline.ClassName}");
+        using var meter = (LoadMeter?)LoadMeter.Begin(progress is null ? 0 : WeightBytes(folder), progress);
+        IDiffusionPipeline pipeline = index.ClassName == SdxlPipeline.ClassName
+            ? SdxlPipeline.Load(folder, device: device, dtype: dtype)
+            : FluxPipeline.Load(folder, device: device, dtype: dtype);
+        meter?.Complete();
+        return pipeline;
+    }
+
+    /// <summary>The tensor bytes of every component of <paramref name="folder"/> that has weights (what
+    /// <see cref="Load"/> reads), from the safetensors headers only.</summary>
+    public static long WeightBytes(string folder)
+    {
+        long total = 0;
+        foreach (var component in ModelIndex.Load(folder).Components)
         {
-            SdxlPipeline.ClassName => SdxlPipeline.Load(folder, device: device, dtype: dtype),
-            FluxPipeline.ClassName => FluxPipeline.Load(folder, device: device, dtype: dtype),
-            _ => throw new NotSupportedException(
-                $"'{folder}' holds a {index.ClassName}; supported: {SdxlPipeline.ClassName}, {FluxPipeline.ClassName}"),
-        };
+            var dir = Path.Combine(folder, component.Name);
+            if (!ShardedCheckpoint.HasComponentWeights(dir)) continue;
+            using var checkpoint = ShardedCheckpoint.OpenComponent(dir);
+            total += checkpoint.Names.Sum(n => checkpoint.Entry(n).ByteLength);
+        }
+        return total;
     }
 
     /// <summary>The model's native resolution. SD-XL: the UNet's sample_size times the VAE's downscale. FLUX (whose

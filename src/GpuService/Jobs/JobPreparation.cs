@@ -1,5 +1,6 @@
 using TLoRA.Contracts.V1;
 using TLoRA.Engine.Adapters;
+using TLoRA.Engine.IO;
 using TLoRA.Engine.Pipelines;
 using TLoRA.GpuService.Service;
 
@@ -7,11 +8,12 @@ namespace TLoRA.GpuService.Jobs;
 
 /// <summary>
 /// A job's <c>preparing</c> events, between leaving the queue and train_started / sample_started: loading its model
-/// (when another or none is loaded) and T-LoRA's initialisation of the adapter, which on SD-XL or FLUX takes minutes on
-/// a CPU and was silent. The initialisation's progress is thinned to its first and last report and, between them, one
-/// per <see cref="MinSeconds"/> and per 1/<see cref="MaxUpdates"/> of the projections at most: every event is stored
-/// and replayed to each watcher, so an SD-XL job sends at most ~100 of them instead of one per projection (560), and
-/// one on a fast GPU host fewer still (at most two a second).
+/// (when another or none is loaded; bytes of its weights read) and T-LoRA's initialisation of the adapter
+/// (projections), which on SD-XL or FLUX take from seconds to minutes and were silent. Each stage is thinned to its
+/// first and last report and, between them, one per <see cref="MinSeconds"/> and per 1/<see cref="MaxUpdates"/> of
+/// its total at most: every event is stored and replayed to each watcher, so an SD-XL job sends at most ~100 per stage
+/// instead of one per projection (560) or per tensor (thousands), and one on a fast GPU host fewer still (at most two
+/// a second).
 /// </summary>
 internal sealed class JobPreparation(JobEventBus bus, string jobId, TimeProvider? time = null) : IProgress<InitialisationProgress>
 {
@@ -19,30 +21,35 @@ internal sealed class JobPreparation(JobEventBus bus, string jobId, TimeProvider
     public const int MaxUpdates = 100;
 
     private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private PreparingStage stage;
     private long lastTimestamp;
-    private int lastDone = -1;
+    private long lastDone = -1;
 
-    /// <summary>The pipeline of <paramref name="modelId"/> from <paramref name="catalog"/>, announcing the load first
-    /// when the model is not the one in memory.</summary>
-    public IDiffusionPipeline LoadModel(ModelCatalog catalog, string modelId)
-    {
-        if (!catalog.IsLoaded(modelId) && catalog.Exists(modelId)) Publish(PreparingStage.LoadingModel, 0, 0);
-        return catalog.Get(modelId);
-    }
+    /// <summary>The pipeline of <paramref name="modelId"/> from <paramref name="catalog"/>, announcing the load and how
+    /// far it is when the model is not the one in memory.</summary>
+    public IDiffusionPipeline LoadModel(ModelCatalog catalog, string modelId) =>
+        !catalog.IsLoaded(modelId) && catalog.Exists(modelId)
+            ? catalog.Get(modelId, new CallerProgress<LoadProgress>(p => Thinned(PreparingStage.LoadingModel, p.DoneBytes, p.TotalBytes)))
+            : catalog.Get(modelId);
 
     /// <summary>Called by the trainer on the engine thread as projections are initialised.</summary>
-    public void Report(InitialisationProgress value)
+    public void Report(InitialisationProgress value) => Thinned(PreparingStage.InitialisingAdapter, value.Done, value.Total);
+
+    private void Thinned(PreparingStage of, long done, long total)
     {
+        if (of != stage) (stage, lastDone) = (of, -1);
         var now = clock.GetTimestamp();
-        var due = value.Done == 0 || value.Done >= value.Total
-            || (clock.GetElapsedTime(lastTimestamp, now).TotalSeconds >= MinSeconds
-                && (long)(value.Done - lastDone) * MaxUpdates >= value.Total);
-        if (!due || value.Done == lastDone) return;
+        var due = done == 0 || done >= total
+            || (clock.GetElapsedTime(lastTimestamp, now).TotalSeconds >= MinSeconds && (done - lastDone) * MaxUpdates >= total);
+        if (!due || done == lastDone) return;
         lastTimestamp = now;
-        lastDone = value.Done;
-        Publish(PreparingStage.InitialisingAdapter, value.Done, value.Total);
+        lastDone = done;
+        bus.Publish(jobId, new JobEvent { Preparing = new Preparing { Stage = of, Done = done, Total = total } });
     }
 
-    private void Publish(PreparingStage stage, int done, int total) =>
-        bus.Publish(jobId, new JobEvent { Preparing = new Preparing { Stage = stage, Done = done, Total = total } });
+    /// <summary>Reports on the calling thread (the engine's), unlike <see cref="Progress{T}"/>.</summary>
+    private sealed class CallerProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
 }

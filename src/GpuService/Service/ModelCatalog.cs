@@ -60,14 +60,15 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
     /// <summary>Whether <paramref name="modelId"/> is the model in memory (<see cref="Get"/> returns it at once).</summary>
     public bool IsLoaded(string modelId) => loaded is { } l && l.Id == modelId;
 
-    /// <summary>The pipeline of <paramref name="modelId"/>, loading it (and freeing any other) when needed.</summary>
-    public IDiffusionPipeline Get(string modelId)
+    /// <summary>The pipeline of <paramref name="modelId"/>, loading it (and freeing any other) when needed;
+    /// <paramref name="progress"/> hears the load's bytes.</summary>
+    public IDiffusionPipeline Get(string modelId, IProgress<LoadProgress>? progress = null)
     {
         if (loaded is { } l && l.Id == modelId) return l.Pipeline;
         if (!Exists(modelId)) throw new KeyNotFoundException($"unknown model '{modelId}'");
         loaded?.Pipeline.Dispose();
         loaded = null;
-        var pipeline = PipelineLoader.Load(Path.Combine(options.ModelsDirectory, modelId), options.WeightsDtype, options.TorchDevice);
+        var pipeline = PipelineLoader.Load(Path.Combine(options.ModelsDirectory, modelId), options.WeightsDtype, options.TorchDevice, progress);
         loaded = (modelId, pipeline);
         return pipeline;
     }

@@ -115,9 +115,9 @@ public sealed class ComponentTests : IAsyncLifetime
     {
         var events = new Events(Id);
         var job = new JobLive(Id);
-        job.Apply(events.Preparing(PreparingStages.LoadingModel));
+        job.Apply(events.Preparing(PreparingStages.LoadingModel, 3L << 30, 12L << 30)); // bytes of the weights read
         var stats = ctx.Render<JobStats>(p => p.Add(c => c.Job, job));
-        Assert.Equal("Loading the model into memory…", stats.Find("#preparation-progress").TextContent.Trim());
+        Assert.Equal("Loading the model: 3 GiB / 12 GiB (25 %)", stats.Find("#preparation-progress").TextContent.Trim());
         Assert.Single(stats.FindAll("[aria-label='preparation']"));
         job.Apply(events.Preparing(PreparingStages.InitialisingAdapter, 140, 560));
         stats.Render();

@@ -15,7 +15,7 @@ internal sealed class Events(string jobId)
 
     public JobEventDto Queued(int position = 1) => Next(JobEventTypes.Queued, new QueuedData(position));
 
-    public JobEventDto Preparing(string stage, int done = 0, int total = 0) => Next(JobEventTypes.Preparing, new PreparingData(stage, done, total));
+    public JobEventDto Preparing(string stage, long done = 0, long total = 0) => Next(JobEventTypes.Preparing, new PreparingData(stage, done, total));
 
     public JobEventDto Started(int total, string method = Methods.TLoRA, int rank = 4, int minRank = 2, int startStep = 0) =>
         Next(TrainStarted, new TrainStartedData(total, startStep, method, rank, minRank, 1.0, "a photo of sks robot", 10, 1000));

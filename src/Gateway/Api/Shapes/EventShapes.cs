@@ -10,9 +10,9 @@ public sealed record JobEventDto(string JobId, long Sequence, DateTimeOffset? Ti
 
 public sealed record QueuedData(int Position);
 /// <summary>The service took the job and is getting it ready: <c>Stage</c> is one of <see cref="PreparingStages"/>
-/// (null for a stage this gateway does not know); <c>Done</c> of <c>Total</c> units (0 of 0: no count), for
-/// initialisingAdapter the projections whose T-LoRA weights are initialised.</summary>
-public sealed record PreparingData(string? Stage, int Done, int Total);
+/// (null for a stage this gateway does not know); <c>Done</c> of <c>Total</c> units: for loadingModel bytes of the
+/// model's weights read, for initialisingAdapter the projections whose T-LoRA weights are initialised.</summary>
+public sealed record PreparingData(string? Stage, long Done, long Total);
 public sealed record TrainStartedData(int TotalSteps, int StartStep, string? Method, int Rank, int MinRank, double Alpha, string? Prompt,
     int AdaptedLayers, long TrainableParameters);
 public sealed record TrainStepData(int Step, int TotalSteps, double Loss, double Timestep, int Rank, double LearningRate, double StepsPerSecond,
