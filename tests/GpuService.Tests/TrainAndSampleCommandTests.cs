@@ -14,6 +14,9 @@ public class TrainAndSampleCommandTests
         var (code, output) = DescribeCommandTests.Run("train", "--model", FixturePaths.SdxlTiny, "--image", Concept, "--class", "robot", "--rank", "4",
             "--steps", "3", "--checkpoint-every", "2", "--preview-steps", "2", "--prompt", "a {0} in the snow", "--output", dir.Path);
         Assert.True(code == 0, output);
+        // the model's load, by its weights' size (read from the fixture's files)
+        var mib = Engine.Pipelines.PipelineLoader.WeightBytes(FixturePaths.SdxlTiny) >> 20;
+        Assert.Contains($"loaded sdxl-tiny: {mib} MiB of weights in ", output);
         var layers = FixtureFacts.AttentionLayers(Path.Combine(FixturePaths.SdxlTiny, "unet"));
         Assert.Contains($"TLoRA rank 4 (r_min 2, α 1) on {layers} attention layers", output);
         Assert.Contains("checkpoint at step 2", output);

@@ -33,8 +33,7 @@ internal static class SampleCommand
         common.AddTo(command);
         command.SetAction(p =>
         {
-            using var pipeline = PipelineLoader.Load(p.GetValue(common.Model)!.FullName, CommonOptions.ParseDtype(p.GetValue(common.Dtype)!),
-                CommonOptions.ParseDevice(p.GetValue(common.Device)!));
+            using var pipeline = common.LoadPipeline(p, console);
             var size = PipelineLoader.DefaultResolution(pipeline);
             var options = new SampleOptions(p.GetValue(prompts)!, p.GetValue(negative), p.GetValue(guidance), p.GetValue(steps), p.GetValue(seed),
                 p.GetValue(width) ?? size, p.GetValue(height) ?? size, p.GetValue(count), p.GetValue(scale));
@@ -52,7 +51,7 @@ internal static class SampleCommand
         {
             var total = options.Prompts.Count * options.Steps;
             var task = ctx.AddTask("sampling", maxValue: total);
-            images = pipeline.Sample(options, network, new SyncProgress(p =>
+            images = pipeline.Sample(options, network, new CallerProgress<SampleProgress>(p =>
             {
                 task.Value = p.Image / Math.Max(1, options.ImagesPerPrompt) * options.Steps + p.Step;
                 task.Description = $"image {p.Image / options.ImagesPerPrompt + 1}/{options.Prompts.Count} step {p.Step}/{p.Steps}";
@@ -70,11 +69,5 @@ internal static class SampleCommand
             }
         }
         return 0;
-    }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(Action<SampleProgress> report) : IProgress<SampleProgress>
-    {
-        public void Report(SampleProgress value) => report(value);
     }
 }

@@ -44,8 +44,7 @@ internal static class TrainCommand
         common.AddTo(command);
         command.SetAction(p =>
         {
-            using var pipeline = PipelineLoader.Load(p.GetValue(common.Model)!.FullName, CommonOptions.ParseDtype(p.GetValue(common.Dtype)!),
-                CommonOptions.ParseDevice(p.GetValue(common.Device)!));
+            using var pipeline = common.LoadPipeline(p, console);
             var options = new TrainingOptions
             {
                 Method = p.GetValue(method), Rank = p.GetValue(rank), MinRank = p.GetValue(minRank), Alpha = p.GetValue(alpha), Init = p.GetValue(init),
@@ -113,11 +112,5 @@ internal static class TrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-    }
-
-    /// <summary>Reports on the calling thread (the trainer's), unlike <see cref="Progress{T}"/>.</summary>
-    private sealed class CallerProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

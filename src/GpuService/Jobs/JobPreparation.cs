@@ -46,10 +46,4 @@ internal sealed class JobPreparation(JobEventBus bus, string jobId, TimeProvider
         lastDone = done;
         bus.Publish(jobId, new JobEvent { Preparing = new Preparing { Stage = of, Done = done, Total = total } });
     }
-
-    /// <summary>Reports on the calling thread (the engine's), unlike <see cref="Progress{T}"/>.</summary>
-    private sealed class CallerProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -27,7 +27,7 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
         using var scope = torch.NewDisposeScope();
         Tensor images;
         using (torch.no_grad())
-            images = pipeline.Sample(options, network, new StepReporter(p =>
+            images = pipeline.Sample(options, network, new CallerProgress<SampleProgress>(p =>
             {
                 job.Step = p.Image / options.ImagesPerPrompt * p.Steps + p.Step;
                 Publish(job, new JobEvent { SampleStep = new SampleStep { PromptIndex = p.Image / options.ImagesPerPrompt, Step = p.Step, Steps = p.Steps, Timestep = p.Timestep } });
@@ -58,9 +58,4 @@ internal sealed class SampleJobRunner(JobManager jobs, ModelCatalog catalog, Job
     }
 
     private void Publish(JobRecord job, JobEvent e) => jobs.Bus.Publish(job.JobId, e);
-
-    private sealed class StepReporter(Action<SampleProgress> report) : IProgress<SampleProgress>
-    {
-        public void Report(SampleProgress value) => report(value);
-    }
 }

@@ -23,7 +23,7 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
         var resumeFrom = resume ? paths.LatestCheckpoint(job.JobId) : null;
         var trainer = new AdapterTrainer(pipeline, options, paths.RunDirectory(job.JobId));
         Contracts.V1.TrainCompleted? completed = null;
-        var previews = new PreviewReporter(p => jobs.Bus.Publish(job.JobId, new JobEvent
+        var previews = new CallerProgress<Engine.Pipelines.SampleProgress>(p => jobs.Bus.Publish(job.JobId, new JobEvent
         {
             TrainPreviews = new TrainPreviews
             {
@@ -102,10 +102,5 @@ internal sealed class TrainJobRunner(JobManager jobs, ModelCatalog catalog, JobP
                 break;
         }
         return m;
-    }
-
-    private sealed class PreviewReporter(Action<Engine.Pipelines.SampleProgress> report) : IProgress<Engine.Pipelines.SampleProgress>
-    {
-        public void Report(Engine.Pipelines.SampleProgress value) => report(value);
     }
 }
