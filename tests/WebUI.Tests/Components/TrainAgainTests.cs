@@ -29,6 +29,7 @@ public sealed class TrainAgainTests : IAsyncLifetime
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new WebUiOptions()));
         ctx.Services.AddSingleton(new GatewayClient(new HttpClient(new FakeGateway()) { BaseAddress = new Uri("http://gateway.test") }, SignedOutCredentials.Create()));
+        ctx.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true)); // the circuit, as in the browser
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -54,6 +55,20 @@ public sealed class TrainAgainTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Equal(Defaults.Defaults.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             page.Find("#steps").GetAttribute("value")));
         Assert.Equal(Defaults.Defaults.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture), page.Find("#rank").GetAttribute("value"));
+    }
+
+    /// <summary>The page is prerendered on the server before its circuit starts: a click on "Start training" then does
+    /// nothing, so the button is disabled until the page is interactive (a browser test's click waits for that too).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Start_training_is_enabled_only_once_the_page_is_interactive(bool interactive)
+    {
+        ctx.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo(interactive ? "Server" : "Static", interactive));
+        var page = ctx.Render<NewTraining>();
+        page.WaitForAssertion(() => Assert.Equal(Defaults.Defaults.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            page.Find("#steps").GetAttribute("value")));
+        Assert.Equal(!interactive, page.Find("#start-training").HasAttribute("disabled"));
     }
 
     private sealed class FakeGateway : HttpMessageHandler
