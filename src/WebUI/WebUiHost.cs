@@ -63,6 +63,7 @@ public static class WebUiHost
         builder.Services.AddScoped<JobHub>();
         builder.AddWebUiAuth();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitLog>();
         // after the framework's own: an open tab re-checks its sign-in (a session signed out elsewhere ends there too)
         builder.Services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, Auth.SessionRevalidation>();
         builder.Services.AddMudServices();
