@@ -34,7 +34,7 @@ public sealed partial class AccessTokens(SessionTokens store, SignedOutSessions 
     /// <summary>The access token to send, or null when the session has none any more (sign in again).</summary>
     public async Task<string?> GetAsync(string session, CancellationToken ct)
     {
-        if (store.Get(session) is not { } token) return null;
+        if (await store.GetAsync(session).ConfigureAwait(false) is not { } token) return null;
         if (Fresh(token)) return token.AccessToken;
         var gate = refreshing.GetOrAdd(session, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct).ConfigureAwait(false);
@@ -44,46 +44,46 @@ public sealed partial class AccessTokens(SessionTokens store, SignedOutSessions 
         {
             // another replica may be refreshing this session (replicas sharing tokens in Redis): wait for its result
             var waitUntil = time.GetUtcNow() + RefreshLockWait;
-            while (!(locked = store.TryLockRefresh(session, holder, RefreshLockTtl)))
+            while (!(locked = await store.TryLockRefreshAsync(session, holder, RefreshLockTtl).ConfigureAwait(false)))
             {
-                if (store.Get(session) is not { } theirs) return null; // ended there
+                if (await store.GetAsync(session).ConfigureAwait(false) is not { } theirs) return null; // ended there
                 if (Fresh(theirs)) return theirs.AccessToken;
                 if (time.GetUtcNow() > waitUntil)
                     throw new TokenServiceUnavailableException("The sign-in service did not answer; try again in a moment.");
                 await Task.Delay(RefreshLockPoll, ct).ConfigureAwait(false);
             }
             // another call, here or on another replica, may have refreshed while this one waited
-            if (store.Get(session) is not { } current) return null;
+            if (await store.GetAsync(session).ConfigureAwait(false) is not { } current) return null;
             if (Fresh(current)) return current.AccessToken;
             if (current.RefreshToken is null)
             {
                 if (current.ExpiresAt > time.GetUtcNow()) return current.AccessToken;
-                End(session, "the access token expired and the authority gave no refresh token (request offline_access)");
+                await EndAsync(session, "the access token expired and the authority gave no refresh token (request offline_access)").ConfigureAwait(false);
                 return null;
             }
             var renewed = await RefreshAsync(current, ct).ConfigureAwait(false);
             if (renewed is null)
             {
-                End(session, "the authority refused the refresh token");
+                await EndAsync(session, "the authority refused the refresh token").ConfigureAwait(false);
                 return null;
             }
-            store.Save(session, renewed);
+            await store.SaveAsync(session, renewed).ConfigureAwait(false);
             LogRefreshed(logger, renewed.ExpiresAt);
             return renewed.AccessToken;
         }
         finally
         {
-            if (locked) store.UnlockRefresh(session, holder);
+            if (locked) await store.UnlockRefreshAsync(session, holder).ConfigureAwait(false);
             gate.Release();
         }
     }
 
     private bool Fresh(SessionToken token) => token.ExpiresAt - time.GetUtcNow() > RefreshAhead;
 
-    private void End(string session, string why)
+    private async Task EndAsync(string session, string why)
     {
-        store.Remove(session);
-        sessions.SignOut(session, time.GetUtcNow() + WebUiAuth.SessionLifetime);
+        await store.RemoveAsync(session).ConfigureAwait(false);
+        await sessions.SignOutAsync(session, time.GetUtcNow() + WebUiAuth.SessionLifetime).ConfigureAwait(false);
         refreshing.TryRemove(session, out _);
         LogEnded(logger, why);
     }

@@ -12,7 +12,8 @@ public sealed record SessionToken(string AccessToken, string? RefreshToken, Date
 /// in): a refresh rotates them in one place that every tab and replica reads, and signing out deletes them. In memory;
 /// in Redis, encrypted with the WebUI's data-protection keys, when the replicas share their keys there
 /// (WebUI:DataProtectionRedis). An entry lives as long as a session may without use (<see cref="WebUiAuth.SessionLifetime"/>
-/// from its last save).
+/// from its last save). Every Redis call is awaited: <see cref="GetAsync"/> runs on each gateway call an OIDC user's
+/// page makes.
 /// </summary>
 public sealed class SessionTokens(IDataProtectionProvider protection, TimeProvider? clock = null,
     Func<StackExchange.Redis.IDatabase>? shared = null, string sharedPrefix = "tlora-webui-tokens")
@@ -21,13 +22,13 @@ public sealed class SessionTokens(IDataProtectionProvider protection, TimeProvid
     private readonly IDataProtector protector = protection.CreateProtector("TLoRA.WebUI.SessionTokens");
     private readonly TimeProvider time = clock ?? TimeProvider.System;
 
-    public void Save(string session, SessionToken token)
+    public async Task SaveAsync(string session, SessionToken token)
     {
         var now = time.GetUtcNow();
         if (shared is not null)
         {
             var sealedToken = protector.Protect(JsonSerializer.SerializeToUtf8Bytes(token));
-            shared().StringSet(SharedKey(session), sealedToken, WebUiAuth.SessionLifetime);
+            await shared().StringSetAsync(SharedKey(session), sealedToken, WebUiAuth.SessionLifetime).ConfigureAwait(false);
             return;
         }
         foreach (var (key, entry) in memory)
@@ -36,11 +37,11 @@ public sealed class SessionTokens(IDataProtectionProvider protection, TimeProvid
     }
 
     /// <summary>The session's tokens, or null when it has none (signed out, never an OIDC session, or expired).</summary>
-    public SessionToken? Get(string session)
+    public async Task<SessionToken?> GetAsync(string session)
     {
         if (shared is null)
             return memory.TryGetValue(session, out var entry) && entry.Until >= time.GetUtcNow() ? entry.Token : null;
-        var stored = shared().StringGet(SharedKey(session));
+        var stored = await shared().StringGetAsync(SharedKey(session)).ConfigureAwait(false);
         if (stored.IsNull) return null;
         try
         {
@@ -52,21 +53,24 @@ public sealed class SessionTokens(IDataProtectionProvider protection, TimeProvid
         }
     }
 
-    public void Remove(string session)
+    public async Task RemoveAsync(string session)
     {
         memory.TryRemove(session, out _);
-        shared?.Invoke().KeyDelete(SharedKey(session));
+        if (shared is not null) await shared().KeyDeleteAsync(SharedKey(session)).ConfigureAwait(false);
     }
 
-    /// <summary>Takes the session's refresh lock for <paramref name="holder"/> until <see cref="UnlockRefresh"/> or
+    /// <summary>Takes the session's refresh lock for <paramref name="holder"/> until <see cref="UnlockRefreshAsync"/> or
     /// <paramref name="ttl"/> (a replica that dies while holding it cannot block the session for longer). Replicas that
     /// share their tokens in Redis share this lock: authorities rotate refresh tokens, so two replicas refreshing one
     /// session at once would see the second refused and the person signed out. In memory it is always taken (the
     /// caller's per-process gate is the lock there).</summary>
-    public bool TryLockRefresh(string session, string holder, TimeSpan ttl) =>
-        shared is null || shared().LockTake(LockKey(session), holder, ttl);
+    public async Task<bool> TryLockRefreshAsync(string session, string holder, TimeSpan ttl) =>
+        shared is null || await shared().LockTakeAsync(LockKey(session), holder, ttl).ConfigureAwait(false);
 
-    public void UnlockRefresh(string session, string holder) => shared?.Invoke().LockRelease(LockKey(session), holder);
+    public async Task UnlockRefreshAsync(string session, string holder)
+    {
+        if (shared is not null) await shared().LockReleaseAsync(LockKey(session), holder).ConfigureAwait(false);
+    }
 
     private StackExchange.Redis.RedisKey SharedKey(string session) => $"{sharedPrefix}:{session}";
 

@@ -223,7 +223,7 @@ public static partial class WebUiAuth
                 if (!await antiforgery.IsRequestValidAsync(context))
                     return Results.BadRequest("The sign-out form's antiforgery token is missing or invalid: reload the page and try again.");
                 var session = context.User.FindFirst(SessionClaim)?.Value;
-                if (session is not null) sessions.SignOut(session, DateTimeOffset.UtcNow + SessionLifetime);
+                if (session is not null) await sessions.SignOutAsync(session, DateTimeOffset.UtcNow + SessionLifetime);
                 await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
                 // an OIDC session's tokens go, and the authority's session ends too when it offers that
                 if (session is not null && WebUiOidc.IsOidcUser(context.User) && await WebUiOidc.SignOutAsync(context, session) is { } atAuthority)
@@ -260,14 +260,14 @@ public sealed class SignedOutSessions(TimeProvider? clock = null, Func<StackExch
     private readonly ConcurrentDictionary<string, DateTimeOffset> until = new(StringComparer.Ordinal);
     private readonly TimeProvider time = clock ?? TimeProvider.System;
 
-    public void SignOut(string session, DateTimeOffset keepUntil)
+    public async Task SignOutAsync(string session, DateTimeOffset keepUntil)
     {
         var now = time.GetUtcNow();
         foreach (var (key, end) in until)
             if (end < now) until.TryRemove(key, out _);
         until[session] = keepUntil;
         // expires with the cookie it refuses
-        shared?.Invoke().StringSet(SharedKey(session), "1", keepUntil - now);
+        if (shared is not null) await shared().StringSetAsync(SharedKey(session), "1", keepUntil - now).ConfigureAwait(false);
     }
 
     /// <summary>Whether <paramref name="session"/> was signed out here or, with Redis, on any replica. Asked on every

@@ -77,7 +77,7 @@ public static partial class WebUiOidc
     }
 
     /// <summary>The code was redeemed: keep the tokens on the server and sign in with a small principal.</summary>
-    private static Task SignedInAsync(TokenValidatedContext context)
+    private static async Task SignedInAsync(TokenValidatedContext context)
     {
         var options = context.HttpContext.RequestServices.GetRequiredService<IOptions<OidcOptions>>().Value;
         var principal = context.Principal!;
@@ -86,15 +86,16 @@ public static partial class WebUiOidc
         if (string.IsNullOrEmpty(subject) || response?.AccessToken is not { Length: > 0 } accessToken)
         {
             context.Fail("the authority's answer has no subject or no access token");
-            return Task.CompletedTask;
+            return;
         }
         var name = principal.FindFirstValue(options.NameClaim) ?? principal.FindFirstValue("preferred_username")
                    ?? principal.FindFirstValue("email") ?? subject;
         var session = Guid.NewGuid().ToString("N");
         var expiresIn = int.TryParse(response.ExpiresIn, out var seconds) ? seconds : 300;
         var clock = context.HttpContext.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
-        context.HttpContext.RequestServices.GetRequiredService<SessionTokens>()
-            .Save(session, new SessionToken(accessToken, response.RefreshToken, clock.GetUtcNow().AddSeconds(expiresIn), response.IdToken));
+        await context.HttpContext.RequestServices.GetRequiredService<SessionTokens>()
+            .SaveAsync(session, new SessionToken(accessToken, response.RefreshToken, clock.GetUtcNow().AddSeconds(expiresIn), response.IdToken))
+            .ConfigureAwait(false);
         context.Principal = new ClaimsPrincipal(new ClaimsIdentity(
         [
             new Claim(ClaimTypes.Name, name),
@@ -103,7 +104,6 @@ public static partial class WebUiOidc
             new Claim(SignInMethodClaim, Scheme),
         ], CookieAuthenticationDefaults.AuthenticationScheme));
         context.Properties!.IsPersistent = false;
-        return Task.CompletedTask;
     }
 
     /// <summary>Whether this principal signed in at the OIDC authority (and so calls the gateway with its own token).</summary>
@@ -123,8 +123,8 @@ public static partial class WebUiOidc
     public static async Task<IResult?> SignOutAsync(HttpContext context, string session)
     {
         var tokens = context.RequestServices.GetRequiredService<SessionTokens>();
-        var idToken = tokens.Get(session)?.IdToken;
-        tokens.Remove(session);
+        var idToken = (await tokens.GetAsync(session).ConfigureAwait(false))?.IdToken;
+        await tokens.RemoveAsync(session).ConfigureAwait(false);
         var options = context.RequestServices.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(Scheme);
         try
         {

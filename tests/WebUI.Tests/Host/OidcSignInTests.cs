@@ -156,7 +156,7 @@ public sealed class OidcSignInTests : IAsyncLifetime
     public async Task The_hub_connects_with_the_person_token_and_the_local_admin_with_the_WebUI_key()
     {
         var carol = authority.MintAccessToken("carol");
-        host.Services.GetRequiredService<SessionTokens>().Save("s-carol", new SessionToken(carol, null, DateTimeOffset.UtcNow.AddMinutes(10), null));
+        await host.Services.GetRequiredService<SessionTokens>().SaveAsync("s-carol", new SessionToken(carol, null, DateTimeOffset.UtcNow.AddMinutes(10), null));
         var people = new (ClaimsPrincipal User, string Expected)[]
         {
             (Principal("carol", "s-carol", WebUiOidc.Scheme), carol),

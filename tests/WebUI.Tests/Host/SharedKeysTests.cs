@@ -50,8 +50,8 @@ public sealed class SharedKeysTests
         var onB = b.Services.GetRequiredService<SessionTokens>();
         var token = new SessionToken("access-" + Guid.NewGuid().ToString("N"), "refresh-1", DateTimeOffset.UtcNow.AddMinutes(5), "id-1");
 
-        onA.Save("session-1", token);
-        Assert.Equal(token, onB.Get("session-1"));
+        await onA.SaveAsync("session-1", token);
+        Assert.Equal(token, await onB.GetAsync("session-1"));
         // at rest the tokens are encrypted with the shared data-protection keys, and expire with the session
         using (var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(connection))
         {
@@ -64,10 +64,10 @@ public sealed class SharedKeysTests
         }
         // a refresh on B (rotated refresh token) is what A uses next; a sign-out on A leaves B nothing
         var refreshed = token with { AccessToken = "access-2", RefreshToken = "refresh-2" };
-        onB.Save("session-1", refreshed);
-        Assert.Equal(refreshed, onA.Get("session-1"));
-        onA.Remove("session-1");
-        Assert.Null(onB.Get("session-1"));
+        await onB.SaveAsync("session-1", refreshed);
+        Assert.Equal(refreshed, await onA.GetAsync("session-1"));
+        await onA.RemoveAsync("session-1");
+        Assert.Null(await onB.GetAsync("session-1"));
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class SharedKeysTests
         await using var a = await TestHost.StartWithoutAdminAsync(settings);
         await using var b = await TestHost.StartWithoutAdminAsync(settings);
         // a session whose access token expires inside the refresh margin, with a refresh token the authority rotates
-        a.Services.GetRequiredService<SessionTokens>().Save("session-1", new SessionToken(authority.MintAccessToken("alice"),
+        await a.Services.GetRequiredService<SessionTokens>().SaveAsync("session-1", new SessionToken(authority.MintAccessToken("alice"),
             authority.IssueRefreshToken("alice"), DateTimeOffset.UtcNow + AccessTokens.RefreshAhead / 2, null));
 
         var tokens = await Task.WhenAll(a.Services.GetRequiredService<AccessTokens>().GetAsync("session-1", default),
