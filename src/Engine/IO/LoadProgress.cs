@@ -26,7 +26,7 @@ internal sealed class LoadMeter : IDisposable
     }
 
     /// <summary>Counts the loads on this thread until disposed, reporting to <paramref name="progress"/> (null: nothing).</summary>
-    public static IDisposable? Begin(long totalBytes, IProgress<LoadProgress>? progress) =>
+    public static LoadMeter? Begin(long totalBytes, IProgress<LoadProgress>? progress) =>
         progress is null ? null : new LoadMeter(totalBytes, progress);
 
     /// <summary>One tensor of <paramref name="bytes"/> was read (nothing when no load is being measured).</summary>

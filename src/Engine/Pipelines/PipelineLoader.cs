@@ -16,7 +16,7 @@ public static class PipelineLoader
         var index = ModelIndex.Load(folder);
         if (index.ClassName is not (SdxlPipeline.ClassName or FluxPipeline.ClassName))
             throw new NotSupportedException($"'{folder}' holds a {index.ClassName}; supported: {SdxlPipeline.ClassName}, {FluxPipeline.ClassName}");
-        using var meter = (LoadMeter?)LoadMeter.Begin(progress is null ? 0 : WeightBytes(folder), progress);
+        using var meter = LoadMeter.Begin(progress is null ? 0 : WeightBytes(folder), progress);
         IDiffusionPipeline pipeline = index.ClassName == SdxlPipeline.ClassName
             ? SdxlPipeline.Load(folder, device: device, dtype: dtype)
             : FluxPipeline.Load(folder, device: device, dtype: dtype);

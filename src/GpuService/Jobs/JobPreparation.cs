@@ -26,11 +26,9 @@ internal sealed class JobPreparation(JobEventBus bus, string jobId, TimeProvider
     private long lastDone = -1;
 
     /// <summary>The pipeline of <paramref name="modelId"/> from <paramref name="catalog"/>, announcing the load and how
-    /// far it is when the model is not the one in memory.</summary>
+    /// far it is when the model is not the one in memory (a model already loaded, or an unknown one, reports nothing).</summary>
     public IDiffusionPipeline LoadModel(ModelCatalog catalog, string modelId) =>
-        !catalog.IsLoaded(modelId) && catalog.Exists(modelId)
-            ? catalog.Get(modelId, new CallerProgress<LoadProgress>(p => Thinned(PreparingStage.LoadingModel, p.DoneBytes, p.TotalBytes)))
-            : catalog.Get(modelId);
+        catalog.Get(modelId, new CallerProgress<LoadProgress>(p => Thinned(PreparingStage.LoadingModel, p.DoneBytes, p.TotalBytes)));
 
     /// <summary>Called by the trainer on the engine thread as projections are initialised.</summary>
     public void Report(InitialisationProgress value) => Thinned(PreparingStage.InitialisingAdapter, value.Done, value.Total);

@@ -57,11 +57,8 @@ public sealed class ModelCatalog(GpuServiceOptions options) : IDisposable
         !string.IsNullOrEmpty(modelId) && modelId.IndexOfAny(['/', '\\']) < 0 && modelId is not ("." or "..")
         && File.Exists(Path.Combine(options.ModelsDirectory, modelId, "model_index.json"));
 
-    /// <summary>Whether <paramref name="modelId"/> is the model in memory (<see cref="Get"/> returns it at once).</summary>
-    public bool IsLoaded(string modelId) => loaded is { } l && l.Id == modelId;
-
     /// <summary>The pipeline of <paramref name="modelId"/>, loading it (and freeing any other) when needed;
-    /// <paramref name="progress"/> hears the load's bytes.</summary>
+    /// <paramref name="progress"/> hears the load's bytes, and nothing when no load happens.</summary>
     public IDiffusionPipeline Get(string modelId, IProgress<LoadProgress>? progress = null)
     {
         if (loaded is { } l && l.Id == modelId) return l.Pipeline;

@@ -5,21 +5,13 @@ namespace TLoRA.WebUI.Tests.EndToEnd;
 /// <summary>A tab whose connection drops sends nothing it clicks until it reconnects: the web UI logs the drop at
 /// Warning with the circuit's id, so "I clicked and nothing happened" has a line in the log.</summary>
 [Collection(EndToEndCollection.Name)]
-public sealed class CircuitLogTests(EndToEndFixture fx) : IAsyncLifetime
+public sealed class CircuitLogTests(EndToEndFixture fx)
 {
-    private IBrowserContext context = null!;
-
-    public async Task InitializeAsync()
-    {
-        context = await fx.Browser.Chromium.NewContextAsync(new BrowserNewContextOptions { BaseURL = fx.Stack.WebAddress.ToString() });
-        context.SetDefaultTimeout(60_000);
-    }
-
-    public async Task DisposeAsync() => await context.DisposeAsync();
-
     [Fact]
     public async Task A_tab_that_loses_its_connection_is_logged_as_a_warning()
     {
+        await using var context = await fx.Browser.Chromium.NewContextAsync(new() { BaseURL = fx.Stack.WebAddress.ToString() });
+        context.SetDefaultTimeout(60_000);
         var page = await context.NewPageAsync();
         await page.SignInAsync(fx.Stack, "/train");
         await Assertions.Expect(page.Locator("#start-training")).ToBeEnabledAsync(); // interactive: the circuit is up
